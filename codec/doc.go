@@ -1,0 +1,30 @@
+// Package codec parses and writes the bytes of the two protocols the proxy
+// speaks: the HTTP/1.1 upgrade handshake (both as a server towards clients and
+// as a client towards upstreams) and RFC 6455 WebSocket frames.
+//
+// Everything here works on borrowed bytes. The engine Peeks what the
+// connection has buffered, calls a parser on that slice, acts, and then
+// Discards what the parser consumed. Parsers therefore:
+//
+//   - never read from an io.Reader and never block;
+//   - return ErrNeedMore when the input is an incomplete prefix, so the caller
+//     waits for more bytes and calls again with the longer slice (parsing is
+//     repeated from the start; it keeps no state between calls);
+//   - enforce their limits (head size, header count, frame and message size)
+//     before anything could be allocated;
+//   - do not allocate on success or on rejection;
+//   - return slices that alias the input. Such slices stay valid only until
+//     the caller Discards (or otherwise reuses) the bytes they point into.
+//
+// Writers append to, or write into, the caller's buffer.
+//
+// Protocol violations carry the data the engine needs to answer them: an
+// *HTTPError holds the HTTP status and a short reason for the response body,
+// a *CloseError holds the WebSocket close code and reason for the close frame,
+// and an *UpstreamError holds the status an upstream answered instead of 101.
+//
+// Splitting input never changes a result: for every prefix b[:k] of an input
+// b, a parser returns either ErrNeedMore or the same result it returns for b.
+// Errors are reported as soon as the offending line (HTTP) or header byte
+// (WebSocket) is present.
+package codec
