@@ -1,0 +1,311 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration as plain data. It holds no live state.
+type Config struct {
+	// DomainMap is the raw DOMAIN_MAP JSON (from DOMAIN_MAP,
+	// DOMAIN_MAP_BASE64 or DOMAIN_MAP_FILE, whichever is set).
+	DomainMap     []byte
+	DomainMapFile string // non-empty when the map came from a file
+
+	ListenHost string
+	ListenPort int
+
+	LogLevel       string
+	UseConsoleLogs bool
+
+	MTECompanyName string
+	MTELicenseKey  string // secret: never logged
+	KyberStrength  int
+	DecoderWindow  int
+
+	ReadBufferSize  int
+	WriteBufferSize int
+	MaxMessageSize  int
+	MaxQueuedBytes  int
+
+	ClientPongTimeout    time.Duration
+	ClientPingInterval   time.Duration
+	UpstreamPongTimeout  time.Duration
+	UpstreamPingInterval time.Duration
+	WriteTimeout         time.Duration
+	HandshakeTimeout     time.Duration
+	UpstreamDialTimeout  time.Duration
+}
+
+// Var describes one environment variable.
+type Var struct {
+	Name    string
+	Default string
+	Secret  bool
+	Help    string
+}
+
+// Vars lists every variable Load reads, in documentation order.
+var Vars = []Var{
+	{Name: "DOMAIN_MAP", Help: "JSON map of Host to upstream and allowed origins (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE)"},
+	{Name: "DOMAIN_MAP_BASE64", Help: "DOMAIN_MAP, base64-encoded (what the Helm chart passes)"},
+	{Name: "DOMAIN_MAP_FILE", Help: "path of a file holding DOMAIN_MAP (a mounted ConfigMap)"},
+	{Name: "LISTEN_HOST", Default: "0.0.0.0", Help: "address the public listener binds to"},
+	{Name: "LISTEN_PORT", Default: "8080", Help: "public port (1-65535)"},
+	{Name: "LOG_LEVEL", Default: "info", Help: "trace, debug, info, warn, error, fatal, panic or disabled"},
+	{Name: "USE_CONSOLE_LOGS", Default: "false", Help: "true for human-readable logs instead of JSON"},
+	{Name: "MTE_COMPANY_NAME", Default: "", Help: "tenant name mixed into the MTE key schedule with MTE_LICENSE_KEY"},
+	{Name: "MTE_LICENSE_KEY", Default: "", Secret: true, Help: "optional tenant secret: only clients configured with it can pair"},
+	{Name: "MTE_KYBER_STRENGTH", Default: "512", Help: "0 (X25519, not post-quantum), 512, 768 or 1024"},
+	{Name: "MTE_DECODER_WINDOW_SIZE", Default: "1000", Help: "out-of-order tolerance of the proxy's decoder in messages (0 = strict order, max 65535)"},
+	{Name: "WS_READ_BUFFER_SIZE", Default: "1024", Help: "bytes per read; one read buffer per event loop, at least 64 KiB is used"},
+	{Name: "WS_WRITE_BUFFER_SIZE", Default: "1024", Help: "static part of each connection's outbound buffer in bytes"},
+	{Name: "WS_MAX_MESSAGE_SIZE", Default: "1048576", Help: "largest WebSocket message in bytes; larger closes with 1009"},
+	{Name: "WS_MAX_QUEUED_BYTES", Default: "4194304", Help: "outbound bytes queued per leg before a slow peer is closed with 1013"},
+	{Name: "CLIENT_PONG_TIMEOUT", Default: "60", Help: "seconds allowed without a client pong"},
+	{Name: "CLIENT_PING_INTERVAL", Default: "54", Help: "seconds between proxy-to-client pings (below CLIENT_PONG_TIMEOUT)"},
+	{Name: "UPSTREAM_PONG_TIMEOUT", Default: "60", Help: "seconds allowed without an upstream pong"},
+	{Name: "UPSTREAM_PING_INTERVAL", Default: "54", Help: "seconds between proxy-to-upstream pings (below UPSTREAM_PONG_TIMEOUT)"},
+	{Name: "WRITE_TIMEOUT", Default: "10", Help: "seconds queued outbound data may stay undelivered"},
+	{Name: "HANDSHAKE_TIMEOUT", Default: "10", Help: "seconds for the HTTP upgrade, the pairing and the upstream connection each"},
+	{Name: "UPSTREAM_DIAL_TIMEOUT", Default: "10", Help: "seconds to connect (and TLS-handshake) to an upstream"},
+}
+
+// Load reads every variable through lookup (os.LookupEnv in production),
+// applies defaults and validates the result. The error joins one line per
+// problem, each naming the variable, the value and what is allowed.
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	l := loader{lookup: lookup}
+	var c Config
+	c.DomainMap, c.DomainMapFile = l.domainMap()
+	c.ListenHost = l.str("LISTEN_HOST")
+	c.ListenPort = l.intIn("LISTEN_PORT", 1, 65535)
+	c.LogLevel = l.oneOf("LOG_LEVEL", LogLevels...)
+	c.UseConsoleLogs = l.boolean("USE_CONSOLE_LOGS")
+	c.MTECompanyName = l.str("MTE_COMPANY_NAME")
+	c.MTELicenseKey = l.str("MTE_LICENSE_KEY")
+	c.KyberStrength = l.intOneOf("MTE_KYBER_STRENGTH", 0, 512, 768, 1024)
+	c.DecoderWindow = l.intIn("MTE_DECODER_WINDOW_SIZE", 0, 65535)
+	c.ReadBufferSize = l.intIn("WS_READ_BUFFER_SIZE", 128, 64<<20)
+	c.WriteBufferSize = l.intIn("WS_WRITE_BUFFER_SIZE", 128, 64<<20)
+	c.MaxMessageSize = l.intIn("WS_MAX_MESSAGE_SIZE", 1024, 64<<20)
+	c.MaxQueuedBytes = l.intIn("WS_MAX_QUEUED_BYTES", 64<<10, 1<<30)
+	c.ClientPongTimeout = l.seconds("CLIENT_PONG_TIMEOUT")
+	c.ClientPingInterval = l.seconds("CLIENT_PING_INTERVAL")
+	c.UpstreamPongTimeout = l.seconds("UPSTREAM_PONG_TIMEOUT")
+	c.UpstreamPingInterval = l.seconds("UPSTREAM_PING_INTERVAL")
+	c.WriteTimeout = l.seconds("WRITE_TIMEOUT")
+	c.HandshakeTimeout = l.seconds("HANDSHAKE_TIMEOUT")
+	c.UpstreamDialTimeout = l.seconds("UPSTREAM_DIAL_TIMEOUT")
+	if len(l.errs) > 0 {
+		return c, errors.Join(l.errs...)
+	}
+	return c, c.Validate()
+}
+
+// LogLevels are the accepted LOG_LEVEL values, lowest first.
+var LogLevels = []string{"trace", "debug", "info", "warn", "error", "fatal", "panic", "disabled"}
+
+// Validate checks the rules that span several fields.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.DomainMap) == 0 {
+		errs = append(errs, errors.New("config: DOMAIN_MAP is required (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE)"))
+	}
+	if c.ClientPingInterval >= c.ClientPongTimeout {
+		errs = append(errs, fmt.Errorf("config: CLIENT_PING_INTERVAL=%d must be below CLIENT_PONG_TIMEOUT=%d",
+			int(c.ClientPingInterval/time.Second), int(c.ClientPongTimeout/time.Second)))
+	}
+	if c.UpstreamPingInterval >= c.UpstreamPongTimeout {
+		errs = append(errs, fmt.Errorf("config: UPSTREAM_PING_INTERVAL=%d must be below UPSTREAM_PONG_TIMEOUT=%d",
+			int(c.UpstreamPingInterval/time.Second), int(c.UpstreamPongTimeout/time.Second)))
+	}
+	if c.MaxQueuedBytes < c.MaxMessageSize+64 {
+		errs = append(errs, fmt.Errorf("config: WS_MAX_QUEUED_BYTES=%d must exceed WS_MAX_MESSAGE_SIZE=%d by at least 64",
+			c.MaxQueuedBytes, c.MaxMessageSize))
+	}
+	return errors.Join(errs...)
+}
+
+// ListenAddr is host:port of the public listener.
+func (c Config) ListenAddr() string {
+	host := c.ListenHost
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+		host = "[" + host + "]"
+	}
+	return host + ":" + strconv.Itoa(c.ListenPort)
+}
+
+type loader struct {
+	lookup func(string) (string, bool)
+	errs   []error
+}
+
+func defaultOf(name string) string {
+	for _, v := range Vars {
+		if v.Name == name {
+			return v.Default
+		}
+	}
+	return ""
+}
+
+// raw returns the trimmed value, or the default when unset or empty.
+func (l *loader) raw(name string) string {
+	if v, ok := l.lookup(name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return defaultOf(name)
+}
+
+func (l *loader) fail(name, value, allowed string) {
+	if isSecret(name) {
+		value = "[REDACTED]"
+	}
+	l.errs = append(l.errs, fmt.Errorf("config: %s=%q: %s", name, value, allowed))
+}
+
+func isSecret(name string) bool {
+	for _, v := range Vars {
+		if v.Name == name {
+			return v.Secret
+		}
+	}
+	return false
+}
+
+func (l *loader) str(name string) string { return l.raw(name) }
+
+func (l *loader) intIn(name string, lo, hi int) int {
+	s := l.raw(name)
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		l.fail(name, s, fmt.Sprintf("want an integer from %d to %d", lo, hi))
+		return 0
+	}
+	return n
+}
+
+func (l *loader) intOneOf(name string, allowed ...int) int {
+	s := l.raw(name)
+	n, err := strconv.Atoi(s)
+	if err == nil {
+		for _, a := range allowed {
+			if n == a {
+				return n
+			}
+		}
+	}
+	parts := make([]string, len(allowed))
+	for i, a := range allowed {
+		parts[i] = strconv.Itoa(a)
+	}
+	l.fail(name, s, "want one of "+strings.Join(parts, ", "))
+	return 0
+}
+
+func (l *loader) oneOf(name string, allowed ...string) string {
+	s := strings.ToLower(l.raw(name))
+	for _, a := range allowed {
+		if s == a {
+			return s
+		}
+	}
+	l.fail(name, l.raw(name), "want one of "+strings.Join(allowed, ", "))
+	return ""
+}
+
+func (l *loader) boolean(name string) bool {
+	s := l.raw(name)
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		l.fail(name, s, "want true or false")
+	}
+	return b
+}
+
+// seconds reads a whole number of seconds from 1 to one day.
+func (l *loader) seconds(name string) time.Duration {
+	return time.Duration(l.intIn(name, 1, 86400)) * time.Second
+}
+
+func (l *loader) domainMap() (data []byte, file string) {
+	plain, _ := l.lookup("DOMAIN_MAP")
+	b64, _ := l.lookup("DOMAIN_MAP_BASE64")
+	path, _ := l.lookup("DOMAIN_MAP_FILE")
+	set := 0
+	for _, v := range []string{plain, b64, path} {
+		if strings.TrimSpace(v) != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		l.errs = append(l.errs, errors.New("config: set only one of DOMAIN_MAP, DOMAIN_MAP_BASE64 and DOMAIN_MAP_FILE"))
+		return nil, ""
+	}
+	switch {
+	case strings.TrimSpace(plain) != "":
+		return []byte(plain), ""
+	case strings.TrimSpace(b64) != "":
+		d, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+		if err != nil {
+			l.errs = append(l.errs, fmt.Errorf("config: DOMAIN_MAP_BASE64: not valid standard base64: %v", err))
+			return nil, ""
+		}
+		return d, ""
+	case strings.TrimSpace(path) != "":
+		d, err := os.ReadFile(strings.TrimSpace(path))
+		if err != nil {
+			l.errs = append(l.errs, fmt.Errorf("config: DOMAIN_MAP_FILE=%q: %v", path, err))
+			return nil, ""
+		}
+		return d, strings.TrimSpace(path)
+	}
+	return nil, ""
+}
+
+// Redacted returns the configuration as ordered key/value pairs for the
+// startup log and `socketx config check`; secrets show only whether they are
+// set.
+func (c Config) Redacted() [][2]string {
+	set := func(s string) string {
+		if s == "" {
+			return "unset"
+		}
+		return "[REDACTED]"
+	}
+	secs := func(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
+	return [][2]string{
+		{"listen_addr", c.ListenAddr()},
+		{"log_level", c.LogLevel},
+		{"use_console_logs", strconv.FormatBool(c.UseConsoleLogs)},
+		{"domain_map_source", c.domainMapSource()},
+		{"mte_company_name", c.MTECompanyName},
+		{"mte_license_key", set(c.MTELicenseKey)},
+		{"mte_kyber_strength", strconv.Itoa(c.KyberStrength)},
+		{"mte_decoder_window_size", strconv.Itoa(c.DecoderWindow)},
+		{"ws_read_buffer_size", strconv.Itoa(c.ReadBufferSize)},
+		{"ws_write_buffer_size", strconv.Itoa(c.WriteBufferSize)},
+		{"ws_max_message_size", strconv.Itoa(c.MaxMessageSize)},
+		{"ws_max_queued_bytes", strconv.Itoa(c.MaxQueuedBytes)},
+		{"client_pong_timeout", secs(c.ClientPongTimeout)},
+		{"client_ping_interval", secs(c.ClientPingInterval)},
+		{"upstream_pong_timeout", secs(c.UpstreamPongTimeout)},
+		{"upstream_ping_interval", secs(c.UpstreamPingInterval)},
+		{"write_timeout", secs(c.WriteTimeout)},
+		{"handshake_timeout", secs(c.HandshakeTimeout)},
+		{"upstream_dial_timeout", secs(c.UpstreamDialTimeout)},
+	}
+}
+
+func (c Config) domainMapSource() string {
+	if c.DomainMapFile != "" {
+		return "file:" + c.DomainMapFile
+	}
+	return "env"
+}
