@@ -1,0 +1,66 @@
+package client
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/socketx/socketx-server/mte"
+)
+
+var (
+	// ErrClosed is returned by operations on a Conn that was closed, by
+	// either side, or that failed.
+	ErrClosed = errors.New("client: connection closed")
+	// ErrProtocol is wrapped by errors about WebSocket frames the server
+	// must not send (masked or reserved frames, text messages, bad close
+	// payloads). The connection is closed with 1002 (1003 for text).
+	ErrProtocol = errors.New("client: websocket protocol violation")
+	// ErrMessageTooBig: a message from the server exceeds Options.ReadLimit.
+	// The connection is closed with 1009.
+	ErrMessageTooBig = errors.New("client: message exceeds read limit")
+)
+
+// CloseError is a close frame received from the server: the way the proxy
+// reports every failure (pairing, decoding, upstream) and a normal close.
+type CloseError struct {
+	// Code is the close code; 1005 when the close frame had no payload.
+	Code uint16
+	// Reason is the close reason (at most 123 bytes).
+	Reason string
+}
+
+func (e *CloseError) Error() string {
+	s := "client: closed " + strconv.Itoa(int(e.Code))
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
+}
+
+// HandshakeError is a SocketX handshake message that does not fit the
+// handshake state, e.g. proxyData while waiting for the hello response.
+type HandshakeError struct {
+	// State is the handshake state: "sentHello", "sentPairRequest" or
+	// "sentUpstreamRequest".
+	State string
+	// Action is the action of the unexpected message.
+	Action mte.Action
+}
+
+func (e *HandshakeError) Error() string {
+	return "client: unexpected handshake message: state=" + e.State + ", action=" + strconv.Itoa(int(e.Action))
+}
+
+// MTEError is an mte failure: Op "pair" (the pairResponse was rejected),
+// "encode" (Send could not seal) or "decode" (a message from the server did
+// not decode: the connection is closed with mte.CloseCode(Err)).
+// errors.Is(err, mte.ErrAuth) and the other mte sentinels work through it.
+type MTEError struct {
+	Op  string
+	Err error
+}
+
+func (e *MTEError) Error() string { return "client: " + e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the mte error.
+func (e *MTEError) Unwrap() error { return e.Err }
