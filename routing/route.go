@@ -1,0 +1,30 @@
+package routing
+
+import (
+	"net/url"
+
+	"github.com/socketx/socketx-server/upstream"
+)
+
+// Route is one DOMAIN_MAP entry. It is immutable after Parse.
+type Route struct {
+	// Key is the DOMAIN_MAP key as written, for logs and metrics.
+	Key string
+	// Upstream is the base URL (ws or wss, lowercase host, no userinfo or
+	// fragment). Do not modify it.
+	Upstream *url.URL
+	// AllowedOrigins is the list as written; empty rejects every upgrade.
+	AllowedOrigins []string
+
+	allowAll    bool                // "*" listed
+	allowNull   bool                // "null" listed
+	origins     map[string]struct{} // exact, normalised scheme://host[:port]
+	wildOrigins []wildOrigin
+}
+
+// Resolve returns the upstream target for the pathname the client sent in
+// its upstream connection request. See upstream.Resolve for the rules and
+// errors.
+func (r *Route) Resolve(pathname string) (upstream.Target, error) {
+	return upstream.Resolve(r.Upstream, pathname)
+}

@@ -1,0 +1,167 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+)
+
+// Sentinel errors. Callers branch on them with errors.Is; Dial returns them
+// wrapped in a *DialError.
+var (
+	// ErrBackoff: an earlier dial to the same address failed and its backoff
+	// window has not elapsed; the dial was not attempted.
+	ErrBackoff = errors.New("upstream: address in backoff after failed dial")
+	// ErrTooManyDials: the per-address concurrent dial cap stayed full until
+	// the dial deadline.
+	ErrTooManyDials = errors.New("upstream: too many concurrent dials to address")
+	// ErrPathEscape: the pathname would leave the base path (dot segments,
+	// encoded slashes or backslashes).
+	ErrPathEscape = errors.New("upstream: pathname escapes the base path")
+	// ErrBadPathname: the pathname is malformed (control character, not
+	// starting with '/', too long).
+	ErrBadPathname = errors.New("upstream: bad pathname")
+	// ErrBadBase: the base URL is not an absolute ws:// or wss:// URL with a
+	// host. routing.Parse never produces such a URL.
+	ErrBadBase = errors.New("upstream: base URL must be absolute ws:// or wss:// with a host")
+)
+
+// Detailed errors, allocated once; each wraps one sentinel above.
+var (
+	errNotAbsolute  = fmt.Errorf("%w: must start with '/'", ErrBadPathname)
+	errControl      = fmt.Errorf("%w: control character", ErrBadPathname)
+	errTooLong      = fmt.Errorf("%w: request URI longer than %d bytes", ErrBadPathname, MaxRequestURI)
+	errEncodedSep   = fmt.Errorf("%w: encoded slash or backslash", ErrPathEscape)
+	errBackslash    = fmt.Errorf("%w: backslash", ErrPathEscape)
+	errDotParam     = fmt.Errorf("%w: dot segment with parameters", ErrPathEscape)
+	errAboveBase    = fmt.Errorf("%w: dot segments climb above the base path", ErrPathEscape)
+	errBridgeSocket = errors.New("upstream: socketpair end is not a *net.UnixConn")
+)
+
+// Reason labels. The set is closed so they are safe as metric labels.
+const (
+	ReasonOK           = "ok"
+	ReasonRefused      = "refused"
+	ReasonTimeout      = "timeout"
+	ReasonDNS          = "dns"
+	ReasonTLS          = "tls"
+	ReasonReset        = "reset"
+	ReasonUnreachable  = "unreachable"
+	ReasonCanceled     = "canceled"
+	ReasonBackoff      = "backoff"
+	ReasonTooManyDials = "too_many_dials"
+	ReasonBridge       = "bridge"
+	ReasonPathEscape   = "path_escape"
+	ReasonBadPathname  = "bad_pathname"
+	ReasonOther        = "other"
+)
+
+// dialReasons lists every label a *DialError can carry, in Stats order.
+var dialReasons = [...]string{
+	ReasonRefused, ReasonTimeout, ReasonDNS, ReasonTLS, ReasonReset,
+	ReasonUnreachable, ReasonCanceled, ReasonBackoff, ReasonTooManyDials,
+	ReasonBridge, ReasonOther,
+}
+
+// DialError is returned by Manager.Dial for every failure.
+type DialError struct {
+	// Target is the dialed "host:port" (Target.Addr); it never carries the
+	// path or query, which may hold client secrets.
+	Target string
+	// Reason is one of the Reason* labels.
+	Reason string
+	// Err is the underlying error (a sentinel above, a *net.OpError, a
+	// *net.DNSError, a *tls.CertificateVerificationError, ...).
+	Err error
+}
+
+func (e *DialError) Error() string {
+	return "upstream: dial " + e.Target + ": " + e.Reason + ": " + e.Err.Error()
+}
+
+func (e *DialError) Unwrap() error { return e.Err }
+
+// Reason returns a bounded label for err: "ok" for nil, the *DialError's
+// reason, "path_escape"/"bad_pathname" for Resolve errors, else "other".
+func Reason(err error) string {
+	if err == nil {
+		return ReasonOK
+	}
+	var de *DialError
+	switch {
+	case errors.As(err, &de):
+		return de.Reason
+	case errors.Is(err, ErrBackoff):
+		return ReasonBackoff
+	case errors.Is(err, ErrTooManyDials):
+		return ReasonTooManyDials
+	case errors.Is(err, ErrPathEscape):
+		return ReasonPathEscape
+	case errors.Is(err, ErrBadPathname):
+		return ReasonBadPathname
+	}
+	return ReasonOther
+}
+
+// classifyDial labels an error from the TCP dial. parent is the caller's
+// context: its cancellation is "canceled", not a failure of the upstream.
+func classifyDial(parent context.Context, err error) string {
+	var dnsErr *net.DNSError
+	switch {
+	case errors.As(err, &dnsErr):
+		return ReasonDNS
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return ReasonRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return ReasonReset
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return ReasonUnreachable
+	case errors.Is(parent.Err(), context.Canceled):
+		return ReasonCanceled
+	case isTimeout(err):
+		return ReasonTimeout
+	}
+	return ReasonOther
+}
+
+// classifyHandshake labels an error from the TLS handshake: timeouts and
+// cancellation keep their labels, everything else (verification, alerts,
+// EOF, resets mid-handshake) is "tls".
+func classifyHandshake(parent context.Context, err error) string {
+	var (
+		verr *tls.CertificateVerificationError
+		herr x509.HostnameError
+		uerr x509.UnknownAuthorityError
+	)
+	switch {
+	case errors.As(err, &verr), errors.As(err, &herr), errors.As(err, &uerr):
+		return ReasonTLS
+	case errors.Is(parent.Err(), context.Canceled):
+		return ReasonCanceled
+	case isTimeout(err):
+		return ReasonTimeout
+	}
+	return ReasonTLS
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// countsAsFailure reports whether a reason says something about the upstream
+// (and so feeds the backoff), as opposed to the caller or this process.
+func countsAsFailure(reason string) bool {
+	switch reason {
+	case ReasonCanceled, ReasonBackoff, ReasonTooManyDials, ReasonBridge:
+		return false
+	}
+	return true
+}

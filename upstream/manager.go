@@ -1,0 +1,249 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Manager dials upstream targets. It is safe for concurrent use; one Manager
+// serves the whole process.
+type Manager struct {
+	cfg     Config
+	log     *zap.Logger
+	tlsBase *tls.Config
+	dialer  net.Dialer
+	// dial is dialer.DialContext; tests replace it to hold dials in flight.
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	bufPool sync.Pool // *[]byte of cfg.BridgeBufferSize
+
+	mu    sync.Mutex            // guards addrs
+	addrs map[string]*addrState // one per upstream Addr; bounded by DOMAIN_MAP
+
+	stats   counters
+	bridges sync.WaitGroup // one count per live bridge goroutine
+}
+
+// addrState is the per-Addr dial slot semaphore and backoff state.
+type addrState struct {
+	sem chan struct{} // dial slots; len = dials in flight
+
+	mu       sync.Mutex // guards the following
+	gen      uint64     // bumped on every counted outcome
+	failures int        // consecutive failures
+	until    time.Time  // fail fast before this instant (Config.Now clock)
+	tlsConf  *tls.Config
+}
+
+// NewManager returns a Manager for cfg with defaults applied. It panics if
+// cfg.Validate fails: validate configuration first. log must not be nil (use
+// zap.NewNop()).
+func NewManager(cfg Config, log *zap.Logger) *Manager {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	cfg = cfg.withDefaults()
+	m := &Manager{
+		cfg:     cfg,
+		log:     log,
+		tlsBase: cfg.baseTLSConfig(),
+		dialer: net.Dialer{
+			Timeout:  cfg.DialTimeout,
+			Resolver: cfg.Resolver,
+		},
+		addrs: make(map[string]*addrState),
+	}
+	m.dial = m.dialer.DialContext
+	size := cfg.BridgeBufferSize
+	m.bufPool.New = func() any {
+		b := make([]byte, size)
+		return &b
+	}
+	return m
+}
+
+func (m *Manager) addr(addr string) *addrState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.addrs[addr]
+	if st == nil {
+		st = &addrState{sem: make(chan struct{}, m.cfg.MaxConcurrentDials)}
+		m.addrs[addr] = st
+	}
+	return st
+}
+
+// Dial connects to t and returns a connection the engine can Enroll in a gnet
+// event loop: a *net.TCPConn (TCP_NODELAY on) for ws://, or the engine end of
+// a TLS bridge, a *net.UnixConn, for wss://. It blocks for up to
+// Config.DialTimeout (or ctx's deadline, if sooner): never call it on an
+// event loop. Every error is a *DialError; see Reason.
+func (m *Manager) Dial(ctx context.Context, t Target) (net.Conn, error) {
+	st := m.addr(t.Addr)
+
+	st.mu.Lock()
+	if m.cfg.Now().Before(st.until) {
+		st.mu.Unlock()
+		return nil, m.fail(t, ReasonBackoff, ErrBackoff)
+	}
+	gen := st.gen
+	st.mu.Unlock()
+
+	dctx, cancel := context.WithTimeout(ctx, m.cfg.DialTimeout)
+	defer cancel()
+
+	select {
+	case st.sem <- struct{}{}:
+	default:
+		select {
+		case st.sem <- struct{}{}:
+		case <-dctx.Done():
+			if ctx.Err() == context.Canceled {
+				return nil, m.fail(t, ReasonCanceled, ctx.Err())
+			}
+			return nil, m.fail(t, ReasonTooManyDials, ErrTooManyDials)
+		}
+	}
+	conn, reason, err := m.connect(ctx, dctx, st, t)
+	<-st.sem
+
+	m.record(st, gen, t, reason)
+	if err != nil {
+		return nil, m.fail(t, reason, err)
+	}
+	m.stats.dialsOK.Add(1)
+	return conn, nil
+}
+
+// connect does the TCP dial and, for wss, the TLS handshake and bridge.
+func (m *Manager) connect(ctx, dctx context.Context, st *addrState, t Target) (net.Conn, string, error) {
+	raw, err := m.dial(dctx, "tcp", t.Addr)
+	if err != nil {
+		return nil, classifyDial(ctx, err), err
+	}
+	if tc, ok := raw.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	if !t.TLS {
+		return raw, ReasonOK, nil
+	}
+	tc := tls.Client(raw, m.tlsConfig(st, t.ServerName))
+	if err := tc.HandshakeContext(dctx); err != nil {
+		_ = raw.Close()
+		return nil, classifyHandshake(ctx, err), err
+	}
+	conn, err := m.newBridge(tc)
+	if err != nil {
+		_ = tc.Close()
+		return nil, ReasonBridge, err
+	}
+	return conn, ReasonOK, nil
+}
+
+// tlsConfig returns the cached per-server clone of the base TLS config.
+func (m *Manager) tlsConfig(st *addrState, serverName string) *tls.Config {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.tlsConf == nil || st.tlsConf.ServerName != serverName {
+		c := m.tlsBase.Clone()
+		c.ServerName = serverName
+		st.tlsConf = c
+	}
+	return st.tlsConf
+}
+
+// record updates the backoff state with a dial's outcome. Only the first
+// outcome of the dials started in the same generation counts, so a burst of
+// concurrent dials failing together is one failure, not many.
+func (m *Manager) record(st *addrState, gen uint64, t Target, reason string) {
+	if reason != ReasonOK && !countsAsFailure(reason) {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if reason == ReasonOK {
+		if st.failures != 0 {
+			st.failures, st.until = 0, time.Time{}
+			st.gen++
+		}
+		return
+	}
+	if gen != st.gen {
+		return
+	}
+	st.gen++
+	st.failures++
+	window := m.cfg.BackoffMax
+	if st.failures <= 32 {
+		if w := m.cfg.BackoffBase << (st.failures - 1); w > 0 && w < window {
+			window = w
+		}
+	}
+	st.until = m.cfg.Now().Add(window)
+	if ce := m.log.Check(zap.WarnLevel, "upstream dial failed; backing off"); ce != nil {
+		ce.Write(zap.String("addr", t.Addr), zap.String("reason", reason),
+			zap.Int("failures", st.failures), zap.Duration("window", window))
+	}
+}
+
+func (m *Manager) fail(t Target, reason string, err error) *DialError {
+	m.stats.failed(reason)
+	return &DialError{Target: t.Addr, Reason: reason, Err: err}
+}
+
+// counters are the Manager's metrics, updated with atomic adds.
+type counters struct {
+	dialsOK      atomic.Uint64
+	dialsFailed  [len(dialReasons)]atomic.Uint64
+	bridgesOpen  atomic.Int64
+	bridgesTotal atomic.Uint64
+	bytesUp      atomic.Uint64 // engine -> TLS upstream
+	bytesDown    atomic.Uint64 // TLS upstream -> engine
+}
+
+func (c *counters) failed(reason string) {
+	for i, r := range dialReasons {
+		if r == reason {
+			c.dialsFailed[i].Add(1)
+			return
+		}
+	}
+	c.dialsFailed[len(dialReasons)-1].Add(1) // ReasonOther is last
+}
+
+// Stats is a snapshot of a Manager's counters.
+type Stats struct {
+	DialsOK uint64
+	// DialsFailed maps every dial Reason label (all present, maybe 0) to
+	// its count.
+	DialsFailed map[string]uint64
+	// BridgesOpen is the number of live wss bridges; BridgesTotal the number
+	// ever opened.
+	BridgesOpen  int64
+	BridgesTotal uint64
+	// BridgeBytesUp/Down count bytes copied engine->upstream and
+	// upstream->engine through bridges (plaintext).
+	BridgeBytesUp   uint64
+	BridgeBytesDown uint64
+}
+
+// Stats returns a snapshot of the counters.
+func (m *Manager) Stats() Stats {
+	s := Stats{
+		DialsOK:         m.stats.dialsOK.Load(),
+		DialsFailed:     make(map[string]uint64, len(dialReasons)),
+		BridgesOpen:     m.stats.bridgesOpen.Load(),
+		BridgesTotal:    m.stats.bridgesTotal.Load(),
+		BridgeBytesUp:   m.stats.bytesUp.Load(),
+		BridgeBytesDown: m.stats.bytesDown.Load(),
+	}
+	for i, r := range dialReasons {
+		s.DialsFailed[r] = m.stats.dialsFailed[i].Load()
+	}
+	return s
+}
