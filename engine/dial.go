@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+
+	"github.com/socketx/socketx-server/codec"
+	"github.com/socketx/socketx-server/mte"
+	"github.com/socketx/socketx-server/upstream"
+)
+
+// startDial connects the upstream off the loop. The dialer goroutine only
+// dials and enrolls: the new conn arrives in OnOpen on this session's loop
+// (context = &sess.up), a failure in dialFailed through EventLoop.Execute.
+func (sess *session) startDial(t upstream.Target) {
+	s := sess.server()
+	sess.state = stateDialing
+	sess.target = t.URL
+	sess.upHost = t.Host
+	sess.upURI = t.RequestURI
+	sess.deadline = time.Now().UnixNano() + int64(s.cfg.DialTimeout+s.cfg.HandshakeTimeout)
+	if err := codec.NewKey(rand.Reader, &sess.upKey); err != nil {
+		sess.rejectSetup(1011, "proxy error")
+		return
+	}
+	el := sess.loop.el
+	up := &sess.up
+	go func() {
+		conn, err := s.dialer.Dial(s.ctx, t)
+		if err == nil {
+			var ch <-chan gnet.RegisteredResult
+			ch, err = el.Enroll(gnet.NewContext(s.ctx, up), conn)
+			if err == nil {
+				if res := <-ch; res.Err != nil {
+					err = res.Err
+				}
+			} else {
+				_ = conn.Close()
+			}
+		}
+		if err != nil {
+			_ = el.Execute(s.ctx, gnet.RunnableFunc(func(context.Context) error {
+				up.sess.dialFailed(err)
+				return nil
+			}))
+		}
+	}()
+}
+
+// dialFailed runs on the loop when the upstream could not be reached.
+func (sess *session) dialFailed(err error) {
+	if sess.state != stateDialing {
+		return
+	}
+	reason := upstream.Reason(err)
+	if ce := sess.server().log.Check(zap.WarnLevel, "Upstream connection failed"); ce != nil {
+		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("upstream_server", sess.target),
+			zap.String("reason", reason), zap.Error(err))
+	}
+	code := uint16(1014)
+	if errors.Is(err, upstream.ErrBackoff) || errors.Is(err, upstream.ErrTooManyDials) {
+		code = 1013
+	}
+	sess.rejectSetup(code, "upstream unavailable: "+reason)
+}
+
+// upstreamOpened runs in OnOpen for an enrolled upstream conn: send the
+// client-side WebSocket handshake.
+func (s *Server) upstreamOpened(up *leg, c gnet.Conn) ([]byte, gnet.Action) {
+	sess := up.sess
+	if sess.state != stateDialing {
+		c.SetContext(nil)
+		return nil, gnet.Close // the client left while we dialed
+	}
+	up.conn = c
+	up.open = true
+	up.lastSeen = time.Now().UnixNano()
+	up.asm.Reset()
+	sess.state = stateUpgrading
+	sess.resetDeadline()
+	h := codec.ClientHandshake{
+		Host:            sess.upHost,
+		RequestURI:      sess.upURI,
+		Key:             string(sess.upKey[:]),
+		Origin:          sess.origin,
+		Protocol:        sess.protocol,
+		XForwardedFor:   sess.forwarded,
+		XForwardedProto: sess.fwdProto,
+	}
+	out := codec.AppendClientHandshake(sess.loop.scratch[:0], &h)
+	sess.loop.scratch = out[:0]
+	return out, gnet.None
+}
+
+// upstreamHandshake parses the upstream's 101. It returns the head length
+// and true once relaying; false while more bytes are needed or on failure.
+func (sess *session) upstreamHandshake(buf []byte) (int, bool) {
+	s := sess.server()
+	var resp codec.HandshakeResponse
+	n, err := codec.ParseHandshakeResponse(buf, s.cfg.MaxHeadSize, sess.upKey[:], &resp)
+	if err == codec.ErrNeedMore {
+		return 0, false
+	}
+	if err != nil {
+		if ce := s.log.Check(zap.WarnLevel, "Upstream handshake failed"); ce != nil {
+			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("upstream_server", sess.target), zap.Error(err))
+		}
+		reason := "upstream rejected the upgrade"
+		var ue *codec.UpstreamError
+		if errors.As(err, &ue) {
+			reason = "upstream answered " + strconv.Itoa(ue.Status)
+		}
+		sess.rejectSetup(1014, reason)
+		return 0, false
+	}
+	if sess.protocol != "" && len(resp.Protocol) > 0 && string(resp.Protocol) != sess.protocol {
+		sess.rejectSetup(1014, "upstream selected another subprotocol")
+		return 0, false
+	}
+	sess.up.ws = true
+	sess.state = stateRelay
+	sess.origin, sess.forwarded, sess.fwdProto, sess.upHost, sess.upURI = "", "", "", "", ""
+	sess.loop.stats.UpstreamsReady.Add(1)
+	sess.sendHandshake(mte.ActionUpstreamResponse, nil)
+	sess.flush()
+	// Client messages that arrived while we connected are waiting in the
+	// client's inbound buffer.
+	if sess.client.open && sess.client.conn.InboundBuffered() > 0 {
+		sess.readClient()
+	}
+	return n, sess.state == stateRelay
+}

@@ -1,0 +1,171 @@
+package engine
+
+import (
+	"encoding/json"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/socketx/socketx-server/codec"
+)
+
+// readHead parses the HTTP request head at the start of buf. It answers
+// built-in routes and rejections itself. It returns the bytes consumed and
+// whether the connection was upgraded (false also when more bytes are
+// needed: then consumed is 0 and the session is still in stateHead).
+func (sess *session) readHead(buf []byte) (consumed int, upgraded bool) {
+	s := sess.server()
+	var req codec.Request
+	n, err := codec.ParseRequest(buf, s.cfg.MaxHeadSize, &req)
+	if err == codec.ErrNeedMore {
+		return 0, false
+	}
+	if err != nil {
+		sess.reject(err, &req)
+		return len(buf), false
+	}
+	if !req.IsUpgrade() {
+		sess.serveHTTP(&req)
+		return len(buf), false
+	}
+	if err := codec.CheckUpgrade(&req); err != nil {
+		sess.reject(err, &req)
+		return len(buf), false
+	}
+	if s.draining.Load() {
+		sess.reject(&codec.HTTPError{Status: 503, Reason: "server is draining"}, &req)
+		return len(buf), false
+	}
+	route, ok := s.routes.Load().Match(req.Host)
+	if !ok {
+		sess.reject(&codec.HTTPError{Status: 404, Reason: "unknown host"}, &req)
+		return len(buf), false
+	}
+	if !route.AllowOrigin(req.Origin) {
+		sess.reject(&codec.HTTPError{Status: 403, Reason: "origin not allowed"}, &req)
+		return len(buf), false
+	}
+
+	sess.route = route
+	sess.origin = string(req.Origin)
+	sess.protocol = firstProtocol(req.Protocol)
+	sess.remoteIP = remoteIP(sess.client.conn.RemoteAddr())
+	sess.forwarded = sess.remoteIP
+	if len(req.XForwardedFor) > 0 {
+		sess.forwarded = string(req.XForwardedFor) + ", " + sess.remoteIP
+	}
+	sess.fwdProto = "http"
+	if len(req.XForwardedProto) > 0 {
+		sess.fwdProto = string(req.XForwardedProto)
+	}
+
+	out := codec.AppendUpgradeResponse(sess.loop.toClient[:0], req.SecKey, []byte(sess.protocol))
+	_, _ = sess.client.conn.Write(out)
+	sess.loop.toClient = out[:0]
+	sess.client.ws = true
+	sess.state = stateHello
+	sess.deadline = time.Now().UnixNano() + int64(s.cfg.HandshakeTimeout)
+	sess.loop.stats.Upgrades.Add(1)
+	return n, true
+}
+
+// firstProtocol returns the first subprotocol the client offered: the proxy
+// selects it towards the client and offers only it to the upstream.
+func firstProtocol(p []byte) string {
+	v := string(p)
+	if i := strings.IndexByte(v, ','); i >= 0 {
+		v = v[:i]
+	}
+	return strings.TrimSpace(v)
+}
+
+func remoteIP(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.IP.String()
+	}
+	if a == nil {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}
+
+// reject answers an HTTP error and closes.
+func (sess *session) reject(err error, req *codec.Request) {
+	s := sess.server()
+	he, ok := err.(*codec.HTTPError)
+	if !ok {
+		he = &codec.HTTPError{Status: 400, Reason: "bad request"}
+	}
+	sess.loop.stats.Rejected.Add(1)
+	if ce := s.log.Check(zap.InfoLevel, "Upgrade rejected"); ce != nil {
+		ce.Write(zap.String("connection_id", connID(sess.id)), zap.Int("status", he.Status),
+			zap.String("reason", he.Reason), zap.String("remote_addr", remoteIP(sess.client.conn.RemoteAddr())),
+			zap.ByteString("host", req.Host), zap.ByteString("origin", req.Origin))
+	}
+	sess.respond(codec.AppendErrorResponse(sess.loop.toClient[:0], he))
+}
+
+// respond writes a complete HTTP response and closes the connection.
+func (sess *session) respond(out []byte) {
+	_, _ = sess.client.conn.Write(out)
+	sess.loop.toClient = out[:0]
+	sess.closedBy = sideProxy
+	sess.state = stateClosed
+	sess.client.shutdown(0, "")
+}
+
+// serveHTTP answers the built-in routes on the public port.
+func (sess *session) serveHTTP(req *codec.Request) {
+	path, query := codec.SplitTarget(req.Target)
+	get := string(req.Method) == "GET" || string(req.Method) == "HEAD"
+	dst := sess.loop.toClient[:0]
+	switch string(path) {
+	case "/health", "/healthz":
+		if !get {
+			sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"}))
+			return
+		}
+		sess.respond(codec.AppendResponse(dst, 200, "application/json", []byte(`{"status":"ok"}`)))
+	case "/ready", "/readyz":
+		if !get {
+			sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"}))
+			return
+		}
+		if sess.server().draining.Load() {
+			sess.respond(codec.AppendResponse(dst, 503, "application/json", []byte(`{"status":"draining"}`)))
+			return
+		}
+		sess.respond(codec.AppendResponse(dst, 200, "application/json", []byte(`{"status":"ready"}`)))
+	case "/api/socketx-echo":
+		if !get {
+			sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"}))
+			return
+		}
+		sess.respond(codec.AppendResponse(dst, 200, "application/json", echoBody(query, time.Now())))
+	default:
+		if req.Upgrade != nil || req.SecKey != nil {
+			// Asked for an upgrade but not properly: say what is missing.
+			sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 400, Reason: "invalid websocket upgrade request"}))
+			return
+		}
+		sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 404, Reason: "not found"}))
+	}
+}
+
+// echoBody renders {"message":...,"timestamp":...} exactly as the product
+// docs show, with the message JSON-escaped.
+func echoBody(rawQuery []byte, now time.Time) []byte {
+	q, _ := url.ParseQuery(string(rawQuery))
+	body, _ := json.Marshal(struct {
+		Message   string `json:"message"`
+		Timestamp string `json:"timestamp"`
+	}{q.Get("msg"), now.UTC().Format(time.RFC3339)})
+	return body
+}

@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	mrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/socketx/socketx-server/codec"
+)
+
+// loop is the state one event loop shares among its sessions: the session
+// list the sweep walks, scratch buffers reused by every read, a mask source,
+// and counters. Only its own event loop touches it (stats are atomics).
+type loop struct {
+	srv      *Server
+	el       gnet.EventLoop
+	sessions []*session
+	sweepFn  gnet.RunnableFunc
+	rng      *mrand.ChaCha8
+
+	// Output staged during one read; flushed before the read's bytes are
+	// discarded. toClient is contiguous (encoded frames); toUp is an iovec
+	// whose headers live in upHdr and whose payloads alias the client's
+	// inbound buffer.
+	toClient []byte
+	toUp     [][]byte
+	upHdr    [maxBatch * codec.MaxHeaderLen]byte
+	upHdrN   int
+	ctl      [codec.MaxHeaderLen + 125]byte
+	scratch  []byte // pairing responses and other setup-time output
+
+	stats Stats
+}
+
+const (
+	maxBatch      = 64        // frames per Writev
+	maxClientSpan = 256 << 10 // flush toClient beyond this many bytes
+)
+
+func newLoop(s *Server, el gnet.EventLoop) *loop {
+	var seed [32]byte
+	_, _ = rand.Read(seed[:])
+	l := &loop{
+		srv:      s,
+		el:       el,
+		rng:      mrand.NewChaCha8(seed),
+		toClient: make([]byte, 0, 64<<10),
+		toUp:     make([][]byte, 0, 2*maxBatch),
+	}
+	l.sweepFn = func(context.Context) error { l.sweep(); return nil }
+	return l
+}
+
+func (l *loop) newSession(c gnet.Conn) *session {
+	s := l.srv
+	now := time.Now().UnixNano()
+	sess := &session{
+		loop:     l,
+		index:    len(l.sessions),
+		id:       s.nextID.Add(1),
+		state:    stateHead,
+		deadline: now + int64(s.cfg.HandshakeTimeout),
+		openedAt: now,
+	}
+	sess.client = leg{sess: sess, conn: c, open: true, lastSeen: now}
+	sess.up = leg{sess: sess, upstream: true}
+	sess.client.asm.Reset()
+	l.sessions = append(l.sessions, sess)
+	l.stats.ConnectionsOpened.Add(1)
+	return sess
+}
+
+func (l *loop) removeSession(sess *session) {
+	i := sess.index
+	if i < 0 || i >= len(l.sessions) || l.sessions[i] != sess {
+		return
+	}
+	last := len(l.sessions) - 1
+	l.sessions[i] = l.sessions[last]
+	l.sessions[i].index = i
+	l.sessions[last] = nil
+	l.sessions = l.sessions[:last]
+	sess.index = -1
+	l.stats.ConnectionsClosed.Add(1)
+	sess.logClosed()
+}
+
+// mask returns a fresh masking key for a frame to an upstream.
+func (l *loop) mask() [4]byte {
+	v := uint32(l.rng.Uint64())
+	return [4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}
+}
+
+// controlFrame builds a control frame in the loop's scratch; valid until
+// the next call.
+func (l *loop) controlFrame(toUpstream bool, op codec.OpCode, payload []byte) []byte {
+	if toUpstream {
+		m := l.mask()
+		return codec.AppendControlFrame(l.ctl[:0], op, payload, &m)
+	}
+	return codec.AppendControlFrame(l.ctl[:0], op, payload, nil)
+}
+
+// sweep enforces every deadline of the loop's sessions: setup timeouts,
+// keepalive pings and pong timeouts, and stalled writes.
+func (l *loop) sweep() {
+	cfg := &l.srv.cfg
+	now := time.Now().UnixNano()
+	// Walk a snapshot: ending a session never removes it synchronously
+	// (gnet reports the close later), but be safe against reordering.
+	for i := 0; i < len(l.sessions); i++ {
+		sess := l.sessions[i]
+		switch {
+		case sess.state == stateClosed:
+			sess.client.linger(now)
+			sess.up.linger(now)
+			continue
+		case sess.state < stateRelay && now > sess.deadline:
+			sess.setupTimeout()
+			continue
+		}
+		if !sess.client.keepalive(now, cfg.ClientPingInterval.Nanoseconds(), cfg.ClientPongTimeout.Nanoseconds()) {
+			sess.end(sideProxy, 1001, "pong timeout", 1001, "client pong timeout")
+			continue
+		}
+		if sess.state == stateRelay && !sess.up.keepalive(now, cfg.UpstreamPingInterval.Nanoseconds(), cfg.UpstreamPongTimeout.Nanoseconds()) {
+			sess.end(sideProxy, 1011, "upstream pong timeout", 1001, "pong timeout")
+			continue
+		}
+		if sess.client.stalled(now, cfg.WriteTimeout.Nanoseconds()) {
+			sess.end(sideProxy, 0, "", 1001, "client write timeout")
+			continue
+		}
+		if sess.up.stalled(now, cfg.WriteTimeout.Nanoseconds()) {
+			sess.end(sideProxy, 1013, "upstream write timeout", 0, "")
+			continue
+		}
+	}
+}
+
+// keepalive pings a WebSocket leg on schedule and reports false when it has
+// been silent (no frame of any kind, pongs included) past the timeout.
+func (lg *leg) keepalive(now, interval, timeout int64) bool {
+	if !lg.open || !lg.ws {
+		return true
+	}
+	if lg.active {
+		lg.active = false
+		lg.lastSeen = now
+	}
+	if now-lg.lastSeen > timeout {
+		return false
+	}
+	if lg.nextPing == 0 {
+		lg.nextPing = now + interval
+	} else if now >= lg.nextPing {
+		lg.nextPing = now + interval
+		_, _ = lg.conn.Write(lg.sess.loop.controlFrame(lg.upstream, codec.OpPing, nil))
+	}
+	return true
+}
+
+// stalled reports whether the leg's queued output has not drained within
+// the write timeout.
+func (lg *leg) stalled(now, timeout int64) bool {
+	if !lg.open || lg.conn == nil {
+		return false
+	}
+	if lg.conn.OutboundBuffered() == 0 {
+		lg.stallSince = 0
+		return false
+	}
+	if lg.stallSince == 0 {
+		lg.stallSince = now
+		return false
+	}
+	return now-lg.stallSince > timeout
+}
+
+// bufPool holds reassembly buffers for fragmented messages.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) > 4<<20 {
+		return // let rare giants go
+	}
+	*b = (*b)[:0]
+	bufPool.Put(b)
+}

@@ -1,0 +1,109 @@
+package engine
+
+import (
+	"crypto/rand"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/socketx/socketx-server/codec"
+	"github.com/socketx/socketx-server/mte"
+	"github.com/socketx/socketx-server/upstream"
+)
+
+// handshakeMessage runs the SocketX pairing: hello → response, pairRequest
+// → pairResponse, then the encoded upstream request that starts the dial.
+func (sess *session) handshakeMessage(msg []byte) bool {
+	hdr, payload, err := mte.ParseHeader(msg)
+	if err == nil {
+		err = hdr.Validate()
+	}
+	if err != nil {
+		return sess.pairingFailed(err)
+	}
+	want := [...]mte.Action{stateHello: mte.ActionRequest, statePair: mte.ActionPairRequest, statePathname: mte.ActionUpstreamRequest}
+	if int(sess.state) >= len(want) || hdr.Action != want[sess.state] {
+		sess.rejectSetup(1002, "unexpected action "+hdr.Action.String()+" during "+sess.state.String())
+		return false
+	}
+	switch sess.state {
+	case stateHello:
+		sess.sendHandshake(mte.ActionResponse, nil)
+		sess.state = statePair
+	case statePair:
+		l := sess.loop
+		resp, err := sess.mte.Respond(sess.server().profile, payload, rand.Reader, l.scratch[:0])
+		if err != nil {
+			return sess.pairingFailed(err)
+		}
+		l.scratch = resp[:0]
+		sess.sendHandshake(mte.ActionPairResponse, resp)
+		sess.state = statePathname
+		l.stats.Paired.Add(1)
+		if ce := sess.server().log.Check(zap.DebugLevel, "Paired"); ce != nil {
+			ce.Write(zap.String("connection_id", connID(sess.id)), zap.Stringer("eeid", sess.mte.EEID()),
+				zap.Int("mte_kyber_strength", int(sess.server().profile.Strength())))
+		}
+	case statePathname:
+		h, plain, err := sess.mte.Decoder().Open(msg)
+		if err != nil {
+			return sess.pairingFailed(err)
+		}
+		if h.Action != mte.ActionUpstreamRequest {
+			sess.rejectSetup(1002, "unexpected action "+h.Action.String()+" during pathname")
+			return false
+		}
+		pathname, err := mte.ParsePathname(plain)
+		if err != nil {
+			return sess.pairingFailed(err)
+		}
+		target, err := upstream.Resolve(sess.route.Upstream, pathname)
+		if err != nil {
+			sess.rejectSetup(1008, "pathname not allowed")
+			return false
+		}
+		sess.startDial(target)
+	}
+	return true
+}
+
+// sendHandshake stages one handshake message (type 254) to the client.
+func (sess *session) sendHandshake(a mte.Action, payload []byte) {
+	l := sess.loop
+	out := codec.AppendFrameHeader(l.toClient, true, codec.OpBinary, mte.HeaderLen+len(payload), nil)
+	out = mte.AppendHeader(out, a, mte.TypeHandshake)
+	l.toClient = append(out, payload...)
+}
+
+func (sess *session) pairingFailed(err error) bool {
+	code, reason := mte.CloseCode(err)
+	if ce := sess.server().log.Check(zap.InfoLevel, "Pairing failed"); ce != nil {
+		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("state", sess.state.String()), zap.Error(err))
+	}
+	sess.rejectSetup(code, reason)
+	return false
+}
+
+// rejectSetup ends a session that failed before relaying.
+func (sess *session) rejectSetup(code uint16, reason string) {
+	sess.loop.stats.Rejected.Add(1)
+	sess.flush()
+	sess.fail(code, reason, 1001, "proxy closing")
+}
+
+// setupTimeout ends a session whose current setup phase ran out of time.
+func (sess *session) setupTimeout() {
+	switch sess.state {
+	case stateHead:
+		sess.loop.stats.Rejected.Add(1)
+		sess.respond(codec.AppendErrorResponse(sess.loop.toClient[:0], &codec.HTTPError{Status: 408, Reason: "request head timeout"}))
+	case stateHello, statePair, statePathname:
+		sess.rejectSetup(1008, "pairing timeout")
+	default:
+		sess.rejectSetup(1014, "upstream connect timeout")
+	}
+}
+
+func (sess *session) resetDeadline() {
+	sess.deadline = time.Now().UnixNano() + int64(sess.server().cfg.HandshakeTimeout)
+}

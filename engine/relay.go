@@ -1,0 +1,389 @@
+package engine
+
+import (
+	"unicode/utf8"
+
+	"github.com/socketx/socketx-server/codec"
+	"github.com/socketx/socketx-server/mte"
+)
+
+// readClient consumes whatever the client leg has buffered: the HTTP head,
+// then frames. Bytes that arrive while the upstream is being connected stay
+// in gnet's inbound buffer (bounded) until the upstream is ready.
+func (sess *session) readClient() {
+	c := sess.client.conn
+	if sess.state == stateClosed {
+		_, _ = c.Discard(-1)
+		return
+	}
+	buf, _ := c.Peek(-1)
+	off := 0
+	if sess.state == stateHead {
+		n, upgraded := sess.readHead(buf)
+		if !upgraded {
+			if n > 0 || sess.state == stateClosed {
+				_, _ = c.Discard(-1)
+			}
+			return
+		}
+		off = n
+	}
+	off += sess.clientFrames(buf[off:])
+	sess.flush()
+	if off > 0 {
+		_, _ = c.Discard(off)
+	}
+	if sess.state == stateDialing || sess.state == stateUpgrading {
+		// Bound what a client may pipeline before the upstream is ready.
+		if c.InboundBuffered() > sess.server().cfg.MaxMessageSize+codec.MaxHeaderLen {
+			sess.fail(1008, "too much data before upstream ready", 0, "")
+			_, _ = c.Discard(-1)
+		}
+	}
+}
+
+// clientFrames handles complete client frames in buf and returns the bytes
+// consumed. It stops early when the session leaves a state in which it can
+// take client messages.
+func (sess *session) clientFrames(buf []byte) int {
+	s := sess.server()
+	lim := codec.Limits{MaxPayload: int64(s.cfg.MaxMessageSize), RequireMask: true}
+	lg := &sess.client
+	off := 0
+	for off < len(buf) {
+		if sess.state == stateDialing || sess.state == stateUpgrading || sess.state == stateClosed {
+			break
+		}
+		var h codec.Header
+		n, err := codec.ParseHeader(buf[off:], lim, &h)
+		if err == codec.ErrNeedMore {
+			break
+		}
+		if err != nil {
+			sess.clientProtocolError(err)
+			return len(buf)
+		}
+		end := off + n + int(h.Length)
+		if end > len(buf) {
+			break
+		}
+		payload := buf[off+n : end]
+		codec.Unmask(payload, h.Mask, 0)
+		off = end
+		lg.active = true
+		if !sess.clientFrame(&h, payload) {
+			return len(buf)
+		}
+	}
+	return off
+}
+
+// clientFrame handles one client frame; false means the session ended.
+func (sess *session) clientFrame(h *codec.Header, payload []byte) bool {
+	lg := &sess.client
+	kind, err := lg.asm.Next(h, int64(sess.server().cfg.MaxMessageSize))
+	if err != nil {
+		sess.clientProtocolError(err)
+		return false
+	}
+	switch kind {
+	case codec.KindControl:
+		return sess.clientControl(h.Op, payload)
+	case codec.KindWhole:
+		return sess.clientMessage(h.Op, payload)
+	case codec.KindFirst:
+		lg.frag = getBuf()
+		*lg.frag = append((*lg.frag)[:0], payload...)
+		return true
+	case codec.KindMiddle:
+		*lg.frag = append(*lg.frag, payload...)
+		return true
+	case codec.KindLast:
+		*lg.frag = append(*lg.frag, payload...)
+		ok := sess.clientMessage(lg.asm.Op(), *lg.frag)
+		// The reassembled message may be referenced by the pending Writev.
+		sess.flush()
+		lg.release()
+		return ok
+	}
+	return true
+}
+
+func (sess *session) clientProtocolError(err error) {
+	code, reason := uint16(1002), "protocol error"
+	if ce, ok := err.(*codec.CloseError); ok {
+		code, reason = ce.Code, ce.Reason
+	}
+	sess.fail(code, reason, 1001, "client protocol error")
+}
+
+// clientControl answers pings, notes pongs and relays a close.
+func (sess *session) clientControl(op codec.OpCode, payload []byte) bool {
+	switch op {
+	case codec.OpPing:
+		sess.queueClient(sess.loop.controlFrame(false, codec.OpPong, payload))
+	case codec.OpPong:
+	case codec.OpClose:
+		code, reason, err := codec.ParseClosePayload(payload)
+		if err != nil {
+			sess.clientProtocolError(err)
+			return false
+		}
+		sess.flush()
+		// Echo the client's close and forward it to the upstream.
+		fwd := codec.ForwardableCode(code)
+		sess.end(sideClient, fwd, string(reason), fwd, string(reason))
+		return false
+	}
+	return true
+}
+
+// clientMessage handles one complete client message.
+func (sess *session) clientMessage(op codec.OpCode, msg []byte) bool {
+	if op != codec.OpBinary {
+		sess.fail(1003, "socketx messages must be binary", 1001, "client protocol error")
+		return false
+	}
+	if sess.state != stateRelay {
+		return sess.handshakeMessage(msg)
+	}
+	hdr, plain, err := sess.mte.Decoder().Open(msg)
+	if err != nil {
+		code, reason := mte.CloseCode(err)
+		sess.fail(code, reason, 1001, "client sent an invalid message")
+		return false
+	}
+	if hdr.Action != mte.ActionProxyData {
+		sess.fail(1002, "unexpected action "+hdr.Action.String(), 1001, "client protocol error")
+		return false
+	}
+	op = codec.OpBinary
+	if hdr.Type == mte.TypeText {
+		if !utf8.Valid(plain) {
+			sess.fail(1007, "text message is not valid UTF-8", 1001, "client sent invalid data")
+			return false
+		}
+		op = codec.OpText
+	}
+	st := &sess.loop.stats
+	st.Decoded.Add(1)
+	st.DecodedBytes.Add(uint64(len(plain)))
+	sess.msgsUp++
+	sess.bytesUp += uint64(len(plain))
+	sess.queueUpFrame(op, plain)
+	return true
+}
+
+// queueUpFrame stages one masked frame to the upstream. The payload is
+// masked in place: it aliases the client's inbound buffer (or the
+// reassembly buffer), which is discarded right after the flush.
+func (sess *session) queueUpFrame(op codec.OpCode, payload []byte) {
+	l := sess.loop
+	if l.upHdrN+codec.MaxHeaderLen > len(l.upHdr) || len(l.toUp)+2 > cap(l.toUp) {
+		sess.flushUp()
+	}
+	m := l.mask()
+	hdr := codec.AppendFrameHeader(l.upHdr[l.upHdrN:l.upHdrN], true, op, len(payload), &m)
+	l.upHdrN += len(hdr)
+	codec.Unmask(payload, m, 0) // masking and unmasking are the same XOR
+	l.toUp = append(l.toUp, hdr)
+	if len(payload) > 0 {
+		l.toUp = append(l.toUp, payload)
+	}
+}
+
+// queueUpControl stages a control frame to the upstream (copied into the
+// header scratch so ordering with data frames is kept).
+func (sess *session) queueUpControl(op codec.OpCode, payload []byte) {
+	l := sess.loop
+	if l.upHdrN+codec.MaxHeaderLen+len(payload) > len(l.upHdr) || len(l.toUp)+1 > cap(l.toUp) {
+		sess.flushUp()
+	}
+	m := l.mask()
+	f := codec.AppendControlFrame(l.upHdr[l.upHdrN:l.upHdrN], op, payload, &m)
+	l.upHdrN += len(f)
+	l.toUp = append(l.toUp, f)
+}
+
+// queueClient stages bytes to the client.
+func (sess *session) queueClient(b []byte) {
+	l := sess.loop
+	l.toClient = append(l.toClient, b...)
+}
+
+// flush writes everything staged: one Writev to the upstream, one Write to
+// the client. It then checks each leg's queue against the high-water mark.
+func (sess *session) flush() {
+	sess.flushUp()
+	sess.flushClient()
+}
+
+func (sess *session) flushUp() {
+	l := sess.loop
+	if len(l.toUp) > 0 {
+		if sess.up.open {
+			_, _ = sess.up.conn.Writev(l.toUp)
+		}
+		clear(l.toUp)
+		l.toUp = l.toUp[:0]
+	}
+	l.upHdrN = 0
+	if sess.up.open && sess.up.conn.OutboundBuffered() > sess.server().cfg.MaxQueuedBytes {
+		sess.fail(1013, "upstream too slow", 1013, "not reading fast enough")
+	}
+}
+
+func (sess *session) flushClient() {
+	l := sess.loop
+	if len(l.toClient) > 0 {
+		if sess.client.open {
+			_, _ = sess.client.conn.Write(l.toClient)
+		}
+		l.toClient = l.toClient[:0]
+	}
+	if sess.client.open && sess.client.conn.OutboundBuffered() > sess.server().cfg.MaxQueuedBytes {
+		sess.fail(1008, "client not reading fast enough", 1011, "client too slow")
+	}
+}
+
+// readUpstream consumes the upstream leg's bytes: the handshake response,
+// then frames, each encoded to the client.
+func (sess *session) readUpstream() {
+	c := sess.up.conn
+	if sess.state == stateClosed {
+		_, _ = c.Discard(-1)
+		return
+	}
+	buf, _ := c.Peek(-1)
+	off := 0
+	if sess.state == stateUpgrading {
+		n, ok := sess.upstreamHandshake(buf)
+		if !ok {
+			if sess.state == stateClosed {
+				_, _ = c.Discard(-1)
+			}
+			return
+		}
+		off = n
+	}
+	off += sess.upstreamFrames(buf[off:])
+	sess.flush()
+	if off > 0 {
+		_, _ = c.Discard(off)
+	}
+}
+
+// upstreamFrames encodes complete upstream frames to the client and
+// returns the bytes consumed.
+func (sess *session) upstreamFrames(buf []byte) int {
+	s := sess.server()
+	lim := codec.Limits{MaxPayload: int64(s.cfg.MaxMessageSize), ForbidMask: true}
+	lg := &sess.up
+	off := 0
+	for off < len(buf) && sess.state == stateRelay {
+		var h codec.Header
+		n, err := codec.ParseHeader(buf[off:], lim, &h)
+		if err == codec.ErrNeedMore {
+			break
+		}
+		if err != nil {
+			sess.upstreamProtocolError(err)
+			return len(buf)
+		}
+		end := off + n + int(h.Length)
+		if end > len(buf) {
+			break
+		}
+		payload := buf[off+n : end]
+		off = end
+		lg.active = true
+		if !sess.upstreamFrame(&h, payload) {
+			return len(buf)
+		}
+	}
+	return off
+}
+
+func (sess *session) upstreamFrame(h *codec.Header, payload []byte) bool {
+	lg := &sess.up
+	kind, err := lg.asm.Next(h, int64(sess.server().cfg.MaxMessageSize))
+	if err != nil {
+		sess.upstreamProtocolError(err)
+		return false
+	}
+	switch kind {
+	case codec.KindControl:
+		return sess.upstreamControl(h.Op, payload)
+	case codec.KindWhole:
+		return sess.upstreamMessage(h.Op, payload)
+	case codec.KindFirst:
+		lg.frag = getBuf()
+		*lg.frag = append((*lg.frag)[:0], payload...)
+		return true
+	case codec.KindMiddle:
+		*lg.frag = append(*lg.frag, payload...)
+		return true
+	case codec.KindLast:
+		*lg.frag = append(*lg.frag, payload...)
+		ok := sess.upstreamMessage(lg.asm.Op(), *lg.frag)
+		lg.release() // already encoded into toClient
+		return ok
+	}
+	return true
+}
+
+func (sess *session) upstreamProtocolError(err error) {
+	code, reason := uint16(1002), "protocol error"
+	if ce, ok := err.(*codec.CloseError); ok {
+		code, reason = ce.Code, ce.Reason
+	}
+	sess.fail(1014, "upstream sent an invalid frame", code, reason)
+}
+
+func (sess *session) upstreamControl(op codec.OpCode, payload []byte) bool {
+	switch op {
+	case codec.OpPing:
+		sess.queueUpControl(codec.OpPong, payload)
+	case codec.OpPong:
+	case codec.OpClose:
+		code, reason, err := codec.ParseClosePayload(payload)
+		if err != nil {
+			sess.upstreamProtocolError(err)
+			return false
+		}
+		sess.flush()
+		sess.end(sideUpstream, codec.ForwardableCode(code), string(reason), code, string(reason))
+		return false
+	}
+	return true
+}
+
+// upstreamMessage encodes one upstream message into a binary frame for the
+// client, in send order.
+func (sess *session) upstreamMessage(op codec.OpCode, plain []byte) bool {
+	typ := mte.TypeBinary
+	if op == codec.OpText {
+		if !utf8.Valid(plain) {
+			sess.fail(1014, "upstream sent invalid UTF-8", 1007, "text message is not valid UTF-8")
+			return false
+		}
+		typ = mte.TypeText
+	}
+	l := sess.loop
+	if len(l.toClient) > maxClientSpan {
+		sess.flushClient()
+	}
+	out := codec.AppendFrameHeader(l.toClient, true, codec.OpBinary, mte.HeaderLen+mte.Overhead+len(plain), nil)
+	out, err := sess.mte.Encoder().Seal(out, mte.ActionProxyData, typ, plain)
+	if err != nil {
+		sess.fail(1011, "encode failed", 1011, "proxy error")
+		return false
+	}
+	l.toClient = out
+	st := &l.stats
+	st.Encoded.Add(1)
+	st.EncodedBytes.Add(uint64(len(plain)))
+	sess.msgsDown++
+	sess.bytesDown += uint64(len(plain))
+	return true
+}

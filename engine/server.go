@@ -1,0 +1,285 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/socketx/socketx-server/mte"
+	"github.com/socketx/socketx-server/routing"
+	"github.com/socketx/socketx-server/upstream"
+)
+
+// Config is the engine's plain configuration.
+type Config struct {
+	Addr  string // host:port of the public listener; port 0 picks a free one
+	Loops int    // event loops; 0 means one per CPU
+
+	ReadBufferSize  int // bytes per read(2), per loop
+	WriteBufferSize int // static outbound buffer per connection
+
+	MaxHeadSize    int // largest HTTP request head (431 beyond)
+	MaxMessageSize int // largest WebSocket message (1009 beyond)
+	MaxQueuedBytes int // outbound bytes queued per leg before 1013
+
+	ClientPingInterval   time.Duration
+	ClientPongTimeout    time.Duration
+	UpstreamPingInterval time.Duration
+	UpstreamPongTimeout  time.Duration
+	WriteTimeout         time.Duration // queued output must drain within this
+	HandshakeTimeout     time.Duration // each of: HTTP head, pairing, upstream upgrade
+	DialTimeout          time.Duration // upstream connect, for the setup deadline
+	CloseTimeout         time.Duration // wait for a close reply before dropping TCP
+
+	TickInterval time.Duration // how often each loop sweeps its timers
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		Addr:                 "0.0.0.0:8080",
+		ReadBufferSize:       64 << 10,
+		WriteBufferSize:      1024,
+		MaxHeadSize:          8 << 10,
+		MaxMessageSize:       1 << 20,
+		MaxQueuedBytes:       4 << 20,
+		ClientPingInterval:   54 * time.Second,
+		ClientPongTimeout:    60 * time.Second,
+		UpstreamPingInterval: 54 * time.Second,
+		UpstreamPongTimeout:  60 * time.Second,
+		WriteTimeout:         10 * time.Second,
+		HandshakeTimeout:     10 * time.Second,
+		DialTimeout:          10 * time.Second,
+		CloseTimeout:         5 * time.Second,
+		TickInterval:         time.Second,
+	}
+}
+
+// Validate reports the first inconsistent setting.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxHeadSize < 256:
+		return errors.New("engine: MaxHeadSize below 256")
+	case c.MaxMessageSize < 64:
+		return errors.New("engine: MaxMessageSize below 64")
+	case c.MaxQueuedBytes < c.MaxMessageSize:
+		return errors.New("engine: MaxQueuedBytes below MaxMessageSize")
+	case c.ClientPingInterval <= 0 || c.ClientPingInterval >= c.ClientPongTimeout:
+		return errors.New("engine: ClientPingInterval must be positive and below ClientPongTimeout")
+	case c.UpstreamPingInterval <= 0 || c.UpstreamPingInterval >= c.UpstreamPongTimeout:
+		return errors.New("engine: UpstreamPingInterval must be positive and below UpstreamPongTimeout")
+	case c.WriteTimeout <= 0 || c.HandshakeTimeout <= 0 || c.DialTimeout <= 0 || c.CloseTimeout <= 0:
+		return errors.New("engine: timeouts must be positive")
+	case c.TickInterval <= 0:
+		return errors.New("engine: TickInterval must be positive")
+	}
+	return nil
+}
+
+// Dialer connects to an upstream off the event loops. upstream.Manager is
+// the production implementation.
+type Dialer interface {
+	Dial(ctx context.Context, t upstream.Target) (net.Conn, error)
+}
+
+var _ Dialer = (*upstream.Manager)(nil)
+
+// Server is the gnet event handler. Create it with New and start it with Run.
+type Server struct {
+	gnet.BuiltinEventEngine
+
+	cfg     Config
+	profile *mte.Profile
+	dialer  Dialer
+	log     *zap.Logger
+
+	routes   atomic.Pointer[routing.Map]
+	draining atomic.Bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	eng      gnet.Engine
+	addr     atomic.Pointer[net.TCPAddr]
+	booted   chan struct{}
+	loops    sync.Map // gnet.EventLoop → *loop
+	loopList atomic.Pointer[[]*loop]
+	loopsMu  sync.Mutex // guards loopList growth
+	nextID   atomic.Uint64
+}
+
+// New builds a server. routes, profile and dialer are required.
+func New(cfg Config, routes *routing.Map, profile *mte.Profile, dialer Dialer, log *zap.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if routes == nil || profile == nil || dialer == nil || log == nil {
+		return nil, errors.New("engine: routes, profile, dialer and logger are required")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{cfg: cfg, profile: profile, dialer: dialer, log: log, ctx: ctx, cancel: cancel, booted: make(chan struct{})}
+	s.routes.Store(routes)
+	empty := []*loop{}
+	s.loopList.Store(&empty)
+	return s, nil
+}
+
+// SetRoutes swaps the routing table; new upgrades use it, existing
+// connections keep the route they were accepted with.
+func (s *Server) SetRoutes(m *routing.Map) { s.routes.Store(m) }
+
+// SetDraining makes /ready fail and refuses new upgrades with 503.
+func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
+
+// Run serves until Stop is called or the listener fails.
+func (s *Server) Run() error {
+	loops := s.cfg.Loops
+	opts := []gnet.Option{
+		gnet.WithMulticore(loops == 0),
+		gnet.WithTicker(true),
+		gnet.WithReadBufferCap(max(s.cfg.ReadBufferSize, 64<<10)),
+		gnet.WithWriteBufferCap(s.cfg.WriteBufferSize),
+		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+		gnet.WithReuseAddr(true),
+		gnet.WithLogger(s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)).Sugar()),
+	}
+	if loops > 0 {
+		opts = append(opts, gnet.WithNumEventLoop(loops))
+	}
+	err := gnet.Run(s, "tcp://"+s.cfg.Addr, opts...)
+	s.cancel()
+	return err
+}
+
+// Ready is closed once the listener is open; Addr is valid from then on.
+func (s *Server) Ready() <-chan struct{} { return s.booted }
+
+// Addr is the bound listener address (useful with port 0).
+func (s *Server) Addr() *net.TCPAddr { return s.addr.Load() }
+
+// Stop closes the listener and every connection.
+func (s *Server) Stop(ctx context.Context) error {
+	s.cancel()
+	select {
+	case <-s.booted:
+	default:
+		return errors.New("engine: not running")
+	}
+	return s.eng.Stop(ctx)
+}
+
+// OnBoot records the engine and the bound address.
+func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
+	s.eng = eng
+	if a, err := listenerAddr(eng); err == nil {
+		s.addr.Store(a)
+	} else {
+		s.log.Warn("cannot read the listener address", zap.Error(err))
+	}
+	s.log.Info("Listening", zap.Stringer("addr", s.addr.Load()))
+	close(s.booted)
+	return gnet.None
+}
+
+func listenerAddr(eng gnet.Engine) (*net.TCPAddr, error) {
+	fd, err := eng.Dup()
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil, err
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))), nil
+	case *unix.SockaddrInet6:
+		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))), nil
+	}
+	return nil, fmt.Errorf("engine: unexpected listener address %T", sa)
+}
+
+// OnShutdown stops background work.
+func (s *Server) OnShutdown(gnet.Engine) { s.cancel() }
+
+// OnTick asks every loop to sweep its sessions on the loop itself.
+func (s *Server) OnTick() (time.Duration, gnet.Action) {
+	for _, l := range *s.loopList.Load() {
+		_ = l.el.Execute(s.ctx, l.sweepFn)
+	}
+	return s.cfg.TickInterval, gnet.None
+}
+
+// loopOf returns the per-loop state of c's event loop, creating it on first use.
+func (s *Server) loopOf(c gnet.Conn) *loop {
+	el := c.EventLoop()
+	if v, ok := s.loops.Load(el); ok {
+		return v.(*loop)
+	}
+	s.loopsMu.Lock()
+	defer s.loopsMu.Unlock()
+	if v, ok := s.loops.Load(el); ok {
+		return v.(*loop)
+	}
+	l := newLoop(s, el)
+	s.loops.Store(el, l)
+	list := append(append([]*loop(nil), *s.loopList.Load()...), l)
+	s.loopList.Store(&list)
+	return l
+}
+
+// OnOpen starts a client session for an accepted connection, or completes
+// the upstream leg of one for a connection enrolled by the dialer.
+func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if up, ok := c.Context().(*leg); ok {
+		return s.upstreamOpened(up, c)
+	}
+	l := s.loopOf(c)
+	sess := l.newSession(c)
+	c.SetContext(&sess.client)
+	return nil, gnet.None
+}
+
+// OnClose tears down the other leg and accounts for the session.
+func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
+	lg, ok := c.Context().(*leg)
+	if !ok {
+		return gnet.None
+	}
+	c.SetContext(nil)
+	lg.legClosed(err)
+	return gnet.None
+}
+
+// OnTraffic dispatches to the leg's reader.
+func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
+	lg, ok := c.Context().(*leg)
+	if !ok {
+		_, _ = c.Discard(-1)
+		return gnet.Close
+	}
+	if lg.upstream {
+		lg.sess.readUpstream()
+	} else {
+		lg.sess.readClient()
+	}
+	return gnet.None
+}
+
+// Stats returns a snapshot of the counters summed over all loops.
+func (s *Server) Stats() StatsSnapshot { return s.statsSnapshot() }
+
+func (s *Server) logger() *zap.Logger { return s.log }
+
+func connID(id uint64) string { return strconv.FormatUint(id, 36) }

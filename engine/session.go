@@ -1,0 +1,242 @@
+package engine
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
+
+	"github.com/socketx/socketx-server/codec"
+	"github.com/socketx/socketx-server/mte"
+	"github.com/socketx/socketx-server/routing"
+)
+
+type state uint8
+
+const (
+	stateHead state = iota
+	stateHello
+	statePair
+	statePathname
+	stateDialing
+	stateUpgrading
+	stateRelay
+	stateClosed
+)
+
+var stateNames = [...]string{"head", "hello", "pair", "pathname", "dialing", "upgrading", "relay", "closed"}
+
+func (st state) String() string { return stateNames[st] }
+
+// Sides that can end a session, for the audit trail.
+const (
+	sideNone     = ""
+	sideClient   = "client"
+	sideUpstream = "upstream"
+	sideProxy    = "proxy"
+)
+
+// session is one proxied connection: the client leg, the upstream leg and
+// the MTE state. It lives on one event loop and is touched only there.
+type session struct {
+	loop  *loop
+	index int // position in loop.sessions, for O(1) removal
+	id    uint64
+	state state
+
+	client leg
+	up     leg
+
+	route *routing.Route
+	mte   mte.Session
+
+	// Setup-time facts, dropped once the upstream handshake is sent.
+	remoteIP  string
+	origin    string
+	protocol  string
+	forwarded string // X-Forwarded-For to send upstream
+	fwdProto  string // X-Forwarded-Proto to send upstream
+	upHost    string // Host header for the upstream
+	upURI     string // request-target for the upstream
+	upKey     [24]byte
+	target    string // upstream URL, for logs
+
+	deadline int64 // unix nanos; setup phases and the closing grace period
+
+	closeCode   uint16
+	closeReason string
+	closedBy    string
+
+	msgsUp, msgsDown   uint64
+	bytesUp, bytesDown uint64
+	openedAt           int64
+}
+
+// leg is one TCP connection of a session. Its gnet.Conn's context points
+// back here.
+type leg struct {
+	sess      *session
+	conn      gnet.Conn
+	upstream  bool
+	open      bool // TCP open and not yet closed by us
+	ws        bool // WebSocket established on this leg
+	sentClose bool
+
+	gone        bool  // gnet reported the close
+	lingering   bool  // we closed: discard input until EOF or lingerUntil
+	writeShut   bool  // write side shut down
+	lingerUntil int64 // unix nanos
+
+	active     bool  // a frame arrived since the last sweep
+	lastSeen   int64 // unix nanos of the last sweep that saw activity
+	nextPing   int64
+	stallSince int64 // first sweep that saw output queued, 0 when drained
+
+	asm  codec.Assembler
+	frag *[]byte // reassembly buffer of a fragmented message, pooled
+}
+
+func (sess *session) server() *Server { return sess.loop.srv }
+
+// fail ends the session because of a proxy-side decision (bad input,
+// timeout, upstream failure). Codes of 0 mean "no close frame on that leg".
+func (sess *session) fail(toClient uint16, clientReason string, toUp uint16, upReason string) {
+	sess.end(sideProxy, toClient, clientReason, toUp, upReason)
+}
+
+// end sends close frames where a WebSocket is established and closes both
+// TCP connections. It is idempotent.
+func (sess *session) end(side string, toClient uint16, clientReason string, toUp uint16, upReason string) {
+	if sess.state == stateClosed {
+		return
+	}
+	if sess.closedBy == sideNone {
+		sess.closedBy = side
+		sess.closeCode = toClient
+		sess.closeReason = clientReason
+	}
+	sess.state = stateClosed
+	sess.client.shutdown(toClient, clientReason)
+	sess.up.shutdown(toUp, upReason)
+	if ce := sess.server().log.Check(zap.DebugLevel, "Connection ending"); ce != nil {
+		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("closed_by", side),
+			zap.Uint16("close_code", toClient), zap.String("close_reason", clientReason))
+	}
+}
+
+// shutdown sends a close frame (when code != 0 and the leg speaks
+// WebSocket), then closes lingering: once the output is flushed the write
+// side is shut (the peer sees EOF right after our last byte) and input is
+// discarded until the peer closes or CloseTimeout passes. Closing with
+// unread input would make the kernel send RST, which can destroy the close
+// frame or HTTP response before the peer reads it.
+func (lg *leg) shutdown(code uint16, reason string) {
+	if !lg.open {
+		return
+	}
+	if code != 0 && lg.ws && !lg.sentClose {
+		lg.writeClose(code, reason)
+	}
+	lg.release()
+	lg.open = false
+	lg.lingering = true
+	lg.lingerUntil = time.Now().UnixNano() + int64(lg.sess.server().cfg.CloseTimeout)
+	lg.shutWriteIfFlushed()
+}
+
+// shutWriteIfFlushed half-closes a lingering leg once gnet has written
+// everything queued.
+func (lg *leg) shutWriteIfFlushed() {
+	if lg.writeShut || lg.conn.OutboundBuffered() > 0 {
+		return
+	}
+	lg.writeShut = true
+	if err := unix.Shutdown(lg.conn.Fd(), unix.SHUT_WR); err != nil {
+		_ = lg.conn.Close()
+	}
+}
+
+// linger runs from the sweep for a leg we are closing.
+func (lg *leg) linger(now int64) {
+	if !lg.lingering {
+		return
+	}
+	if now > lg.lingerUntil {
+		lg.lingering = false
+		_ = lg.conn.Close()
+		return
+	}
+	lg.shutWriteIfFlushed()
+}
+
+// writeClose queues a close frame on the leg.
+func (lg *leg) writeClose(code uint16, reason string) {
+	lg.sentClose = true
+	l := lg.sess.loop
+	var payload [125]byte
+	p := codec.AppendClosePayload(payload[:0], code, reason)
+	_, _ = lg.conn.Write(l.controlFrame(lg.upstream, codec.OpClose, p))
+}
+
+// release returns pooled buffers.
+func (lg *leg) release() {
+	if lg.frag != nil {
+		putBuf(lg.frag)
+		lg.frag = nil
+	}
+}
+
+// legClosed runs from OnClose: the TCP connection is gone, by our Close or
+// the peer's.
+func (lg *leg) legClosed(err error) {
+	sess := lg.sess
+	lg.open = false
+	lg.lingering = false
+	lg.release()
+	if sess.state != stateClosed {
+		// The peer dropped TCP without (or after) a close frame we did not
+		// act on: tell the other side.
+		if lg.upstream {
+			code := uint16(1011)
+			reason := "upstream connection lost"
+			if sess.state < stateRelay {
+				code, reason = 1014, "upstream closed during handshake"
+			}
+			sess.end(sideUpstream, code, reason, 0, "")
+		} else {
+			sess.end(sideClient, 0, "", 1001, "client went away")
+		}
+	}
+	lg.gone = true
+	if sess.client.gone && (sess.up.conn == nil || sess.up.gone) {
+		sess.loop.removeSession(sess)
+	}
+}
+
+// logClosed writes the end-of-connection line.
+func (sess *session) logClosed() {
+	log := sess.server().log
+	lvl := zap.InfoLevel
+	if !sess.client.ws {
+		lvl = zap.DebugLevel // plain HTTP: health checks and the echo route
+	}
+	ce := log.Check(lvl, "Connection closed")
+	if ce == nil {
+		return
+	}
+	ce.Write(
+		zap.String("connection_id", connID(sess.id)),
+		zap.String("remote_addr", sess.remoteIP),
+		zap.String("upstream_server", sess.target),
+		zap.String("closed_by", sess.closedBy),
+		zap.Uint16("close_code", sess.closeCode),
+		zap.String("close_reason", sess.closeReason),
+		zap.Uint64("messages_up", sess.msgsUp),
+		zap.Uint64("messages_down", sess.msgsDown),
+		zap.Uint64("bytes_up", sess.bytesUp),
+		zap.Uint64("bytes_down", sess.bytesDown),
+		zap.Duration("duration", time.Duration(time.Now().UnixNano()-sess.openedAt)),
+	)
+}
