@@ -1,0 +1,51 @@
+# One command runs every check: `make test`.
+GO        ?= go
+PKGS      := ./...
+FUZZTIME  ?= 5s
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: test lint vet fmt staticcheck race bench bench-once fuzz-short build demo cross
+
+test: lint race bench-once fuzz-short
+
+lint: fmt vet staticcheck
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	@command -v staticcheck >/dev/null 2>&1 || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck $(PKGS)
+
+race:
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+# Every benchmark once so none rots; timings are printed, never asserted.
+bench-once:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -count=1 $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./mte/ ./codec/ ./engine/
+
+# Each fuzz target for a short, bounded time (go test -fuzz takes one target per run).
+fuzz-short:
+	@set -e; for pkg in ./codec ./mte ./routing ./upstream; do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/socketx-fuzz.log 2>&1 || { cat /tmp/socketx-fuzz.log; exit 1; }; \
+	  done; \
+	done
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev)" -o bin/socketx ./cmd/socketx
+
+cross:
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -o /dev/null ./cmd/socketx
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -o /dev/null ./cmd/socketx
+
+demo:
+	$(GO) run ./cmd/socketx demo
