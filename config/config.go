@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -40,6 +42,13 @@ type Config struct {
 	WriteTimeout         time.Duration
 	HandshakeTimeout     time.Duration
 	UpstreamDialTimeout  time.Duration
+
+	AdminListen    string // "" disables the admin listener
+	DrainTimeout   time.Duration
+	MaxConnections int // 0 = unlimited
+	MetricsEMF     bool
+	TrustedProxies []netip.Prefix
+	ProxyProtocol  bool
 }
 
 // Var describes one environment variable.
@@ -74,6 +83,12 @@ var Vars = []Var{
 	{Name: "WRITE_TIMEOUT", Default: "10", Help: "seconds queued outbound data may stay undelivered"},
 	{Name: "HANDSHAKE_TIMEOUT", Default: "10", Help: "seconds for the HTTP upgrade, the pairing and the upstream connection each"},
 	{Name: "UPSTREAM_DIAL_TIMEOUT", Default: "10", Help: "seconds to connect (and TLS-handshake) to an upstream"},
+	{Name: "ADMIN_LISTEN", Default: "127.0.0.1:9090", Help: "host:port of the admin listener (/metrics, /debug/pprof, /health, /ready); off disables it"},
+	{Name: "DRAIN_TIMEOUT", Default: "25s", Help: "Go duration: on SIGTERM, clients get 1001 spread over this time, then the process exits"},
+	{Name: "MAX_CONNECTIONS", Default: "0", Help: "open client connections beyond which upgrades get 503 (0 = unlimited)"},
+	{Name: "METRICS_EMF", Default: "false", Help: "true to print CloudWatch Embedded Metric Format lines on stdout every minute"},
+	{Name: "TRUSTED_PROXIES", Default: "", Help: "comma-separated CIDRs whose X-Forwarded-For is believed (e.g. the load balancer subnets)"},
+	{Name: "PROXY_PROTOCOL", Default: "false", Help: "true when an NLB/ELB sends PROXY protocol v1/v2 headers"},
 }
 
 // Load reads every variable through lookup (os.LookupEnv in production),
@@ -102,6 +117,12 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c.WriteTimeout = l.seconds("WRITE_TIMEOUT")
 	c.HandshakeTimeout = l.seconds("HANDSHAKE_TIMEOUT")
 	c.UpstreamDialTimeout = l.seconds("UPSTREAM_DIAL_TIMEOUT")
+	c.AdminListen = l.hostPort("ADMIN_LISTEN")
+	c.DrainTimeout = l.duration("DRAIN_TIMEOUT", time.Second, 15*time.Minute)
+	c.MaxConnections = l.intIn("MAX_CONNECTIONS", 0, 10_000_000)
+	c.MetricsEMF = l.boolean("METRICS_EMF")
+	c.TrustedProxies = l.prefixes("TRUSTED_PROXIES")
+	c.ProxyProtocol = l.boolean("PROXY_PROTOCOL")
 	if len(l.errs) > 0 {
 		return c, errors.Join(l.errs...)
 	}
@@ -229,6 +250,71 @@ func (l *loader) boolean(name string) bool {
 	return b
 }
 
+// duration reads a Go duration within [lo, hi].
+func (l *loader) duration(name string, lo, hi time.Duration) time.Duration {
+	s := l.raw(name)
+	d, err := time.ParseDuration(s)
+	if err != nil || d < lo || d > hi {
+		l.fail(name, s, fmt.Sprintf("want a Go duration from %v to %v, like 25s", lo, hi))
+		return 0
+	}
+	return d
+}
+
+// hostPort reads host:port, or "off" for disabled (returned as "").
+func (l *loader) hostPort(name string) string {
+	s := l.raw(name)
+	if strings.EqualFold(s, "off") {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(s)
+	p, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || p < 0 || p > 65535 || (host != "" && net.ParseIP(host) == nil && !validHostname(host)) {
+		l.fail(name, s, "want host:port (e.g. 127.0.0.1:9090) or off")
+		return ""
+	}
+	return s
+}
+
+func validHostname(h string) bool {
+	if len(h) > 253 {
+		return false
+	}
+	for _, r := range h {
+		if !(r == '.' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// prefixes reads a comma-separated list of CIDRs (a bare address is a /32
+// or /128).
+func (l *loader) prefixes(name string) []netip.Prefix {
+	s := l.raw(name)
+	if s == "" {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			a, aerr := netip.ParseAddr(part)
+			if aerr != nil {
+				l.fail(name, s, fmt.Sprintf("%q is not a CIDR or IP address", part))
+				return nil
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
+}
+
 // seconds reads a whole number of seconds from 1 to one day.
 func (l *loader) seconds(name string) time.Duration {
 	return time.Duration(l.intIn(name, 1, 86400)) * time.Second
@@ -300,7 +386,28 @@ func (c Config) Redacted() [][2]string {
 		{"write_timeout", secs(c.WriteTimeout)},
 		{"handshake_timeout", secs(c.HandshakeTimeout)},
 		{"upstream_dial_timeout", secs(c.UpstreamDialTimeout)},
+		{"admin_listen", orOff(c.AdminListen)},
+		{"drain_timeout", c.DrainTimeout.String()},
+		{"max_connections", strconv.Itoa(c.MaxConnections)},
+		{"metrics_emf", strconv.FormatBool(c.MetricsEMF)},
+		{"trusted_proxies", joinPrefixes(c.TrustedProxies)},
+		{"proxy_protocol", strconv.FormatBool(c.ProxyProtocol)},
 	}
+}
+
+func orOff(s string) string {
+	if s == "" {
+		return "off"
+	}
+	return s
+}
+
+func joinPrefixes(ps []netip.Prefix) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
 }
 
 func (c Config) domainMapSource() string {

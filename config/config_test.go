@@ -1,0 +1,187 @@
+package config
+
+import (
+	"encoding/base64"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimalMap = `{"*":{"upstream":"ws://example.com","allowedOrigins":["*"]}}`
+
+func env(kv ...string) func(string) (string, bool) {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env("DOMAIN_MAP", minimalMap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		DomainMap:            []byte(minimalMap),
+		ListenHost:           "0.0.0.0",
+		ListenPort:           8080,
+		LogLevel:             "info",
+		KyberStrength:        512,
+		DecoderWindow:        1000,
+		ReadBufferSize:       1024,
+		WriteBufferSize:      1024,
+		MaxMessageSize:       1 << 20,
+		MaxQueuedBytes:       4 << 20,
+		ClientPongTimeout:    60 * time.Second,
+		ClientPingInterval:   54 * time.Second,
+		UpstreamPongTimeout:  60 * time.Second,
+		UpstreamPingInterval: 54 * time.Second,
+		WriteTimeout:         10 * time.Second,
+		HandshakeTimeout:     10 * time.Second,
+		UpstreamDialTimeout:  10 * time.Second,
+		AdminListen:          "127.0.0.1:9090",
+		DrainTimeout:         25 * time.Second,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
+	}
+	if c.ListenAddr() != "0.0.0.0:8080" {
+		t.Fatalf("ListenAddr = %q", c.ListenAddr())
+	}
+}
+
+// TestEveryVariable checks a valid value, an invalid value with its exact
+// error line, for each variable.
+func TestEveryVariable(t *testing.T) {
+	cases := []struct {
+		name, value string
+		check       func(Config) bool
+		bad         string
+		wantErr     string
+	}{
+		{"LISTEN_HOST", "127.0.0.1", func(c Config) bool { return c.ListenHost == "127.0.0.1" }, "", ""},
+		{"LISTEN_PORT", "9000", func(c Config) bool { return c.ListenPort == 9000 }, "70000", `config: LISTEN_PORT="70000": want an integer from 1 to 65535`},
+		{"LOG_LEVEL", "DEBUG", func(c Config) bool { return c.LogLevel == "debug" }, "verbose", `config: LOG_LEVEL="verbose": want one of trace, debug, info, warn, error, fatal, panic, disabled`},
+		{"USE_CONSOLE_LOGS", "true", func(c Config) bool { return c.UseConsoleLogs }, "yes please", `config: USE_CONSOLE_LOGS="yes please": want true or false`},
+		{"MTE_COMPANY_NAME", "Acme", func(c Config) bool { return c.MTECompanyName == "Acme" }, "", ""},
+		{"MTE_LICENSE_KEY", "s3cret", func(c Config) bool { return c.MTELicenseKey == "s3cret" }, "", ""},
+		{"MTE_KYBER_STRENGTH", "0", func(c Config) bool { return c.KyberStrength == 0 }, "256", `config: MTE_KYBER_STRENGTH="256": want one of 0, 512, 768, 1024`},
+		{"MTE_KYBER_STRENGTH", "1024", func(c Config) bool { return c.KyberStrength == 1024 }, "abc", `config: MTE_KYBER_STRENGTH="abc": want one of 0, 512, 768, 1024`},
+		{"MTE_DECODER_WINDOW_SIZE", "0", func(c Config) bool { return c.DecoderWindow == 0 }, "-1", `config: MTE_DECODER_WINDOW_SIZE="-1": want an integer from 0 to 65535`},
+		{"WS_READ_BUFFER_SIZE", "2048", func(c Config) bool { return c.ReadBufferSize == 2048 }, "64", `config: WS_READ_BUFFER_SIZE="64": want an integer from 128 to 67108864`},
+		{"WS_WRITE_BUFFER_SIZE", "2048", func(c Config) bool { return c.WriteBufferSize == 2048 }, "x", `config: WS_WRITE_BUFFER_SIZE="x": want an integer from 128 to 67108864`},
+		{"WS_MAX_MESSAGE_SIZE", "65536", func(c Config) bool { return c.MaxMessageSize == 65536 }, "10", `config: WS_MAX_MESSAGE_SIZE="10": want an integer from 1024 to 67108864`},
+		{"WS_MAX_QUEUED_BYTES", "8388608", func(c Config) bool { return c.MaxQueuedBytes == 8<<20 }, "1", `config: WS_MAX_QUEUED_BYTES="1": want an integer from 65536 to 1073741824`},
+		{"CLIENT_PONG_TIMEOUT", "90", func(c Config) bool { return c.ClientPongTimeout == 90*time.Second }, "0", `config: CLIENT_PONG_TIMEOUT="0": want an integer from 1 to 86400`},
+		{"CLIENT_PING_INTERVAL", "30", func(c Config) bool { return c.ClientPingInterval == 30*time.Second }, "1.5", `config: CLIENT_PING_INTERVAL="1.5": want an integer from 1 to 86400`},
+		{"UPSTREAM_PONG_TIMEOUT", "90", func(c Config) bool { return c.UpstreamPongTimeout == 90*time.Second }, "-5", `config: UPSTREAM_PONG_TIMEOUT="-5": want an integer from 1 to 86400`},
+		{"UPSTREAM_PING_INTERVAL", "30", func(c Config) bool { return c.UpstreamPingInterval == 30*time.Second }, "9999999", `config: UPSTREAM_PING_INTERVAL="9999999": want an integer from 1 to 86400`},
+		{"WRITE_TIMEOUT", "5", func(c Config) bool { return c.WriteTimeout == 5*time.Second }, "5s", `config: WRITE_TIMEOUT="5s": want an integer from 1 to 86400`},
+		{"HANDSHAKE_TIMEOUT", "3", func(c Config) bool { return c.HandshakeTimeout == 3*time.Second }, "0", `config: HANDSHAKE_TIMEOUT="0": want an integer from 1 to 86400`},
+		{"UPSTREAM_DIAL_TIMEOUT", "3", func(c Config) bool { return c.UpstreamDialTimeout == 3*time.Second }, "", ""},
+		{"ADMIN_LISTEN", "off", func(c Config) bool { return c.AdminListen == "" }, "9090", `config: ADMIN_LISTEN="9090": want host:port (e.g. 127.0.0.1:9090) or off`},
+		{"ADMIN_LISTEN", "0.0.0.0:9191", func(c Config) bool { return c.AdminListen == "0.0.0.0:9191" }, "", ""},
+		{"DRAIN_TIMEOUT", "90s", func(c Config) bool { return c.DrainTimeout == 90*time.Second }, "25", `config: DRAIN_TIMEOUT="25": want a Go duration from 1s to 15m0s, like 25s`},
+		{"MAX_CONNECTIONS", "5000", func(c Config) bool { return c.MaxConnections == 5000 }, "-1", `config: MAX_CONNECTIONS="-1": want an integer from 0 to 10000000`},
+		{"METRICS_EMF", "true", func(c Config) bool { return c.MetricsEMF }, "on", `config: METRICS_EMF="on": want true or false`},
+		{"TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7", func(c Config) bool {
+			return reflect.DeepEqual(c.TrustedProxies, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32")})
+		}, "10.0.0.0/33", `config: TRUSTED_PROXIES="10.0.0.0/33": "10.0.0.0/33" is not a CIDR or IP address`},
+		{"PROXY_PROTOCOL", "true", func(c Config) bool { return c.ProxyProtocol }, "2", `config: PROXY_PROTOCOL="2": want true or false`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			c, err := Load(env("DOMAIN_MAP", minimalMap, tc.name, tc.value))
+			if err != nil {
+				t.Fatalf("valid %s=%q: %v", tc.name, tc.value, err)
+			}
+			if !tc.check(c) {
+				t.Fatalf("%s=%q not applied: %+v", tc.name, tc.value, c)
+			}
+			if tc.bad == "" {
+				return
+			}
+			_, err = Load(env("DOMAIN_MAP", minimalMap, tc.name, tc.bad))
+			if err == nil || err.Error() != tc.wantErr {
+				t.Fatalf("%s=%q: error %v, want %q", tc.name, tc.bad, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestDomainMapSources(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "domain_map.json")
+	if err := os.WriteFile(file, []byte(minimalMap), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.StdEncoding.EncodeToString([]byte(minimalMap))
+	for name, lookup := range map[string]func(string) (string, bool){
+		"plain":  env("DOMAIN_MAP", minimalMap),
+		"base64": env("DOMAIN_MAP_BASE64", b64),
+		"file":   env("DOMAIN_MAP_FILE", file),
+	} {
+		c, err := Load(lookup)
+		if err != nil || string(c.DomainMap) != minimalMap {
+			t.Fatalf("%s: %q %v", name, c.DomainMap, err)
+		}
+	}
+	errCases := map[string]struct {
+		lookup func(string) (string, bool)
+		want   string
+	}{
+		"missing":  {env(), "config: DOMAIN_MAP is required (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE)"},
+		"two":      {env("DOMAIN_MAP", minimalMap, "DOMAIN_MAP_BASE64", b64), "config: set only one of DOMAIN_MAP, DOMAIN_MAP_BASE64 and DOMAIN_MAP_FILE"},
+		"bad b64":  {env("DOMAIN_MAP_BASE64", "%%%"), "config: DOMAIN_MAP_BASE64: not valid standard base64: illegal base64 data at input byte 0"},
+		"no file":  {env("DOMAIN_MAP_FILE", filepath.Join(dir, "nope.json")), `config: DOMAIN_MAP_FILE="` + filepath.Join(dir, "nope.json") + `": open ` + filepath.Join(dir, "nope.json") + `: no such file or directory`},
+	}
+	for name, tc := range errCases {
+		_, err := Load(tc.lookup)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: error %v, want %q", name, err, tc.want)
+		}
+	}
+}
+
+func TestCrossFieldRulesAndManyProblems(t *testing.T) {
+	_, err := Load(env("DOMAIN_MAP", minimalMap, "CLIENT_PING_INTERVAL", "60", "UPSTREAM_PING_INTERVAL", "61",
+		"WS_MAX_MESSAGE_SIZE", "8388608"))
+	want := strings.Join([]string{
+		"config: CLIENT_PING_INTERVAL=60 must be below CLIENT_PONG_TIMEOUT=60",
+		"config: UPSTREAM_PING_INTERVAL=61 must be below UPSTREAM_PONG_TIMEOUT=60",
+		"config: WS_MAX_QUEUED_BYTES=4194304 must exceed WS_MAX_MESSAGE_SIZE=8388608 by at least 64",
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Fatalf("error:\n%v\nwant:\n%s", err, want)
+	}
+	// Several bad variables: one line each, in documentation order.
+	_, err = Load(env("DOMAIN_MAP", minimalMap, "LISTEN_PORT", "0", "LOG_LEVEL", "loud"))
+	want = "config: LISTEN_PORT=\"0\": want an integer from 1 to 65535\n" +
+		"config: LOG_LEVEL=\"loud\": want one of trace, debug, info, warn, error, fatal, panic, disabled"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+func TestRedactedNeverShowsSecrets(t *testing.T) {
+	c, err := Load(env("DOMAIN_MAP", minimalMap, "MTE_LICENSE_KEY", "top-secret-key", "MTE_COMPANY_NAME", "Acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for _, kv := range c.Redacted() {
+		all = append(all, kv[0]+"="+kv[1])
+	}
+	joined := strings.Join(all, " ")
+	if strings.Contains(joined, "top-secret-key") || !strings.Contains(joined, "mte_license_key=[REDACTED]") {
+		t.Fatalf("redacted view: %s", joined)
+	}
+	if !strings.Contains(joined, "mte_company_name=Acme") || !strings.Contains(joined, "listen_addr=0.0.0.0:8080") {
+		t.Fatalf("redacted view: %s", joined)
+	}
+}
