@@ -135,10 +135,10 @@ func TestDomainMapSources(t *testing.T) {
 		lookup func(string) (string, bool)
 		want   string
 	}{
-		"missing":  {env(), "config: DOMAIN_MAP is required (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE)"},
-		"two":      {env("DOMAIN_MAP", minimalMap, "DOMAIN_MAP_BASE64", b64), "config: set only one of DOMAIN_MAP, DOMAIN_MAP_BASE64 and DOMAIN_MAP_FILE"},
-		"bad b64":  {env("DOMAIN_MAP_BASE64", "%%%"), "config: DOMAIN_MAP_BASE64: not valid standard base64: illegal base64 data at input byte 0"},
-		"no file":  {env("DOMAIN_MAP_FILE", filepath.Join(dir, "nope.json")), `config: DOMAIN_MAP_FILE="` + filepath.Join(dir, "nope.json") + `": open ` + filepath.Join(dir, "nope.json") + `: no such file or directory`},
+		"missing": {env(), "config: DOMAIN_MAP is required (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE)"},
+		"two":     {env("DOMAIN_MAP", minimalMap, "DOMAIN_MAP_BASE64", b64), "config: set only one of DOMAIN_MAP, DOMAIN_MAP_BASE64 and DOMAIN_MAP_FILE"},
+		"bad b64": {env("DOMAIN_MAP_BASE64", "%%%"), "config: DOMAIN_MAP_BASE64: not valid standard base64: illegal base64 data at input byte 0"},
+		"no file": {env("DOMAIN_MAP_FILE", filepath.Join(dir, "nope.json")), `config: DOMAIN_MAP_FILE="` + filepath.Join(dir, "nope.json") + `": open ` + filepath.Join(dir, "nope.json") + `: no such file or directory`},
 	}
 	for name, tc := range errCases {
 		_, err := Load(tc.lookup)
