@@ -21,12 +21,13 @@ import (
 func (sess *session) startDial(t upstream.Target) {
 	s := sess.server()
 	sess.state = stateDialing
+	sess.dialAt = time.Now().UnixNano()
 	sess.target = t.URL
 	sess.upHost = t.Host
 	sess.upURI = t.RequestURI
 	sess.deadline = time.Now().UnixNano() + int64(s.cfg.DialTimeout+s.cfg.HandshakeTimeout)
 	if err := codec.NewKey(rand.Reader, &sess.upKey); err != nil {
-		sess.rejectSetup(1011, "proxy error")
+		sess.rejectSetup(reasonUpstream, 1011, "proxy error")
 		return
 	}
 	el := sess.loop.el
@@ -59,7 +60,7 @@ func (sess *session) dialFailed(err error) {
 		return
 	}
 	reason := upstream.Reason(err)
-	if ce := sess.server().log.Check(zap.WarnLevel, "Upstream connection failed"); ce != nil {
+	if ce := sess.server().logRejection("Upstream connection failed"); ce != nil {
 		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("upstream_server", sess.target),
 			zap.String("reason", reason), zap.Error(err))
 	}
@@ -67,7 +68,7 @@ func (sess *session) dialFailed(err error) {
 	if errors.Is(err, upstream.ErrBackoff) || errors.Is(err, upstream.ErrTooManyDials) {
 		code = 1013
 	}
-	sess.rejectSetup(code, "upstream unavailable: "+reason)
+	sess.rejectSetup(reasonUpstream, code, "upstream unavailable: "+reason)
 }
 
 // upstreamOpened runs in OnOpen for an enrolled upstream conn: send the
@@ -108,7 +109,7 @@ func (sess *session) upstreamHandshake(buf []byte) (int, bool) {
 		return 0, false
 	}
 	if err != nil {
-		if ce := s.log.Check(zap.WarnLevel, "Upstream handshake failed"); ce != nil {
+		if ce := s.logRejection("Upstream handshake failed"); ce != nil {
 			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("upstream_server", sess.target), zap.Error(err))
 		}
 		reason := "upstream rejected the upgrade"
@@ -116,17 +117,19 @@ func (sess *session) upstreamHandshake(buf []byte) (int, bool) {
 		if errors.As(err, &ue) {
 			reason = "upstream answered " + strconv.Itoa(ue.Status)
 		}
-		sess.rejectSetup(1014, reason)
+		sess.rejectSetup(reasonUpstream, 1014, reason)
 		return 0, false
 	}
 	if sess.protocol != "" && len(resp.Protocol) > 0 && string(resp.Protocol) != sess.protocol {
-		sess.rejectSetup(1014, "upstream selected another subprotocol")
+		sess.rejectSetup(reasonUpstream, 1014, "upstream selected another subprotocol")
 		return 0, false
 	}
 	sess.up.ws = true
 	sess.state = stateRelay
-	sess.origin, sess.forwarded, sess.fwdProto, sess.upHost, sess.upURI = "", "", "", "", ""
+	sess.forwarded, sess.fwdProto, sess.upHost, sess.upURI = "", "", "", ""
+	sess.readyAt = time.Now().UnixNano()
 	sess.loop.stats.UpstreamsReady.Add(1)
+	sess.loop.metrics.dial.observe(uint64(sess.readyAt - sess.dialAt))
 	sess.sendHandshake(mte.ActionUpstreamResponse, nil)
 	sess.flush()
 	// Client messages that arrived while we connected are waiting in the

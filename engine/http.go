@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -18,13 +19,34 @@ import (
 // needed: then consumed is 0 and the session is still in stateHead).
 func (sess *session) readHead(buf []byte) (consumed int, upgraded bool) {
 	s := sess.server()
+	off := 0
+	if s.cfg.ProxyProtocol && !sess.proxied {
+		n, src, err := codec.ParseProxyHeader(buf)
+		if err == codec.ErrNeedMore {
+			return 0, false
+		}
+		if err != nil {
+			sess.reject(reasonBadRequest, err, nil)
+			return len(buf), false
+		}
+		sess.proxied = true
+		if src.IsValid() {
+			sess.remoteIP = src.Addr().Unmap().String()
+			sess.peer = src.Addr().Unmap()
+		}
+		off = n
+	}
 	var req codec.Request
-	n, err := codec.ParseRequest(buf, s.cfg.MaxHeadSize, &req)
+	n, err := codec.ParseRequest(buf[off:], s.cfg.MaxHeadSize, &req)
 	if err == codec.ErrNeedMore {
+		if off > 0 {
+			return off, false // keep the session; the PROXY header is consumed
+		}
 		return 0, false
 	}
+	n += off
 	if err != nil {
-		sess.reject(err, &req)
+		sess.reject(reasonBadRequest, err, &req)
 		return len(buf), false
 	}
 	if !req.IsUpgrade() {
@@ -32,33 +54,42 @@ func (sess *session) readHead(buf []byte) (consumed int, upgraded bool) {
 		return len(buf), false
 	}
 	if err := codec.CheckUpgrade(&req); err != nil {
-		sess.reject(err, &req)
+		sess.reject(reasonBadRequest, err, &req)
 		return len(buf), false
 	}
 	if s.draining.Load() {
-		sess.reject(&codec.HTTPError{Status: 503, Reason: "server is draining"}, &req)
+		sess.reject(reasonDraining, &codec.HTTPError{Status: 503, Reason: "server is draining", RetryAfter: 1}, &req)
+		return len(buf), false
+	}
+	if s.cfg.MaxConnections > 0 && s.activeWebSockets() >= int64(s.cfg.MaxConnections) {
+		sess.reject(reasonTooMany, &codec.HTTPError{Status: 503, Reason: "too many connections", RetryAfter: 5}, &req)
 		return len(buf), false
 	}
 	route, ok := s.routes.Load().Match(req.Host)
 	if !ok {
-		sess.reject(&codec.HTTPError{Status: 404, Reason: "unknown host"}, &req)
+		sess.reject(reasonUnknownHost, &codec.HTTPError{Status: 404, Reason: "unknown host"}, &req)
 		return len(buf), false
 	}
 	if !route.AllowOrigin(req.Origin) {
-		sess.reject(&codec.HTTPError{Status: 403, Reason: "origin not allowed"}, &req)
+		sess.reject(reasonOrigin, &codec.HTTPError{Status: 403, Reason: "origin not allowed"}, &req)
 		return len(buf), false
 	}
 
 	sess.route = route
+	sess.host = string(req.Host)
 	sess.origin = string(req.Origin)
 	sess.protocol = firstProtocol(req.Protocol)
-	sess.remoteIP = remoteIP(sess.client.conn.RemoteAddr())
-	sess.forwarded = sess.remoteIP
+	peerIP := sess.remoteIP
 	if len(req.XForwardedFor) > 0 {
-		sess.forwarded = string(req.XForwardedFor) + ", " + sess.remoteIP
+		sess.forwarded = string(req.XForwardedFor) + ", " + peerIP
+		if s.trusted(sess.peer) {
+			sess.remoteIP = clientFromXFF(req.XForwardedFor, s.cfg.TrustedProxies, peerIP)
+		}
+	} else {
+		sess.forwarded = peerIP
 	}
 	sess.fwdProto = "http"
-	if len(req.XForwardedProto) > 0 {
+	if len(req.XForwardedProto) > 0 && s.trusted(sess.peer) {
 		sess.fwdProto = string(req.XForwardedProto)
 	}
 
@@ -67,9 +98,46 @@ func (sess *session) readHead(buf []byte) (consumed int, upgraded bool) {
 	sess.loop.toClient = out[:0]
 	sess.client.ws = true
 	sess.state = stateHello
-	sess.deadline = time.Now().UnixNano() + int64(s.cfg.HandshakeTimeout)
+	sess.upgradedAt = time.Now().UnixNano()
+	sess.deadline = sess.upgradedAt + int64(s.cfg.HandshakeTimeout)
 	sess.loop.stats.Upgrades.Add(1)
 	return n, true
+}
+
+// trusted reports whether the TCP peer is a configured proxy whose
+// X-Forwarded-* headers are believed.
+func (s *Server) trusted(peer netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(peer) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientFromXFF walks X-Forwarded-For from the right, skipping trusted
+// proxies, and returns the first untrusted address (the client as seen by
+// the outermost trusted hop).
+func clientFromXFF(xff []byte, trusted []netip.Prefix, fallback string) string {
+	parts := strings.Split(string(xff), ",")
+	for i := len(parts) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+		if err != nil {
+			return fallback
+		}
+		a = a.Unmap()
+		isTrusted := false
+		for _, p := range trusted {
+			if p.Contains(a) {
+				isTrusted = true
+				break
+			}
+		}
+		if !isTrusted {
+			return a.String()
+		}
+	}
+	return fallback
 }
 
 // firstProtocol returns the first subprotocol the client offered: the proxy
@@ -97,17 +165,20 @@ func remoteIP(a net.Addr) string {
 }
 
 // reject answers an HTTP error and closes.
-func (sess *session) reject(err error, req *codec.Request) {
+func (sess *session) reject(r reason, err error, req *codec.Request) {
 	s := sess.server()
 	he, ok := err.(*codec.HTTPError)
 	if !ok {
 		he = &codec.HTTPError{Status: 400, Reason: "bad request"}
 	}
-	sess.loop.stats.Rejected.Add(1)
-	if ce := s.log.Check(zap.InfoLevel, "Upgrade rejected"); ce != nil {
-		ce.Write(zap.String("connection_id", connID(sess.id)), zap.Int("status", he.Status),
-			zap.String("reason", he.Reason), zap.String("remote_addr", remoteIP(sess.client.conn.RemoteAddr())),
-			zap.ByteString("host", req.Host), zap.ByteString("origin", req.Origin))
+	sess.countReject(r)
+	if ce := s.logRejection("Request rejected"); ce != nil {
+		fields := []zap.Field{zap.String("connection_id", connID(sess.id)), zap.String("reason", r.String()),
+			zap.Int("status", he.Status), zap.String("detail", he.Reason), zap.String("remote_addr", sess.remoteIP)}
+		if req != nil {
+			fields = append(fields, zap.ByteString("host", req.Host), zap.ByteString("origin", req.Origin))
+		}
+		ce.Write(fields...)
 	}
 	sess.respond(codec.AppendErrorResponse(sess.loop.toClient[:0], he))
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	mrand "math/rand/v2"
+	"net"
 	"sync"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
 
 	"github.com/socketx/socketx-server/codec"
 )
@@ -33,7 +35,11 @@ type loop struct {
 	ctl      [codec.MaxHeaderLen + 125]byte
 	scratch  []byte // pairing responses and other setup-time output
 
-	stats Stats
+	stats   Stats
+	metrics loopMetrics
+	debug   bool // per-message debug events enabled; refreshed by the sweep
+
+	drainAssigned bool
 }
 
 const (
@@ -51,6 +57,8 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 		toClient: make([]byte, 0, 64<<10),
 		toUp:     make([][]byte, 0, 2*maxBatch),
 	}
+	l.metrics.init()
+	l.debug = s.log.Core().Enabled(zap.DebugLevel)
 	l.sweepFn = func(context.Context) error { l.sweep(); return nil }
 	return l
 }
@@ -67,6 +75,10 @@ func (l *loop) newSession(c gnet.Conn) *session {
 		openedAt: now,
 	}
 	sess.client = leg{sess: sess, conn: c, open: true, lastSeen: now}
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		sess.peer = a.AddrPort().Addr().Unmap()
+		sess.remoteIP = sess.peer.String()
+	}
 	sess.up = leg{sess: sess, upstream: true}
 	sess.client.asm.Reset()
 	l.sessions = append(l.sessions, sess)
@@ -86,6 +98,9 @@ func (l *loop) removeSession(sess *session) {
 	l.sessions = l.sessions[:last]
 	sess.index = -1
 	l.stats.ConnectionsClosed.Add(1)
+	if sess.client.ws {
+		l.stats.WebSocketsClosed.Add(1)
+	}
 	sess.logClosed()
 }
 
@@ -106,10 +121,25 @@ func (l *loop) controlFrame(toUpstream bool, op codec.OpCode, payload []byte) []
 }
 
 // sweep enforces every deadline of the loop's sessions: setup timeouts,
+// assignDrain spreads the sessions' 1001 closes uniformly over the drain
+// window so clients do not reconnect elsewhere all at once.
+func (l *loop) assignDrain(now, spread int64) {
+	l.drainAssigned = true
+	for _, sess := range l.sessions {
+		if sess.drainAt == 0 {
+			sess.drainAt = now + int64(l.rng.Uint64()%uint64(spread))
+		}
+	}
+}
+
 // keepalive pings and pong timeouts, and stalled writes.
 func (l *loop) sweep() {
 	cfg := &l.srv.cfg
 	now := time.Now().UnixNano()
+	l.debug = l.srv.log.Core().Enabled(zap.DebugLevel)
+	if d := l.srv.drainSpread.Load(); d > 0 && !l.drainAssigned {
+		l.assignDrain(now, d)
+	}
 	// Walk a snapshot: ending a session never removes it synchronously
 	// (gnet reports the close later), but be safe against reordering.
 	for i := 0; i < len(l.sessions); i++ {
@@ -118,6 +148,9 @@ func (l *loop) sweep() {
 		case sess.state == stateClosed:
 			sess.client.linger(now)
 			sess.up.linger(now)
+			continue
+		case sess.drainAt != 0 && now >= sess.drainAt:
+			sess.end(sideProxy, 1001, "going away", 1001, "going away")
 			continue
 		case sess.state < stateRelay && now > sess.deadline:
 			sess.setupTimeout()

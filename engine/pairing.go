@@ -23,7 +23,7 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 	}
 	want := [...]mte.Action{stateHello: mte.ActionRequest, statePair: mte.ActionPairRequest, statePathname: mte.ActionUpstreamRequest}
 	if int(sess.state) >= len(want) || hdr.Action != want[sess.state] {
-		sess.rejectSetup(1002, "unexpected action "+hdr.Action.String()+" during "+sess.state.String())
+		sess.rejectSetup(reasonPairing, 1002, "unexpected action "+hdr.Action.String()+" during "+sess.state.String())
 		return false
 	}
 	switch sess.state {
@@ -40,6 +40,8 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 		sess.sendHandshake(mte.ActionPairResponse, resp)
 		sess.state = statePathname
 		l.stats.Paired.Add(1)
+		sess.pairedAt = time.Now().UnixNano()
+		l.metrics.pairing.observe(uint64(sess.pairedAt - sess.upgradedAt))
 		if ce := sess.server().log.Check(zap.DebugLevel, "Paired"); ce != nil {
 			ce.Write(zap.String("connection_id", connID(sess.id)), zap.Stringer("eeid", sess.mte.EEID()),
 				zap.Int("mte_kyber_strength", int(sess.server().profile.Strength())))
@@ -50,7 +52,7 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 			return sess.pairingFailed(err)
 		}
 		if h.Action != mte.ActionUpstreamRequest {
-			sess.rejectSetup(1002, "unexpected action "+h.Action.String()+" during pathname")
+			sess.rejectSetup(reasonPairing, 1002, "unexpected action "+h.Action.String()+" during pathname")
 			return false
 		}
 		pathname, err := mte.ParsePathname(plain)
@@ -59,7 +61,10 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 		}
 		target, err := upstream.Resolve(sess.route.Upstream, pathname)
 		if err != nil {
-			sess.rejectSetup(1008, "pathname not allowed")
+			if ce := sess.server().logRejection("Pathname refused"); ce != nil {
+				ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remoteIP), zap.Error(err))
+			}
+			sess.rejectSetup(reasonPathname, 1008, "pathname not allowed")
 			return false
 		}
 		sess.startDial(target)
@@ -77,30 +82,47 @@ func (sess *session) sendHandshake(a mte.Action, payload []byte) {
 
 func (sess *session) pairingFailed(err error) bool {
 	code, reason := mte.CloseCode(err)
-	if ce := sess.server().log.Check(zap.InfoLevel, "Pairing failed"); ce != nil {
-		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("state", sess.state.String()), zap.Error(err))
+	if ce := sess.server().logRejection("Pairing failed"); ce != nil {
+		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remoteIP),
+			zap.String("state", sess.state.String()), zap.Error(err))
 	}
-	sess.rejectSetup(code, reason)
+	sess.rejectSetup(reasonPairing, code, reason)
 	return false
 }
 
+// countReject counts a failed setup by reason.
+func (sess *session) countReject(r reason) {
+	l := sess.loop
+	l.stats.Rejected.Add(1)
+	l.metrics.rejected[r].Add(1)
+}
+
 // rejectSetup ends a session that failed before relaying.
-func (sess *session) rejectSetup(code uint16, reason string) {
-	sess.loop.stats.Rejected.Add(1)
+func (sess *session) rejectSetup(r reason, code uint16, text string) {
+	sess.countReject(r)
 	sess.flush()
-	sess.fail(code, reason, 1001, "proxy closing")
+	sess.fail(code, text, 1001, "proxy closing")
 }
 
 // setupTimeout ends a session whose current setup phase ran out of time.
 func (sess *session) setupTimeout() {
 	switch sess.state {
 	case stateHead:
-		sess.loop.stats.Rejected.Add(1)
+		if ce := sess.server().logRejection("Request head timeout"); ce != nil {
+			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remoteIP))
+		}
+		sess.countReject(reasonHeadTimeout)
 		sess.respond(codec.AppendErrorResponse(sess.loop.toClient[:0], &codec.HTTPError{Status: 408, Reason: "request head timeout"}))
 	case stateHello, statePair, statePathname:
-		sess.rejectSetup(1008, "pairing timeout")
+		if ce := sess.server().logRejection("Pairing timeout"); ce != nil {
+			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remoteIP), zap.String("state", sess.state.String()))
+		}
+		sess.rejectSetup(reasonPairTimeout, 1008, "pairing timeout")
 	default:
-		sess.rejectSetup(1014, "upstream connect timeout")
+		if ce := sess.server().logRejection("Upstream connect timeout"); ce != nil {
+			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("upstream_server", sess.target))
+		}
+		sess.rejectSetup(reasonUpstreamTimeout, 1014, "upstream connect timeout")
 	}
 }
 

@@ -1,7 +1,13 @@
 package engine
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
+
+	"go.uber.org/zap"
 
 	"github.com/socketx/socketx-server/codec"
 	"github.com/socketx/socketx-server/mte"
@@ -28,8 +34,16 @@ func (sess *session) readClient() {
 		}
 		off = n
 	}
-	off += sess.clientFrames(buf[off:])
-	sess.flush()
+	if sess.state == stateRelay {
+		// Time the batch, not each message: two clock reads per read.
+		start, before := time.Now(), sess.msgsUp
+		off += sess.clientFrames(buf[off:])
+		sess.flush()
+		sess.accountBatch(&sess.loop.metrics.decode, &sess.loop.metrics.decodeNs, &sess.decodeNs, start, sess.msgsUp-before)
+	} else {
+		off += sess.clientFrames(buf[off:])
+		sess.flush()
+	}
 	if off > 0 {
 		_, _ = c.Discard(off)
 	}
@@ -147,11 +161,21 @@ func (sess *session) clientMessage(op codec.OpCode, msg []byte) bool {
 	if sess.state != stateRelay {
 		return sess.handshakeMessage(msg)
 	}
+	var t0 time.Time
+	if sess.loop.debug {
+		t0 = time.Now()
+	}
 	hdr, plain, err := sess.mte.Decoder().Open(msg)
 	if err != nil {
 		code, reason := mte.CloseCode(err)
+		if ce := sess.server().logRejection("Client message rejected"); ce != nil {
+			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("eeid", sess.eeidString()), zap.Error(err))
+		}
 		sess.fail(code, reason, 1001, "client sent an invalid message")
 		return false
+	}
+	if sess.loop.debug {
+		sess.logEvent("decode", plain, time.Since(t0))
 	}
 	if hdr.Action != mte.ActionProxyData {
 		sess.fail(1002, "unexpected action "+hdr.Action.String(), 1001, "client protocol error")
@@ -168,6 +192,7 @@ func (sess *session) clientMessage(op codec.OpCode, msg []byte) bool {
 	st := &sess.loop.stats
 	st.Decoded.Add(1)
 	st.DecodedBytes.Add(uint64(len(plain)))
+	sess.loop.metrics.payloadUp.observe(uint64(len(plain)))
 	sess.msgsUp++
 	sess.bytesUp += uint64(len(plain))
 	sess.queueUpFrame(op, plain)
@@ -229,6 +254,7 @@ func (sess *session) flushUp() {
 	}
 	l.upHdrN = 0
 	if sess.up.open && sess.up.conn.OutboundBuffered() > sess.server().cfg.MaxQueuedBytes {
+		l.metrics.highWater.Add(1)
 		sess.fail(1013, "upstream too slow", 1013, "not reading fast enough")
 	}
 }
@@ -242,6 +268,7 @@ func (sess *session) flushClient() {
 		l.toClient = l.toClient[:0]
 	}
 	if sess.client.open && sess.client.conn.OutboundBuffered() > sess.server().cfg.MaxQueuedBytes {
+		l.metrics.highWater.Add(1)
 		sess.fail(1008, "client not reading fast enough", 1011, "client too slow")
 	}
 }
@@ -266,11 +293,25 @@ func (sess *session) readUpstream() {
 		}
 		off = n
 	}
+	start, before := time.Now(), sess.msgsDown
 	off += sess.upstreamFrames(buf[off:])
 	sess.flush()
+	sess.accountBatch(&sess.loop.metrics.encode, &sess.loop.metrics.encodeNs, &sess.encodeNs, start, sess.msgsDown-before)
 	if off > 0 {
 		_, _ = c.Discard(off)
 	}
+}
+
+// accountBatch adds a read's relay time to the session and the loop's
+// histogram (as n observations of the batch average).
+func (sess *session) accountBatch(h *histogram, total *atomic.Uint64, sessTotal *uint64, start time.Time, n uint64) {
+	if n == 0 {
+		return
+	}
+	d := uint64(time.Since(start))
+	*sessTotal += d
+	total.Add(d)
+	h.observeN(d/n, n)
 }
 
 // upstreamFrames encodes complete upstream frames to the client and
@@ -373,6 +414,10 @@ func (sess *session) upstreamMessage(op codec.OpCode, plain []byte) bool {
 	if len(l.toClient) > maxClientSpan {
 		sess.flushClient()
 	}
+	var t0 time.Time
+	if l.debug {
+		t0 = time.Now()
+	}
 	out := codec.AppendFrameHeader(l.toClient, true, codec.OpBinary, mte.HeaderLen+mte.Overhead+len(plain), nil)
 	out, err := sess.mte.Encoder().Seal(out, mte.ActionProxyData, typ, plain)
 	if err != nil {
@@ -380,10 +425,35 @@ func (sess *session) upstreamMessage(op codec.OpCode, plain []byte) bool {
 		return false
 	}
 	l.toClient = out
+	if l.debug {
+		sess.logEvent("encode", plain, time.Since(t0))
+	}
 	st := &l.stats
 	st.Encoded.Add(1)
 	st.EncodedBytes.Add(uint64(len(plain)))
+	l.metrics.payloadDown.observe(uint64(len(plain)))
 	sess.msgsDown++
 	sess.bytesDown += uint64(len(plain))
 	return true
+}
+
+// logEvent writes a per-message debug event. Callers check loop.debug
+// first, so nothing here runs (not even the hash) unless debug is on.
+func (sess *session) logEvent(kind string, plain []byte, d time.Duration) {
+	ce := sess.server().log.Check(zap.DebugLevel, "MTE "+kind)
+	if ce == nil {
+		return
+	}
+	sum := sha256.Sum256(plain)
+	ce.Write(
+		zap.String("connection_id", connID(sess.id)),
+		zap.String("event_type", kind),
+		zap.Float64("duration_ms", float64(d)/1e6),
+		zap.Int("payload_size_bytes", len(plain)),
+		zap.String("payload_sha256", hex.EncodeToString(sum[:])),
+		zap.String("eeid", sess.eeidString()),
+		zap.String("host", sess.host),
+		zap.String("origin", sess.origin),
+		zap.String("upstream_server", sess.target),
+	)
 }

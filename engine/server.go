@@ -42,6 +42,10 @@ type Config struct {
 	CloseTimeout         time.Duration // wait for a close reply before dropping TCP
 
 	TickInterval time.Duration // how often each loop sweeps its timers
+
+	MaxConnections int            // upgraded connections beyond which upgrades get 503; 0 = no cap
+	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For/Proto are believed
+	ProxyProtocol  bool           // expect a PROXY v1/v2 header on every connection
 }
 
 // DefaultConfig returns the documented defaults.
@@ -103,8 +107,10 @@ type Server struct {
 	dialer  Dialer
 	log     *zap.Logger
 
-	routes   atomic.Pointer[routing.Map]
-	draining atomic.Bool
+	routes      atomic.Pointer[routing.Map]
+	draining    atomic.Bool
+	drainSpread atomic.Int64 // nanos over which live sessions get 1001; 0 = not draining
+	rejectLog   limiter
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -140,6 +146,19 @@ func (s *Server) SetRoutes(m *routing.Map) { s.routes.Store(m) }
 
 // SetDraining makes /ready fail and refuses new upgrades with 503.
 func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
+
+// Drain starts a graceful shutdown: /ready fails, new upgrades get 503, and
+// every open connection is closed with 1001 "going away" at a random moment
+// within spread, so clients reconnect to other replicas without a
+// thundering herd. Wait for Stats().Active to reach 0 (or a deadline), then
+// call Stop.
+func (s *Server) Drain(spread time.Duration) {
+	s.draining.Store(true)
+	s.drainSpread.Store(max(int64(spread), 1))
+	for _, l := range *s.loopList.Load() {
+		_ = l.el.Execute(s.ctx, l.sweepFn)
+	}
+}
 
 // Run serves until Stop is called or the listener fails.
 func (s *Server) Run() error {

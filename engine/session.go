@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/panjf2000/gnet/v2"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/socketx/socketx-server/codec"
 	"github.com/socketx/socketx-server/mte"
@@ -52,9 +54,13 @@ type session struct {
 	route *routing.Route
 	mte   mte.Session
 
-	// Setup-time facts, dropped once the upstream handshake is sent.
-	remoteIP  string
-	origin    string
+	remoteIP string     // client address (PROXY protocol / trusted X-Forwarded-For applied)
+	peer     netip.Addr // TCP peer
+	proxied  bool       // PROXY protocol header consumed
+	host     string     // Host header, for logs
+	origin   string     // Origin header, forwarded and logged
+
+	// Setup-time facts, dropped once the upstream handshake is answered.
 	protocol  string
 	forwarded string // X-Forwarded-For to send upstream
 	fwdProto  string // X-Forwarded-Proto to send upstream
@@ -71,7 +77,10 @@ type session struct {
 
 	msgsUp, msgsDown   uint64
 	bytesUp, bytesDown uint64
-	openedAt           int64
+	decodeNs, encodeNs uint64 // relay time spent per direction
+
+	openedAt, upgradedAt, pairedAt, dialAt, readyAt int64 // unix nanos
+	drainAt                                         int64 // when draining: our 1001 goes out then
 }
 
 // leg is one TCP connection of a session. Its gnet.Conn's context points
@@ -118,6 +127,9 @@ func (sess *session) end(side string, toClient uint16, clientReason string, toUp
 		sess.closeReason = clientReason
 	}
 	sess.state = stateClosed
+	if sess.client.ws && sess.client.open {
+		sess.loop.metrics.closeCodes[closeClass(toClient)].Add(1)
+	}
 	sess.client.shutdown(toClient, clientReason)
 	sess.up.shutdown(toUp, upReason)
 	if ce := sess.server().log.Check(zap.DebugLevel, "Connection ending"); ce != nil {
@@ -215,8 +227,12 @@ func (lg *leg) legClosed(err error) {
 	}
 }
 
-// logClosed writes the end-of-connection line.
+// logClosed writes the end-of-connection audit line.
 func (sess *session) logClosed() {
+	now := time.Now().UnixNano()
+	if sess.client.ws {
+		sess.loop.metrics.session.observe(uint64(now - sess.upgradedAt))
+	}
 	log := sess.server().log
 	lvl := zap.InfoLevel
 	if !sess.client.ws {
@@ -228,15 +244,50 @@ func (sess *session) logClosed() {
 	}
 	ce.Write(
 		zap.String("connection_id", connID(sess.id)),
-		zap.String("remote_addr", sess.remoteIP),
+		zap.String("eeid", sess.eeidString()),
+		zap.String("client_addr", sess.remoteIP),
+		zap.String("host", sess.host),
+		zap.String("origin", sess.origin),
 		zap.String("upstream_server", sess.target),
-		zap.String("closed_by", sess.closedBy),
-		zap.Uint16("close_code", sess.closeCode),
-		zap.String("close_reason", sess.closeReason),
-		zap.Uint64("messages_up", sess.msgsUp),
-		zap.Uint64("messages_down", sess.msgsDown),
-		zap.Uint64("bytes_up", sess.bytesUp),
-		zap.Uint64("bytes_down", sess.bytesDown),
-		zap.Duration("duration", time.Duration(time.Now().UnixNano()-sess.openedAt)),
+		zap.Object("audit", auditOf(sess, now)),
 	)
+}
+
+func (sess *session) eeidString() string {
+	if !sess.mte.Paired() {
+		return ""
+	}
+	return sess.mte.EEID().String()
+}
+
+// audit is the connection's accounting, logged once at close.
+type audit struct {
+	sess *session
+	now  int64
+}
+
+func auditOf(sess *session, now int64) audit { return audit{sess, now} }
+
+func (a audit) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	s := a.sess
+	ts := func(key string, t int64) {
+		if t != 0 {
+			enc.AddString(key, time.Unix(0, t).UTC().Format(time.RFC3339Nano))
+		}
+	}
+	ts("connected_at", s.openedAt)
+	ts("paired_at", s.pairedAt)
+	ts("upstream_ready_at", s.readyAt)
+	ts("closed_at", a.now)
+	enc.AddFloat64("duration_ms", float64(a.now-s.openedAt)/1e6)
+	enc.AddUint64("messages_client_to_upstream", s.msgsUp)
+	enc.AddUint64("messages_upstream_to_client", s.msgsDown)
+	enc.AddUint64("bytes_client_to_upstream", s.bytesUp)
+	enc.AddUint64("bytes_upstream_to_client", s.bytesDown)
+	enc.AddFloat64("decode_time_ms", float64(s.decodeNs)/1e6)
+	enc.AddFloat64("encode_time_ms", float64(s.encodeNs)/1e6)
+	enc.AddUint16("close_code", s.closeCode)
+	enc.AddString("close_reason", s.closeReason)
+	enc.AddString("closed_by", s.closedBy)
+	return nil
 }

@@ -10,6 +10,7 @@ type Stats struct {
 	ConnectionsOpened atomic.Uint64 // TCP connections accepted
 	ConnectionsClosed atomic.Uint64 // client connections fully closed
 	Upgrades          atomic.Uint64 // 101 answered
+	WebSocketsClosed  atomic.Uint64 // upgraded connections fully closed
 	Paired            atomic.Uint64 // pairings completed
 	UpstreamsReady    atomic.Uint64 // upstream handshakes completed
 	Rejected          atomic.Uint64 // HTTP rejections and failed setups
@@ -29,10 +30,12 @@ type Stats struct {
 type StatsSnapshot struct {
 	ConnectionsOpened, ConnectionsClosed uint64
 	Upgrades, Paired, UpstreamsReady     uint64
+	WebSocketsClosed                     uint64
 	Rejected                             uint64
 	Decoded, Encoded                     uint64
 	DecodedBytes, EncodedBytes           uint64
-	Active                               int64 // sessions still open
+	Active                               int64 // connections still open (any state)
+	ActiveWebSockets                     int64 // upgraded connections still open
 }
 
 func (s *Server) statsSnapshot() StatsSnapshot {
@@ -42,6 +45,7 @@ func (s *Server) statsSnapshot() StatsSnapshot {
 		t.ConnectionsOpened += st.ConnectionsOpened.Load()
 		t.ConnectionsClosed += st.ConnectionsClosed.Load()
 		t.Upgrades += st.Upgrades.Load()
+		t.WebSocketsClosed += st.WebSocketsClosed.Load()
 		t.Paired += st.Paired.Load()
 		t.UpstreamsReady += st.UpstreamsReady.Load()
 		t.Rejected += st.Rejected.Load()
@@ -51,5 +55,15 @@ func (s *Server) statsSnapshot() StatsSnapshot {
 		t.EncodedBytes += st.EncodedBytes.Load()
 	}
 	t.Active = int64(t.ConnectionsOpened) - int64(t.ConnectionsClosed)
+	t.ActiveWebSockets = int64(t.Upgrades) - int64(t.WebSocketsClosed)
 	return t
+}
+
+// activeWebSockets counts upgraded connections still open, over all loops.
+func (s *Server) activeWebSockets() int64 {
+	var n int64
+	for _, l := range *s.loopList.Load() {
+		n += int64(l.stats.Upgrades.Load()) - int64(l.stats.WebSocketsClosed.Load())
+	}
+	return n
 }

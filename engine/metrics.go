@@ -1,0 +1,207 @@
+package engine
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Histogram is a fixed-bucket histogram updated with atomic adds, one per
+// loop so that no two cores write the same cache line. Values are integers
+// in the metric's native unit (bytes or nanoseconds); Bounds are upper
+// bounds, inclusive, with an implicit +Inf bucket at the end.
+type histogram struct {
+	bounds []uint64
+	counts [maxBuckets]atomic.Uint64
+	sum    atomic.Uint64
+}
+
+const maxBuckets = 16
+
+func (h *histogram) observe(v uint64) {
+	i := 0
+	for i < len(h.bounds) && v > h.bounds[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.sum.Add(v)
+}
+
+// observeN records n observations of value v (a batch average).
+func (h *histogram) observeN(v, n uint64) {
+	i := 0
+	for i < len(h.bounds) && v > h.bounds[i] {
+		i++
+	}
+	h.counts[i].Add(n)
+	h.sum.Add(v * n)
+}
+
+// HistogramSnapshot is a histogram summed over loops. Counts[i] is the
+// number of observations in bucket i (not cumulative); the last entry is
+// the +Inf bucket.
+type HistogramSnapshot struct {
+	Bounds []uint64
+	Counts []uint64
+	Sum    uint64
+}
+
+func (h *histogram) addTo(s *HistogramSnapshot) {
+	if s.Bounds == nil {
+		s.Bounds = h.bounds
+		s.Counts = make([]uint64, len(h.bounds)+1)
+	}
+	for i := range s.Counts {
+		s.Counts[i] += h.counts[i].Load()
+	}
+	s.Sum += h.sum.Load()
+}
+
+// Bucket bounds. Durations are in nanoseconds, sizes in bytes.
+var (
+	sizeBounds    = []uint64{0, 64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20}
+	codecBounds   = []uint64{250, 500, 1e3, 2.5e3, 5e3, 10e3, 25e3, 50e3, 100e3, 1e6}
+	setupBounds   = []uint64{1e6, 2.5e6, 5e6, 10e6, 25e6, 50e6, 100e6, 250e6, 500e6, 1e9, 2.5e9, 5e9, 10e9}
+	sessionBounds = []uint64{1e9, 10e9, 60e9, 300e9, 900e9, 3600e9, 4 * 3600e9, 24 * 3600e9}
+)
+
+// Reasons for rejected or failed connection setups: a closed set, so it
+// can be a metric label.
+type reason uint8
+
+const (
+	reasonBadRequest reason = iota
+	reasonUnknownHost
+	reasonOrigin
+	reasonDraining
+	reasonTooMany
+	reasonHeadTimeout
+	reasonPairing
+	reasonPairTimeout
+	reasonPathname
+	reasonUpstream
+	reasonUpstreamTimeout
+	numReasons
+)
+
+var reasonNames = [numReasons]string{
+	"bad_request", "unknown_host", "origin", "draining", "too_many_connections", "head_timeout",
+	"pairing", "pairing_timeout", "pathname", "upstream", "upstream_timeout",
+}
+
+// String is the metric label of the reason.
+func (r reason) String() string { return reasonNames[r] }
+
+// closeClass buckets close codes into a bounded label set.
+func closeClass(code uint16) int {
+	switch {
+	case code == 0:
+		return 0 // no close frame (TCP dropped)
+	case code >= 1000 && code <= 1015:
+		return int(code-1000) + 1
+	case code >= 3000 && code < 4000:
+		return 17
+	case code >= 4000 && code < 5000:
+		return 18
+	}
+	return 19
+}
+
+const numCloseClasses = 20
+
+// CloseClassLabel is the metric label of a closeClass index.
+func closeClassLabel(i int) string {
+	switch {
+	case i == 0:
+		return "none"
+	case i <= 16:
+		return itoa3(1000 + i - 1)
+	case i == 17:
+		return "3xxx"
+	case i == 18:
+		return "4xxx"
+	}
+	return "other"
+}
+
+func itoa3(n int) string {
+	return string([]byte{byte('0' + n/1000), byte('0' + n/100%10), byte('0' + n/10%10), byte('0' + n%10)})
+}
+
+// loopMetrics are the histograms and labelled counters of one loop.
+type loopMetrics struct {
+	payloadUp, payloadDown histogram // plaintext sizes
+	decode, encode         histogram // per-message MTE time (batch average)
+	pairing                histogram // upgrade → paired
+	dial                   histogram // dial start → upstream ready
+	session                histogram // upgrade → close
+
+	rejected   [numReasons]atomic.Uint64
+	closeCodes [numCloseClasses]atomic.Uint64 // by code sent to the client
+	highWater  atomic.Uint64                  // legs closed for exceeding the queue bound
+	decodeNs   atomic.Uint64
+	encodeNs   atomic.Uint64
+}
+
+func (m *loopMetrics) init() {
+	m.payloadUp.bounds = sizeBounds
+	m.payloadDown.bounds = sizeBounds
+	m.decode.bounds = codecBounds
+	m.encode.bounds = codecBounds
+	m.pairing.bounds = setupBounds
+	m.dial.bounds = setupBounds
+	m.session.bounds = sessionBounds
+}
+
+// Metrics is a snapshot of everything the engine measures, summed over
+// loops. Telemetry turns it into Prometheus metrics and EMF lines.
+type Metrics struct {
+	StatsSnapshot
+	PayloadUp, PayloadDown HistogramSnapshot
+	Decode, Encode         HistogramSnapshot
+	Pairing, Dial, Session HistogramSnapshot
+	Rejected               map[string]uint64
+	CloseCodes             map[string]uint64
+	HighWater              uint64
+	DecodeNanos            uint64
+	EncodeNanos            uint64
+}
+
+// Metrics sums every loop's measurements. It allocates; call it from a
+// scrape, not a loop.
+func (s *Server) Metrics() Metrics {
+	m := Metrics{StatsSnapshot: s.statsSnapshot(), Rejected: map[string]uint64{}, CloseCodes: map[string]uint64{}}
+	for i := range numReasons {
+		m.Rejected[reason(i).String()] = 0
+	}
+	for _, l := range *s.loopList.Load() {
+		lm := &l.metrics
+		lm.payloadUp.addTo(&m.PayloadUp)
+		lm.payloadDown.addTo(&m.PayloadDown)
+		lm.decode.addTo(&m.Decode)
+		lm.encode.addTo(&m.Encode)
+		lm.pairing.addTo(&m.Pairing)
+		lm.dial.addTo(&m.Dial)
+		lm.session.addTo(&m.Session)
+		for i := range lm.rejected {
+			m.Rejected[reason(i).String()] += lm.rejected[i].Load()
+		}
+		for i := range lm.closeCodes {
+			if n := lm.closeCodes[i].Load(); n > 0 {
+				m.CloseCodes[closeClassLabel(i)] += n
+			}
+		}
+		m.HighWater += lm.highWater.Load()
+		m.DecodeNanos += lm.decodeNs.Load()
+		m.EncodeNanos += lm.encodeNs.Load()
+	}
+	return m
+}
+
+// sinceNanos is time since a unix-nano timestamp.
+func sinceNanos(t int64) uint64 {
+	d := time.Now().UnixNano() - t
+	if d < 0 {
+		return 0
+	}
+	return uint64(d)
+}

@@ -1,0 +1,55 @@
+package engine
+
+import (
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// limiter is a token bucket for rejection log lines: an attack must not
+// flood the log. Lines beyond the rate are counted and the count is
+// reported on the next line that gets through.
+type limiter struct {
+	mu         sync.Mutex // guards the following
+	tokens     float64
+	last       time.Time
+	suppressed uint64
+}
+
+const (
+	rejectLogRate  = 20.0 // lines per second
+	rejectLogBurst = 50.0
+)
+
+// logRejection returns a checked entry at info level when the rate allows,
+// with a "suppressed" field counting lines dropped since the last one.
+func (s *Server) logRejection(msg string) *zapcore.CheckedEntry {
+	ce := s.log.Check(zap.InfoLevel, msg)
+	if ce == nil {
+		return nil
+	}
+	l := &s.rejectLog
+	l.mu.Lock()
+	now := time.Now()
+	if l.last.IsZero() {
+		l.tokens = rejectLogBurst
+	} else {
+		l.tokens = min(rejectLogBurst, l.tokens+now.Sub(l.last).Seconds()*rejectLogRate)
+	}
+	l.last = now
+	if l.tokens < 1 {
+		l.suppressed++
+		l.mu.Unlock()
+		return nil
+	}
+	l.tokens--
+	suppressed := l.suppressed
+	l.suppressed = 0
+	l.mu.Unlock()
+	if suppressed > 0 {
+		s.log.Info("Rejection log lines suppressed by rate limit", zap.Uint64("suppressed", suppressed))
+	}
+	return ce
+}
