@@ -1,0 +1,43 @@
+// Package mte implements the SocketX client↔proxy message layer: the 7-byte
+// SocketX header, the pairing handshake (actions 2 and 3) and the open
+// "socketx-mte-v1" message protection profile used for action 4
+// (upstreamConnectionRequest) and action 6 (proxyData).
+//
+// The wire format of the header and of the pairing JSON matches what public
+// SocketX client SDKs send. The encoding of protected payloads is this
+// project's open profile, specified byte for byte in docs/PROTOCOL.md and
+// pinned by mte/testdata/vectors.json:
+//
+//   - key exchange per direction: ML-KEM-512/768/1024 (FIPS 203) or, for
+//     Strength 0, X25519 (RFC 7748) — one independent exchange per direction;
+//   - key schedule: HKDF-SHA256 (RFC 5869) with an optional tenant secret in
+//     the salt, then a hash ratchet that replaces the key every 65,536
+//     messages and forgets the old chain key;
+//   - encoding: seq (8 bytes) || AES-256-GCM (NIST SP 800-38D) with the
+//     header and seq as additional data;
+//   - the server decoder accepts reordering within an anti-replay window
+//     (RFC 4303 §3.4.3 model); clients decode strictly in order.
+//
+// # Roles and state
+//
+// A [Profile] is prepared once from [Params] and shared read-only by every
+// connection. A [Session] is the per-connection state: the server calls
+// [Session.Respond] with the client's pairRequest, the client (Go SDK, tests)
+// uses an [Initiator]. After pairing, [Session.Seal] encodes outgoing messages
+// and [Session.Open] decodes incoming ones, both without allocating. A
+// Session is not safe for concurrent use; the engine owns it from one event
+// loop. A Session must not be copied once paired.
+//
+// # Pluggable implementations
+//
+// [Pairer] and [Codec] are the seam where another MTE implementation (for
+// example a licensed vendor library) could be plugged in later; only this
+// open profile is implemented here. The engine should depend on those
+// interfaces' method sets, which *Session satisfies.
+//
+// # Errors
+//
+// Every error returned is, or wraps, one of the sentinels in errors.go;
+// [CloseCode] maps an error to the WebSocket close code and reason the engine
+// sends. No message ever carries an error.
+package mte

@@ -1,0 +1,142 @@
+package mte
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+func isSentinel(err error, allowed ...error) bool {
+	for _, a := range allowed {
+		if errors.Is(err, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func FuzzParseHeader(f *testing.F) {
+	f.Add([]byte{0x4D, 0x54, 0x45, 0x02, 0x01, 6, 1, 'x'}, uint8(3))
+	f.Add([]byte{0x4D, 0x54, 0x45, 0x02, 0x01, 2, 254}, uint8(7))
+	f.Add([]byte{0x4D, 0x54}, uint8(1))
+	f.Fuzz(func(t *testing.T, data []byte, k uint8) {
+		h, p, err := ParseHeader(data)
+		if err != nil {
+			if !isSentinel(err, ErrShortMessage, ErrBadMagic, ErrBadVersion) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if len(p) != len(data)-HeaderLen || !bytes.Equal(AppendHeader(nil, h.Action, h.Type), data[:HeaderLen]) {
+			t.Fatal("header round trip")
+		}
+		if verr := h.Validate(); verr != nil && verr != ErrBadMessageType {
+			t.Fatal(verr)
+		}
+		// Split input: a prefix of at least HeaderLen bytes gives the same header.
+		if n := int(k); n >= HeaderLen && n <= len(data) {
+			h2, _, err2 := ParseHeader(data[:n])
+			if err2 != nil || h2 != h {
+				t.Fatal("prefix parse differs")
+			}
+		} else if n < HeaderLen {
+			if _, _, err2 := ParseHeader(data[:min(n, len(data))]); err2 != ErrShortMessage && n < len(data) {
+				t.Fatalf("short prefix: %v", err2)
+			}
+		}
+	})
+}
+
+func FuzzOpen(f *testing.F) {
+	var e Encoder
+	e.init(testCK0)
+	for i := 0; i < 3; i++ {
+		m, _ := e.Seal(nil, ActionProxyData, TypeBinary, []byte("seed message"))
+		f.Add(uint16(0), m)
+		f.Add(uint16(8), m)
+	}
+	m, _ := e.Seal(nil, ActionUpstreamRequest, TypeHandshake, []byte(`{"pathname":"/"}`))
+	f.Add(uint16(4), m)
+	f.Add(uint16(1), []byte{0x4D, 0x54, 0x45, 0x02, 0x01, 6, 0})
+	f.Fuzz(func(t *testing.T, win uint16, msg []byte) {
+		var d Decoder
+		d.init(testCK0, int(win))
+		orig := bytes.Clone(msg)
+		h, pt, err := d.Open(msg)
+		if err != nil {
+			if !isSentinel(err, ErrShortMessage, ErrBadMagic, ErrBadVersion, ErrBadMessageType,
+				ErrAuth, ErrReplay, ErrOutsideWindow) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if d.win.next != 0 || d.epoch != 0 {
+				t.Fatal("state changed on error")
+			}
+			return
+		}
+		// Accepted: it must be exactly what the encoder produces.
+		var e Encoder
+		e.init(testCK0)
+		e.skipTo(d.win.next - 1)
+		again, err := e.Seal(nil, h.Action, h.Type, pt)
+		if err != nil || !bytes.Equal(again, orig) {
+			t.Fatal("accepted a message the encoder did not produce")
+		}
+	})
+}
+
+func FuzzRespond(f *testing.F) {
+	for _, st := range allStrengths {
+		p, _ := NewProfile(Params{Strength: st})
+		in, _ := NewInitiator(p, detReader("fuzz"))
+		f.Add(uint8(st/256), in.Request())
+	}
+	f.Add(uint8(2), []byte(`{"encoderPublicKey":"","encoderPublicKey":1}`))
+	f.Add(uint8(0), []byte(`{"x":[{"y":"\u0000"}]}`))
+	f.Fuzz(func(t *testing.T, sel uint8, req []byte) {
+		st := allStrengths[int(sel)%len(allStrengths)]
+		p, _ := NewProfile(Params{Strength: st})
+		var s Session
+		resp, err := s.Respond(p, req, detReader("fuzz server"), nil)
+		if err != nil {
+			if !errors.Is(err, ErrBadPairRequest) || s.Paired() || len(resp) != 0 {
+				t.Fatalf("unexpected %v", err)
+			}
+			if code, reason := CloseCode(err); code != CloseProtocolError || len(reason) > 123 {
+				t.Fatalf("close %d %q", code, reason)
+			}
+			return
+		}
+		if _, err := parsePairResponse(resp, st); err != nil || !s.Paired() {
+			t.Fatalf("own response does not parse: %v", err)
+		}
+	})
+}
+
+func FuzzParsePathname(f *testing.F) {
+	f.Add([]byte(`{"pathname":"\/chat?room=dogs"}`))
+	f.Add([]byte(`{"pathname":""}`))
+	f.Add([]byte(`{"pathname":"/a","pathname":"/b"}`))
+	f.Add([]byte(`{"Pathname":"/a"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParsePathname(data)
+		if err != nil {
+			if !errors.Is(err, ErrBadPathname) {
+				t.Fatalf("unexpected %v", err)
+			}
+			return
+		}
+		if p != "" && p[0] != '/' && p[0] != '?' {
+			t.Fatalf("accepted %q", p)
+		}
+		// Naive twin: encoding/json agrees on the value.
+		var m map[string]json.RawMessage
+		if json.Unmarshal(data, &m) != nil {
+			t.Fatal("accepted invalid JSON")
+		}
+		var s string
+		if json.Unmarshal(m["pathname"], &s) != nil || s != p {
+			t.Fatalf("encoding/json says %q, ParsePathname %q", s, p)
+		}
+	})
+}

@@ -1,0 +1,146 @@
+package mte
+
+import (
+	"crypto/ecdh"
+
+	"github.com/cloudflare/circl/kem/mlkem/mlkem1024"
+	"github.com/cloudflare/circl/kem/mlkem/mlkem512"
+	"github.com/cloudflare/circl/kem/mlkem/mlkem768"
+)
+
+// The key exchange of one direction. For ML-KEM (FIPS 203) the client's
+// public key is an encapsulation key and the server's "secret" is the
+// ciphertext of ML-KEM.Encaps (§7.2) with the 32-byte message m = seed. For
+// Strength 0 the client's public key is an X25519 public key (RFC 7748 §5)
+// and the server's "secret" is its ephemeral X25519 public key, the private
+// scalar being the 32-byte seed; the shared secret is X25519(eph, client).
+//
+// Sizes are checked by the callers; these functions never see attacker
+// bytes of the wrong length, since circl panics on those.
+
+const (
+	sharedSize     = 32 // ML-KEM shared key and X25519 output
+	encapsSeedSize = 32 // ML-KEM m, X25519 ephemeral scalar
+	mlkemKeySeed   = 64 // ML-KEM d || z (FIPS 203 §7.1)
+	x25519KeySeed  = 32
+	maxSecret      = 1568
+)
+
+// encapsulate runs the server side for one direction: it writes the secret
+// for the client (ciphertext or ephemeral public key) and the shared secret.
+// field names the JSON field pub came from, for error messages.
+func encapsulate(st Strength, field string, pub, seed, secret, shared []byte) error {
+	switch st {
+	case Strength512:
+		var pk mlkem512.PublicKey
+		if pk.Unpack(pub) != nil {
+			return modulusError(field, st)
+		}
+		pk.EncapsulateTo(secret, shared, seed)
+	case Strength768:
+		var pk mlkem768.PublicKey
+		if pk.Unpack(pub) != nil {
+			return modulusError(field, st)
+		}
+		pk.EncapsulateTo(secret, shared, seed)
+	case Strength1024:
+		var pk mlkem1024.PublicKey
+		if pk.Unpack(pub) != nil {
+			return modulusError(field, st)
+		}
+		pk.EncapsulateTo(secret, shared, seed)
+	default:
+		curve := ecdh.X25519()
+		peer, err := curve.NewPublicKey(pub)
+		if err != nil {
+			return detail("mte: "+field+" is not an X25519 public key", ErrBadPairRequest)
+		}
+		eph, err := curve.NewPrivateKey(seed)
+		if err != nil {
+			return err
+		}
+		ss, err := eph.ECDH(peer)
+		if err != nil { // all-zero output: low-order point (RFC 7748 §6.1)
+			return detail("mte: "+field+" is a low-order X25519 point", ErrBadPairRequest)
+		}
+		copy(shared, ss)
+		clear(ss)
+		copy(secret, eph.PublicKey().Bytes())
+	}
+	return nil
+}
+
+func modulusError(field string, st Strength) error {
+	return detail("mte: "+field+" is not a valid "+st.String()+" key (FIPS 203 modulus check)", ErrBadPairRequest)
+}
+
+// kexKey is a client key pair for one direction.
+type kexKey struct {
+	st   Strength
+	k512 *mlkem512.PrivateKey
+	k768 *mlkem768.PrivateKey
+	k1k  *mlkem1024.PrivateKey
+	x    *ecdh.PrivateKey
+	pub  []byte
+}
+
+// keySeedSize is the seed length newKexKey needs for st.
+func keySeedSize(st Strength) int {
+	if st.PostQuantum() {
+		return mlkemKeySeed
+	}
+	return x25519KeySeed
+}
+
+// newKexKey derives a key pair deterministically from seed (d || z for
+// ML-KEM.KeyGen_internal, the private scalar for X25519).
+func newKexKey(st Strength, seed []byte) (*kexKey, error) {
+	k := &kexKey{st: st, pub: make([]byte, st.PublicKeySize())}
+	switch st {
+	case Strength512:
+		pk, sk := mlkem512.NewKeyFromSeed(seed)
+		pk.Pack(k.pub)
+		k.k512 = sk
+	case Strength768:
+		pk, sk := mlkem768.NewKeyFromSeed(seed)
+		pk.Pack(k.pub)
+		k.k768 = sk
+	case Strength1024:
+		pk, sk := mlkem1024.NewKeyFromSeed(seed)
+		pk.Pack(k.pub)
+		k.k1k = sk
+	default:
+		sk, err := ecdh.X25519().NewPrivateKey(seed)
+		if err != nil {
+			return nil, err
+		}
+		k.x = sk
+		copy(k.pub, sk.PublicKey().Bytes())
+	}
+	return k, nil
+}
+
+// decapsulate recovers the shared secret from the server's secret, whose
+// size the caller checked.
+func (k *kexKey) decapsulate(field string, secret, shared []byte) error {
+	switch k.st {
+	case Strength512:
+		k.k512.DecapsulateTo(shared, secret)
+	case Strength768:
+		k.k768.DecapsulateTo(shared, secret)
+	case Strength1024:
+		k.k1k.DecapsulateTo(shared, secret)
+	default:
+		peer, err := ecdh.X25519().NewPublicKey(secret)
+		if err != nil {
+			return detail("mte: "+field+" is not an X25519 public key", ErrBadPairResponse)
+		}
+		ss, err := k.x.ECDH(peer)
+		if err != nil {
+			return detail("mte: "+field+" is a low-order X25519 point", ErrBadPairResponse)
+		}
+		copy(shared, ss)
+		clear(ss)
+	}
+	return nil
+}

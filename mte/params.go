@@ -1,0 +1,151 @@
+package mte
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"strconv"
+)
+
+// Strength selects the key exchange used for both directions of a pairing
+// (MTE_KYBER_STRENGTH).
+type Strength int
+
+// Strengths. The zero value is the classical X25519 exchange.
+const (
+	StrengthClassical Strength = 0    // X25519 (RFC 7748), not post-quantum
+	Strength512       Strength = 512  // ML-KEM-512 (FIPS 203)
+	Strength768       Strength = 768  // ML-KEM-768
+	Strength1024      Strength = 1024 // ML-KEM-1024
+)
+
+// String names the key exchange, e.g. "ML-KEM-512" or "X25519".
+func (s Strength) String() string {
+	switch s {
+	case StrengthClassical:
+		return "X25519"
+	case Strength512, Strength768, Strength1024:
+		return "ML-KEM-" + strconv.Itoa(int(s))
+	}
+	return "strength(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Valid reports whether s is one of the four supported strengths.
+func (s Strength) Valid() bool {
+	switch s {
+	case StrengthClassical, Strength512, Strength768, Strength1024:
+		return true
+	}
+	return false
+}
+
+// PostQuantum reports whether s is an ML-KEM parameter set.
+func (s Strength) PostQuantum() bool { return s.Valid() && s != StrengthClassical }
+
+// PublicKeySize is the size in bytes of a client public key
+// (encoderPublicKey, decoderPublicKey): the ML-KEM encapsulation key or the
+// X25519 public key.
+func (s Strength) PublicKeySize() int {
+	switch s {
+	case Strength512:
+		return 800
+	case Strength768:
+		return 1184
+	case Strength1024:
+		return 1568
+	}
+	return 32
+}
+
+// SecretSize is the size in bytes of a server "secret" (encoderSecret,
+// decoderSecret): the ML-KEM ciphertext or the server's ephemeral X25519
+// public key.
+func (s Strength) SecretSize() int {
+	switch s {
+	case Strength512:
+		return 768
+	case Strength768:
+		return 1088
+	case Strength1024:
+		return 1568
+	}
+	return 32
+}
+
+// MaxWindow is the largest decoder window. It is below the 65,536 messages
+// of one key epoch, so a late message is never more than one epoch old and
+// one accepted message never advances the ratchet by more than one step.
+const MaxWindow = 65535
+
+// Params is the plain configuration of the MTE profile. Build a Profile from
+// it with NewProfile.
+type Params struct {
+	// Strength is the key exchange (MTE_KYBER_STRENGTH): 0, 512, 768, 1024.
+	Strength Strength
+	// Window is the server decoder's anti-replay window in messages
+	// (MTE_DECODER_WINDOW_SIZE), 0..MaxWindow. 0 means strictly in order.
+	Window int
+	// Company and License (MTE_COMPANY_NAME, MTE_LICENSE_KEY) form an
+	// optional tenant secret mixed into the key schedule: only clients
+	// configured with the same values can talk to this server. Company is
+	// ignored when License is empty.
+	Company, License string
+}
+
+// Validate reports whether p is usable.
+func (p Params) Validate() error {
+	if !p.Strength.Valid() {
+		return detail("mte: strength "+strconv.Itoa(int(p.Strength))+" is not one of 0, 512, 768, 1024", ErrBadParams)
+	}
+	if p.Window < 0 || p.Window > MaxWindow {
+		return detail("mte: window "+strconv.Itoa(p.Window)+" is outside 0.."+strconv.Itoa(MaxWindow), ErrBadParams)
+	}
+	return nil
+}
+
+// Profile is the prepared, immutable form of Params. One Profile is shared
+// read-only by all connections; it is safe for concurrent use.
+type Profile struct {
+	params Params
+	salt   []byte // HKDF salt, see keys.go
+}
+
+// NewProfile validates p and precomputes the HKDF salt.
+func NewProfile(p Params) (*Profile, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &Profile{params: p, salt: tenantSalt(p.Company, p.License)}, nil
+}
+
+// Params returns the parameters the profile was built from.
+func (p *Profile) Params() Params { return p.params }
+
+// Strength returns the configured key exchange.
+func (p *Profile) Strength() Strength { return p.params.Strength }
+
+// Window returns the server decoder window.
+func (p *Profile) Window() int { return p.params.Window }
+
+// PostQuantum reports whether the key exchange is ML-KEM. The engine logs
+// a warning at startup when it is false (Strength 0, X25519).
+func (p *Profile) PostQuantum() bool { return p.params.Strength.PostQuantum() }
+
+// Salt labels (docs/PROTOCOL.md §Key schedule).
+const (
+	profileLabel = "socketx-mte-v1"
+	tenantLabel  = "socketx-mte-v1 tenant"
+)
+
+// tenantSalt returns the HKDF salt: the 14 bytes "socketx-mte-v1" without a
+// license, else HMAC-SHA256(key = license, "socketx-mte-v1 tenant" || 0x00 ||
+// company).
+func tenantSalt(company, license string) []byte {
+	if license == "" {
+		return []byte(profileLabel)
+	}
+	m := hmac.New(sha256.New, []byte(license))
+	m.Write([]byte(tenantLabel))
+	m.Write([]byte{0})
+	m.Write([]byte(company))
+	return m.Sum(nil)
+}

@@ -1,0 +1,91 @@
+package mte
+
+import (
+	"encoding/binary"
+	"io"
+)
+
+// Session is the MTE state of one paired connection: an encoder for the
+// messages this side sends, a decoder for those it receives, and the
+// pairing's EEID. The zero value is unpaired. A Session uses fixed arrays
+// only; once paired it owns two AES-GCM objects and, for windows above 128,
+// one bitmap slice. It is not safe for concurrent use and must not be copied
+// after pairing.
+type Session struct {
+	enc  Encoder
+	dec  Decoder
+	eeid EEID
+}
+
+// Encoder returns the session's encoder.
+func (s *Session) Encoder() *Encoder { return &s.enc }
+
+// Decoder returns the session's decoder.
+func (s *Session) Decoder() *Decoder { return &s.dec }
+
+// EEID returns the pairing identifier (zero before pairing).
+func (s *Session) EEID() EEID { return s.eeid }
+
+// Paired reports whether pairing completed.
+func (s *Session) Paired() bool { return s.enc.Paired() }
+
+// Reset forgets all keys and returns s to the unpaired state.
+func (s *Session) Reset() { *s = Session{} }
+
+// Seal is s.Encoder().Seal.
+func (s *Session) Seal(dst []byte, a Action, t MessageType, plaintext []byte) ([]byte, error) {
+	return s.enc.Seal(dst, a, t, plaintext)
+}
+
+// Open is s.Decoder().Open.
+func (s *Session) Open(msg []byte) (Header, []byte, error) {
+	return s.dec.Open(msg)
+}
+
+// serverRandSize is what Respond reads from rand, in this order: s2c
+// encapsulation seed (32), s2c nonce (8, little-endian → encoderNonce), c2s
+// encapsulation seed (32), c2s nonce (8 → decoderNonce).
+const serverRandSize = 2 * (encapsSeedSize + 8)
+
+// Respond is the server side of pairing. It parses the client's pairRequest
+// payload (action 2, without header), runs one key exchange per direction
+// with randomness from rand, appends the pairResponse payload (action 3,
+// without header) to dst and pairs s: its encoder is the s2c direction, its
+// decoder the c2s direction with window p.Window(). On error s is left
+// unpaired and dst is returned unchanged.
+func (s *Session) Respond(p *Profile, pairRequest []byte, rand io.Reader, dst []byte) ([]byte, error) {
+	s.Reset()
+	st := p.Strength()
+	req, err := parsePairRequest(pairRequest, st)
+	if err != nil {
+		return dst, err
+	}
+	var rnd [serverRandSize]byte
+	if _, err := io.ReadFull(rand, rnd[:]); err != nil {
+		return dst, err
+	}
+	encSeed, decSeed := rnd[0:32], rnd[40:72]
+	encNonce := binary.LittleEndian.Uint64(rnd[32:40])
+	decNonce := binary.LittleEndian.Uint64(rnd[72:80])
+
+	var encSecret, decSecret [maxSecret]byte
+	var encShared, decShared [sharedSize]byte
+	defer clear(rnd[:])
+	defer clear(encShared[:])
+	defer clear(decShared[:])
+	// Server encoder (s2c): encapsulate to the client's decoder key.
+	if err := encapsulate(st, fieldDecPub, req.decPub, encSeed, encSecret[:st.SecretSize()], encShared[:]); err != nil {
+		return dst, err
+	}
+	// Server decoder (c2s): encapsulate to the client's encoder key.
+	if err := encapsulate(st, fieldEncPub, req.encPub, decSeed, decSecret[:st.SecretSize()], decShared[:]); err != nil {
+		return dst, err
+	}
+	start := len(dst)
+	dst = appendPairResponse(dst, encSecret[:st.SecretSize()], encNonce, decSecret[:st.SecretSize()], decNonce)
+
+	s.enc.init(chainKey0(p.salt, encShared[:], dirS2C, encNonce, req.decPers))
+	s.dec.init(chainKey0(p.salt, decShared[:], dirC2S, decNonce, req.encPers), p.Window())
+	s.eeid = computeEEID(dst[start:])
+	return dst, nil
+}
