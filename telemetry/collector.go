@@ -1,0 +1,154 @@
+package telemetry
+
+import (
+	"sort"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/upstream"
+)
+
+// Sources are the snapshot functions the collector reads at scrape time.
+// Any may be nil.
+type Sources struct {
+	Engine   func() engine.Metrics
+	Upstream func() upstream.Stats
+	// Extra collectors (e.g. the meter's) are registered as they are.
+	Extra []prometheus.Collector
+}
+
+// BuildInfo labels socketx_build_info.
+type BuildInfo struct {
+	Version, MTEVersion string
+	KyberStrength       int
+}
+
+// NewRegistry builds a registry with the SocketX collector plus the Go
+// runtime and process collectors.
+func NewRegistry(src Sources, info BuildInfo) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(&collector{src: src, info: info})
+	for _, c := range src.Extra {
+		reg.MustRegister(c)
+	}
+	return reg
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("socketx_"+name, help, labels, nil)
+}
+
+var (
+	dBuild        = desc("build_info", "Build and protocol of this process.", "version", "mte_version", "mte_kyber_strength")
+	dActive       = desc("connections_active", "Upgraded (WebSocket) client connections open now.")
+	dOpen         = desc("connections_open", "TCP client connections open now, including plain HTTP.")
+	dAccepted     = desc("connections_accepted_total", "TCP client connections accepted.")
+	dUpgrades     = desc("upgrades_total", "WebSocket upgrades answered with 101.")
+	dConnResults  = desc("connections_total", "Client connections by how their setup ended.", "result")
+	dRejections   = desc("rejections_total", "Requests and connection setups refused, by reason.", "reason")
+	dPairings     = desc("pairings_total", "SocketX pairings completed.")
+	dPairingDur   = desc("pairing_duration_seconds", "Time from the 101 to a completed pairing.")
+	dMTEOps       = desc("mte_operations_total", "Successful proxyData MTE operations (what metering bills).", "operation")
+	dBytes        = desc("bytes_total", "Plaintext payload bytes relayed.", "direction")
+	dMTEDur       = desc("mte_duration_seconds", "Relay time per message (MTE plus framing; the read batch's average).", "operation")
+	dPayload      = desc("payload_size_bytes", "Plaintext message sizes.", "direction")
+	dSession      = desc("session_duration_seconds", "WebSocket session length, upgrade to close.")
+	dDial         = desc("upstream_dial_duration_seconds", "Time from the dial's start to the upstream's 101.")
+	dDialsOK      = desc("upstream_dials_total", "Upstream dials that connected.")
+	dDialErrors   = desc("upstream_dial_errors_total", "Upstream dials that failed, by reason.", "reason")
+	dBridges      = desc("upstream_tls_bridges_open", "wss:// upstream connections open through the TLS bridge.")
+	dCloseCodes   = desc("close_codes_total", "Close codes sent to clients.", "code")
+	dHighWater    = desc("queue_high_water_total", "Connections closed because a peer let output queue past WS_MAX_QUEUED_BYTES.")
+	dMTESeconds   = desc("mte_seconds_total", "Total relay time spent per operation.", "operation")
+	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dConnResults, dRejections, dPairings, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dMTESeconds}
+	nanosPerSecon = 1e9
+)
+
+type collector struct {
+	src  Sources
+	info BuildInfo
+}
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(dBuild, prometheus.GaugeValue, 1, c.info.Version, c.info.MTEVersion, strconv.Itoa(c.info.KyberStrength))
+	if c.src.Engine != nil {
+		c.collectEngine(ch, c.src.Engine())
+	}
+	if c.src.Upstream != nil {
+		st := c.src.Upstream()
+		ch <- prometheus.MustNewConstMetric(dDialsOK, prometheus.CounterValue, float64(st.DialsOK))
+		for _, r := range sortedKeys(st.DialsFailed) {
+			ch <- prometheus.MustNewConstMetric(dDialErrors, prometheus.CounterValue, float64(st.DialsFailed[r]), r)
+		}
+		ch <- prometheus.MustNewConstMetric(dBridges, prometheus.GaugeValue, float64(st.BridgesOpen))
+	}
+}
+
+func (c *collector) collectEngine(ch chan<- prometheus.Metric, m engine.Metrics) {
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	ch <- prometheus.MustNewConstMetric(dActive, prometheus.GaugeValue, float64(m.ActiveWebSockets))
+	ch <- prometheus.MustNewConstMetric(dOpen, prometheus.GaugeValue, float64(m.Active))
+	counter(dAccepted, m.ConnectionsOpened)
+	counter(dUpgrades, m.Upgrades)
+	var rejected uint64
+	for _, r := range sortedKeys(m.Rejected) {
+		counter(dRejections, m.Rejected[r], r)
+		rejected += m.Rejected[r]
+	}
+	counter(dConnResults, m.UpstreamsReady, "relayed")
+	counter(dConnResults, rejected, "rejected")
+	counter(dPairings, m.Paired)
+	counter(dMTEOps, m.Decoded, "decode")
+	counter(dMTEOps, m.Encoded, "encode")
+	counter(dBytes, m.DecodedBytes, "client_to_upstream")
+	counter(dBytes, m.EncodedBytes, "upstream_to_client")
+	counter(dHighWater, m.HighWater)
+	for _, code := range sortedKeys(m.CloseCodes) {
+		counter(dCloseCodes, m.CloseCodes[code], code)
+	}
+	ch <- prometheus.MustNewConstMetric(dMTESeconds, prometheus.CounterValue, float64(m.DecodeNanos)/nanosPerSecon, "decode")
+	ch <- prometheus.MustNewConstMetric(dMTESeconds, prometheus.CounterValue, float64(m.EncodeNanos)/nanosPerSecon, "encode")
+	ch <- histogram(dPairingDur, m.Pairing, 1/nanosPerSecon)
+	ch <- histogram(dSession, m.Session, 1/nanosPerSecon)
+	ch <- histogram(dDial, m.Dial, 1/nanosPerSecon)
+	ch <- histogram(dMTEDur, m.Decode, 1/nanosPerSecon, "decode")
+	ch <- histogram(dMTEDur, m.Encode, 1/nanosPerSecon, "encode")
+	ch <- histogram(dPayload, m.PayloadUp, 1, "client_to_upstream")
+	ch <- histogram(dPayload, m.PayloadDown, 1, "upstream_to_client")
+}
+
+// histogram converts an engine snapshot (native units, per-bucket counts)
+// to a Prometheus histogram (scaled, cumulative).
+func histogram(d *prometheus.Desc, h engine.HistogramSnapshot, scale float64, labels ...string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(h.Bounds))
+	var cum, total uint64
+	for _, n := range h.Counts {
+		total += n
+	}
+	for i, b := range h.Bounds {
+		cum += h.Counts[i]
+		buckets[float64(b)*scale] = cum
+	}
+	return prometheus.MustNewConstHistogram(d, total, float64(h.Sum)*scale, buckets, labels...)
+}
+
+func sortedKeys(m map[string]uint64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
