@@ -24,9 +24,10 @@
 // connection. A [Session] is the per-connection state: the server calls
 // [Session.Respond] with the client's pairRequest, the client (Go SDK, tests)
 // uses an [Initiator]. After pairing, [Session.Seal] encodes outgoing messages
-// and [Session.Open] decodes incoming ones, both without allocating. A
-// Session is not safe for concurrent use; the engine owns it from one event
-// loop. A Session must not be copied once paired.
+// and [Session.Open] decodes incoming ones, both without allocating. The
+// encoder and the decoder share no mutable state: one goroutine may Seal
+// while another Opens, but each of them is single-user. A Session must not
+// be copied once paired (go vet's copylocks check flags copies).
 //
 // # Pluggable implementations
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"unicode/utf8"
 )
 
 func isSentinel(err error, allowed ...error) bool {
@@ -137,6 +138,35 @@ func FuzzParsePathname(f *testing.F) {
 		var s string
 		if json.Unmarshal(m["pathname"], &s) != nil || s != p {
 			t.Fatalf("encoding/json says %q, ParsePathname %q", s, p)
+		}
+	})
+}
+
+// FuzzJSONScanner checks the strict scanner against encoding/json.
+func FuzzJSONScanner(f *testing.F) {
+	for _, s := range []string{`"a\u00e9\ud83d\ude00\ud800x\/"`, `{"a":[1,-0.5e+3,true,null,{"b":"c"}]}`, `01`, `"\x01"`, `[1,]`, `{"a" 1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := jsonScanner{b: data}
+		ok := s.skipValue(0)
+		if ok {
+			s.ws()
+		}
+		ours := ok && s.i == len(data)
+		theirs := json.Valid(data)
+		if ours && !theirs {
+			t.Fatalf("scanner accepts invalid JSON %q", data)
+		}
+		if theirs && !ours && utf8.Valid(data) && len(data) <= maxJSONDepth {
+			t.Fatalf("scanner rejects valid JSON %q", data)
+		}
+		s = jsonScanner{b: data}
+		if v, ok := s.str(); ok && s.i == len(data) {
+			var want string
+			if json.Unmarshal(data, &want) != nil || want != v {
+				t.Fatalf("string %q: got %q want %q", data, v, want)
+			}
 		}
 	})
 }

@@ -13,6 +13,8 @@ import (
 // from just before a key boundary still opens (that rare path builds a
 // temporary cipher and allocates).
 type Decoder struct {
+	_ noCopy
+
 	aead    cipher.AEAD // AES-256-GCM with K_epoch
 	epoch   uint64
 	win     window

@@ -12,6 +12,8 @@ import (
 // called, and the peer decoder (strict on clients) expects exactly that
 // order on the wire.
 type Encoder struct {
+	_ noCopy
+
 	aead  cipher.AEAD   // AES-256-GCM with K_epoch
 	seq   uint64        // sequence number of the next message
 	epoch uint64        // epoch of aead

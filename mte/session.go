@@ -9,8 +9,9 @@ import (
 // messages this side sends, a decoder for those it receives, and the
 // pairing's EEID. The zero value is unpaired. A Session uses fixed arrays
 // only; once paired it owns two AES-GCM objects and, for windows above 128,
-// one bitmap slice. It is not safe for concurrent use and must not be copied
-// after pairing.
+// one bitmap slice. Seal and Open may run concurrently with each other, but
+// each must have a single caller at a time; pairing must not overlap
+// either. A Session must not be copied after pairing.
 type Session struct {
 	enc  Encoder
 	dec  Decoder
@@ -89,3 +90,11 @@ func (s *Session) Respond(p *Profile, pairRequest []byte, rand io.Reader, dst []
 	s.eeid = computeEEID(dst[start:])
 	return dst, nil
 }
+
+// noCopy makes go vet's copylocks check flag copies of Encoder, Decoder and
+// Session: two copies of an encoder would reuse sequence numbers, and so
+// AES-GCM nonces.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
