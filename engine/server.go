@@ -110,6 +110,7 @@ type Server struct {
 	routes      atomic.Pointer[routing.Map]
 	draining    atomic.Bool
 	drainSpread atomic.Int64 // nanos over which live sessions get 1001; 0 = not draining
+	stopping    atomic.Bool  // Stop called: connections torn down by gnet end with 1001
 	rejectLog   limiter
 
 	ctx    context.Context
@@ -146,6 +147,9 @@ func (s *Server) SetRoutes(m *routing.Map) { s.routes.Store(m) }
 
 // SetDraining makes /ready fail and refuses new upgrades with 503.
 func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
+
+// Draining reports whether Drain or SetDraining(true) was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Drain starts a graceful shutdown: /ready fails, new upgrades get 503, and
 // every open connection is closed with 1001 "going away" at a random moment
@@ -188,6 +192,7 @@ func (s *Server) Addr() *net.TCPAddr { return s.addr.Load() }
 
 // Stop closes the listener and every connection.
 func (s *Server) Stop(ctx context.Context) error {
+	s.stopping.Store(true)
 	s.cancel()
 	select {
 	case <-s.booted:
@@ -237,8 +242,14 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 	for _, l := range *s.loopList.Load() {
 		_ = l.el.Execute(s.ctx, l.sweepFn)
 	}
+	if s.drainSpread.Load() > 0 {
+		// Draining closes sessions at spread-out moments: sweep finely.
+		return min(s.cfg.TickInterval, drainTick), gnet.None
+	}
 	return s.cfg.TickInterval, gnet.None
 }
+
+const drainTick = 50 * time.Millisecond
 
 // loopOf returns the per-loop state of c's event loop, creating it on first use.
 func (s *Server) loopOf(c gnet.Conn) *loop {

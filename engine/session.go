@@ -204,6 +204,11 @@ func (lg *leg) release() {
 // the peer's.
 func (lg *leg) legClosed(err error) {
 	sess := lg.sess
+	if sess.state != stateClosed && sess.server().stopping.Load() {
+		// The engine is stopping and closes every connection itself. gnet
+		// flushes what OnClose writes, so this leg still gets its 1001.
+		sess.end(sideProxy, 1001, "going away", 1001, "going away")
+	}
 	lg.open = false
 	lg.lingering = false
 	lg.release()

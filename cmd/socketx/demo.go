@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 
@@ -45,7 +46,7 @@ func demo(args []string) int {
 		}
 		return os.LookupEnv(name)
 	}
-	return serve(lookup, func(srv *engine.Server) {
+	return serve(lookup, hooks{ready: func(srv *engine.Server, admin net.Addr) {
 		addr := srv.Addr()
 		fmt.Printf(`
 SocketX demo is running.
@@ -59,5 +60,8 @@ Connect with the Go client example:
 
 Stop with Ctrl-C.
 `, addr, echo.URL(), addr, addr, addr)
-	})
+		if admin != nil {
+			fmt.Printf("Metrics: curl http://%s/metrics\n", admin)
+		}
+	}})
 }

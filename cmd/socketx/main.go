@@ -36,7 +36,7 @@ func run(args []string) int {
 	}
 	switch args[0] {
 	case "serve":
-		return serve(os.LookupEnv, nil)
+		return serve(os.LookupEnv, hooks{})
 	case "demo":
 		return demo(args[1:])
 	case "config":

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,11 +18,19 @@ import (
 	"github.com/socketx/socketx-server/engine"
 	"github.com/socketx/socketx-server/mte"
 	"github.com/socketx/socketx-server/routing"
+	"github.com/socketx/socketx-server/telemetry"
 	"github.com/socketx/socketx-server/upstream"
 )
 
 // mteVersion names the open MTE profile this build speaks.
 const mteVersion = "socketx-mte-v1"
+
+// Exit codes.
+const (
+	exitOK        = 0
+	exitFailure   = 1
+	exitBadConfig = 2
+)
 
 // loadConfig reads and validates the environment; problems go to stderr,
 // one per line, and the caller exits 2.
@@ -39,17 +49,21 @@ func loadConfig(lookup func(string) (string, bool)) (config.Config, *routing.Map
 	return cfg, routes, true
 }
 
-// serve runs the proxy until SIGTERM/SIGINT. ready, when non-nil, receives
-// the server once it listens (the demo uses it).
-func serve(lookup func(string) (string, bool), ready func(*engine.Server)) int {
+// hooks let the demo observe the running server.
+type hooks struct {
+	ready func(srv *engine.Server, admin net.Addr)
+}
+
+// serve runs the proxy until SIGTERM/SIGINT, then drains.
+func serve(lookup func(string) (string, bool), h hooks) int {
 	cfg, routes, ok := loadConfig(lookup)
 	if !ok {
-		return 2
+		return exitBadConfig
 	}
 	log, err := newLogger(cfg.LogLevel, cfg.UseConsoleLogs)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 2
+		return exitBadConfig
 	}
 	defer log.Sync() //nolint:errcheck
 
@@ -61,7 +75,7 @@ func serve(lookup func(string) (string, bool), ready func(*engine.Server)) int {
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 2
+		return exitBadConfig
 	}
 	fields := []zap.Field{zap.String("socketx_version", version), zap.String("mte_version", mteVersion)}
 	for _, kv := range cfg.Redacted() {
@@ -73,70 +87,153 @@ func serve(lookup func(string) (string, bool), ready func(*engine.Server)) int {
 	}
 
 	dialer := upstream.NewManager(upstream.Config{DialTimeout: cfg.UpstreamDialTimeout}, log.Named("upstream"))
-	ecfg := engine.DefaultConfig()
-	ecfg.Addr = cfg.ListenAddr()
-	ecfg.ReadBufferSize = cfg.ReadBufferSize
-	ecfg.WriteBufferSize = cfg.WriteBufferSize
-	ecfg.MaxMessageSize = cfg.MaxMessageSize
-	ecfg.MaxQueuedBytes = cfg.MaxQueuedBytes
-	ecfg.ClientPingInterval = cfg.ClientPingInterval
-	ecfg.ClientPongTimeout = cfg.ClientPongTimeout
-	ecfg.UpstreamPingInterval = cfg.UpstreamPingInterval
-	ecfg.UpstreamPongTimeout = cfg.UpstreamPongTimeout
-	ecfg.WriteTimeout = cfg.WriteTimeout
-	ecfg.HandshakeTimeout = cfg.HandshakeTimeout
-	ecfg.DialTimeout = cfg.UpstreamDialTimeout
-	srv, err := engine.New(ecfg, routes, profile, dialer, log)
+	srv, err := engine.New(engineConfig(cfg), routes, profile, dialer, log)
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
-		return 2
+		return exitBadConfig
 	}
 
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	reg := telemetry.NewRegistry(telemetry.Sources{Engine: srv.Metrics, Upstream: dialer.Stats},
+		telemetry.BuildInfo{Version: version, MTEVersion: mteVersion, KyberStrength: cfg.KyberStrength})
+	var adminAddr net.Addr
+	if cfg.AdminListen != "" {
+		ln, err := net.Listen("tcp", cfg.AdminListen)
+		if err != nil {
+			log.Error("admin listener", zap.String("admin_listen", cfg.AdminListen), zap.Error(err))
+			return exitFailure
+		}
+		adminAddr = ln.Addr()
+		admin := &http.Server{
+			Handler:           telemetry.AdminHandler(reg, func() bool { return !srv.Draining() }),
+			ReadHeaderTimeout: 5 * time.Second,
+		}
+		go func() { _ = admin.Serve(ln) }()
+		defer admin.Close()
+		log.Info("Admin listener", zap.Stringer("addr", adminAddr))
+	}
+	if cfg.MetricsEMF {
+		emf := &telemetry.EMF{W: os.Stdout, Interval: time.Minute, Namespace: "SocketX", Service: "socketx", Source: srv.Metrics}
+		go emf.Run(ctx)
+	}
+	reload := newReloader(cfg.DomainMapFile, srv, log)
+	if reload != nil {
+		go reload.watch(ctx, 2*time.Second)
+	}
+
 	done := make(chan error, 1)
 	go func() { done <- srv.Run() }()
 	select {
 	case <-srv.Ready():
-		if ready != nil {
-			ready(srv)
+		if h.ready != nil {
+			h.ready(srv, adminAddr)
 		}
 	case err := <-done:
 		log.Error("listener failed", zap.Error(err))
-		return 1
+		return exitFailure
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			log.Error("server stopped", zap.Error(err))
-			return 1
+
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				log.Error("server stopped", zap.Error(err))
+				return exitFailure
+			}
+			return exitOK
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				if reload != nil {
+					reload.reload("SIGHUP")
+				} else {
+					log.Info("SIGHUP ignored: DOMAIN_MAP does not come from DOMAIN_MAP_FILE")
+				}
+				continue
+			}
+			return drain(srv, cfg.DrainTimeout, sig, sigs, done, log)
 		}
-		return 0
-	case sig := <-sigs:
-		log.Info("Shutting down", zap.String("signal", sig.String()))
 	}
-	srv.SetDraining(true)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+// drain closes clients with 1001 spread over the drain timeout, then stops.
+// A second signal stops at once.
+func drain(srv *engine.Server, timeout time.Duration, sig os.Signal, sigs <-chan os.Signal, done <-chan error, log *zap.Logger) int {
+	start := time.Now()
+	active := srv.Stats().ActiveWebSockets
+	log.Info("Draining", zap.String("signal", sig.String()), zap.Duration("drain_timeout", timeout), zap.Int64("connections", active))
+	// Spread the closes over most of the window, leaving time for the
+	// close handshakes and for stopping the event loops (gnet polls its
+	// shutdown every 500 ms) before the deadline.
+	stopBudget := min(time.Second, timeout/4)
+	srv.Drain((timeout - stopBudget) * 3 / 4)
+	deadline := time.NewTimer(timeout - stopBudget)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	forced := false
+wait:
+	for {
+		select {
+		case s := <-sigs:
+			if s != syscall.SIGHUP {
+				log.Warn("Second signal: stopping now", zap.String("signal", s.String()))
+				forced = true
+				break wait
+			}
+		case <-deadline.C:
+			log.Warn("Drain timeout reached", zap.Int64("connections_left", srv.Stats().Active))
+			break wait
+		case <-tick.C:
+			if srv.Stats().Active == 0 {
+				break wait
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stopBudget)
 	defer cancel()
 	if err := srv.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Warn("stop", zap.Error(err))
 	}
 	<-done
 	st := srv.Stats()
-	log.Info("Stopped", zap.Uint64("connections", st.ConnectionsOpened),
-		zap.Uint64("decoded_messages", st.Decoded), zap.Uint64("encoded_messages", st.Encoded))
-	return 0
+	log.Info("Stopped", zap.Duration("drain", time.Since(start)), zap.Bool("forced", forced),
+		zap.Uint64("connections", st.ConnectionsOpened), zap.Uint64("decoded_messages", st.Decoded), zap.Uint64("encoded_messages", st.Encoded))
+	return exitOK
+}
+
+func engineConfig(cfg config.Config) engine.Config {
+	e := engine.DefaultConfig()
+	e.Addr = cfg.ListenAddr()
+	e.ReadBufferSize = cfg.ReadBufferSize
+	e.WriteBufferSize = cfg.WriteBufferSize
+	e.MaxMessageSize = cfg.MaxMessageSize
+	e.MaxQueuedBytes = cfg.MaxQueuedBytes
+	e.ClientPingInterval = cfg.ClientPingInterval
+	e.ClientPongTimeout = cfg.ClientPongTimeout
+	e.UpstreamPingInterval = cfg.UpstreamPingInterval
+	e.UpstreamPongTimeout = cfg.UpstreamPongTimeout
+	e.WriteTimeout = cfg.WriteTimeout
+	e.HandshakeTimeout = cfg.HandshakeTimeout
+	e.DialTimeout = cfg.UpstreamDialTimeout
+	e.MaxConnections = cfg.MaxConnections
+	e.TrustedProxies = cfg.TrustedProxies
+	e.ProxyProtocol = cfg.ProxyProtocol
+	return e
 }
 
 func configCheck(lookup func(string) (string, bool)) int {
 	cfg, routes, ok := loadConfig(lookup)
 	if !ok {
-		return 2
+		return exitBadConfig
 	}
 	fmt.Printf("configuration is valid (%d DOMAIN_MAP keys)\n", len(routes.Routes()))
 	for _, kv := range cfg.Redacted() {
 		fmt.Printf("%s=%s\n", kv[0], kv[1])
 	}
-	return 0
+	return exitOK
 }

@@ -1,0 +1,488 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/socketx/socketx-server/client"
+	"github.com/socketx/socketx-server/internal/testupstream"
+	"github.com/socketx/socketx-server/mte"
+)
+
+var binary string
+
+// TestMain builds the real binary once; the tests run it as operators do.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "socketx-cmd-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "socketx")
+	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	if os.Getenv("SOCKETX_TEST_NORACE") != "" {
+		build = exec.Command("go", "build", "-o", binary, ".")
+	}
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// proc is a running socketx with its JSON log lines collected.
+type proc struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	port  int
+	admin string
+	mu    sync.Mutex
+	lines []map[string]any
+	raw   []string
+	seen  chan struct{} // signalled on every new line
+	exit  chan error
+}
+
+func start(t *testing.T, env ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, port: freePort(t), seen: make(chan struct{}, 1), exit: make(chan error, 1)}
+	p.admin = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	p.cmd = exec.Command(binary, "serve")
+	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "LISTEN_HOST=127.0.0.1",
+		"LISTEN_PORT=" + strconv.Itoa(p.port), "ADMIN_LISTEN=" + p.admin}, env...)
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stderr = p.cmd.Stdout
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			var m map[string]any
+			_ = json.Unmarshal([]byte(line), &m)
+			p.mu.Lock()
+			p.lines = append(p.lines, m)
+			p.raw = append(p.raw, line)
+			p.mu.Unlock()
+			select {
+			case p.seen <- struct{}{}:
+			default:
+			}
+		}
+		p.exit <- p.cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+	})
+	p.waitHealthy()
+	return p
+}
+
+// waitHealthy polls /health until the listener answers (bounded).
+func (p *proc) waitHealthy() {
+	p.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(p.port) + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.t.Fatalf("proxy never became healthy: %v; log:\n%s", err, strings.Join(p.raw, "\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitLog waits for a log line with msg (and matching fields) to appear.
+func (p *proc) waitLog(msg string, match func(map[string]any) bool) map[string]any {
+	p.t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		p.mu.Lock()
+		for _, l := range p.lines {
+			if l["msg"] == msg && (match == nil || match(l)) {
+				p.mu.Unlock()
+				return l
+			}
+		}
+		raw := strings.Join(p.raw, "\n")
+		p.mu.Unlock()
+		select {
+		case <-p.seen:
+		case <-deadline:
+			p.t.Fatalf("no %q log line; log:\n%s", msg, raw)
+		}
+	}
+}
+
+func (p *proc) url(path string) string { return "ws://127.0.0.1:" + strconv.Itoa(p.port) + path }
+
+func (p *proc) scrape() string {
+	p.t.Helper()
+	resp, err := http.Get("http://" + p.admin + "/metrics")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// metric returns the value of one sample line ("name{labels} value").
+func metric(t *testing.T, text, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, series+" ") {
+			v, err := strconv.ParseFloat(strings.TrimPrefix(line, series+" "), 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("series %s not found in:\n%s", series, text)
+	return 0
+}
+
+func echoDomainMap(url string) string {
+	return `DOMAIN_MAP={"*":{"upstream":"` + url + `","allowedOrigins":["*"]}}`
+}
+
+func dial(t *testing.T, p *proc, path string) *client.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, p.url(path), client.Options{Origin: "https://app.example.com"})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	return c
+}
+
+func roundTrip(t *testing.T, c *client.Conn, typ mte.MessageType, msg string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Send(ctx, typ, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	gotType, got, err := c.Receive(ctx)
+	if err != nil || gotType != typ || string(got) != msg {
+		t.Fatalf("echo: %v %q %v", gotType, got, err)
+	}
+}
+
+func TestBadConfigExitsTwoWithOneLinePerProblem(t *testing.T) {
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = []string{"LISTEN_PORT=0", "LOG_LEVEL=loud", "CLIENT_PING_INTERVAL=70"}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errorsAs(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("exit: %v, output:\n%s", err, out)
+	}
+	want := "config: LISTEN_PORT=\"0\": want an integer from 1 to 65535\n" +
+		"config: LOG_LEVEL=\"loud\": want one of trace, debug, info, warn, error, fatal, panic, disabled\n"
+	if string(out) != want {
+		t.Fatalf("output:\n%s\nwant:\n%s", out, want)
+	}
+
+	cmd = exec.Command(binary, "serve")
+	cmd.Env = []string{"MTE_LICENSE_KEY=hunter2"}
+	out, _ = cmd.CombinedOutput()
+	if string(out) != "config: DOMAIN_MAP is required (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE)\n" {
+		t.Fatalf("missing DOMAIN_MAP output: %q", out)
+	}
+	if cmd.ProcessState.ExitCode() != 2 {
+		t.Fatalf("exit code %d", cmd.ProcessState.ExitCode())
+	}
+}
+
+func TestConfigCheckAndVersion(t *testing.T) {
+	cmd := exec.Command(binary, "config", "check")
+	cmd.Env = []string{`DOMAIN_MAP={"*":{"upstream":"ws://127.0.0.1:1","allowedOrigins":["*"]}}`, "MTE_LICENSE_KEY=hunter2"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	s := string(out)
+	if !strings.HasPrefix(s, "configuration is valid (1 DOMAIN_MAP keys)\n") ||
+		!strings.Contains(s, "\nmte_license_key=[REDACTED]\n") || strings.Contains(s, "hunter2") {
+		t.Fatalf("config check output:\n%s", s)
+	}
+	out, err = exec.Command(binary, "version").CombinedOutput()
+	if err != nil || string(out) != "socketx dev (mte profile socketx-mte-v1)\n" {
+		t.Fatalf("version: %q %v", out, err)
+	}
+}
+
+// TestLogsOfARealSession checks the JSON lines operators read: the startup
+// config, per-message debug events and the close audit.
+func TestLogsOfARealSession(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	p := start(t, echoDomainMap(echo.URL), "LOG_LEVEL=debug", "MTE_LICENSE_KEY=hunter2", "MTE_COMPANY_NAME=Acme")
+	startLine := p.waitLog("Starting server", nil)
+	cfg, _ := startLine["config"].(map[string]any)
+	for _, k := range []string{"listen_addr", "log_level", "socketx_version", "mte_version", "mte_kyber_strength",
+		"client_pong_timeout", "client_ping_interval", "upstream_pong_timeout", "upstream_ping_interval", "write_timeout",
+		"ws_read_buffer_size", "ws_write_buffer_size"} {
+		if _, ok := cfg[k]; !ok {
+			t.Errorf("Starting server config lacks %q: %v", k, cfg)
+		}
+	}
+	if cfg["mte_license_key"] != "[REDACTED]" || cfg["listen_addr"] != "127.0.0.1:"+strconv.Itoa(p.port) {
+		t.Errorf("config: %v", cfg)
+	}
+	p.mu.Lock()
+	for _, l := range p.raw {
+		if strings.Contains(l, "hunter2") {
+			t.Errorf("secret in log: %s", l)
+		}
+	}
+	p.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, p.url("/chat"), client.Options{Origin: "https://app.example.com", Company: "Acme", License: "hunter2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, c, mte.TypeText, "hello")
+	roundTrip(t, c, mte.TypeBinary, "\x00\x01")
+	eeid := c.EEID().String()
+	if err := c.Close(1000, "done"); err != nil {
+		t.Fatal(err)
+	}
+
+	ev := p.waitLog("MTE decode", nil)
+	want := map[string]any{"event_type": "decode", "payload_size_bytes": 5.0,
+		"payload_sha256": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", "eeid": eeid,
+		"host": "127.0.0.1:" + strconv.Itoa(p.port), "origin": "https://app.example.com", "upstream_server": strings.TrimSuffix(echo.URL, "/") + "/chat"}
+	for k, v := range want {
+		if ev[k] != v {
+			t.Errorf("decode event %s = %v, want %v", k, ev[k], v)
+		}
+	}
+	for _, k := range []string{"connection_id", "duration_ms"} {
+		if _, ok := ev[k]; !ok {
+			t.Errorf("decode event lacks %s: %v", k, ev)
+		}
+	}
+	p.waitLog("MTE encode", func(l map[string]any) bool { return l["payload_size_bytes"] == 2.0 })
+
+	closed := p.waitLog("Connection closed", func(l map[string]any) bool { return l["eeid"] == eeid })
+	a, _ := closed["audit"].(map[string]any)
+	wantAudit := map[string]any{"messages_client_to_upstream": 2.0, "messages_upstream_to_client": 2.0,
+		"bytes_client_to_upstream": 7.0, "bytes_upstream_to_client": 7.0, "close_code": 1000.0,
+		"close_reason": "done", "closed_by": "client"}
+	for k, v := range wantAudit {
+		if a[k] != v {
+			t.Errorf("audit %s = %v, want %v (audit %v)", k, a[k], v, a)
+		}
+	}
+	for _, k := range []string{"connected_at", "paired_at", "upstream_ready_at", "closed_at", "duration_ms", "decode_time_ms", "encode_time_ms"} {
+		if _, ok := a[k]; !ok {
+			t.Errorf("audit lacks %s: %v", k, a)
+		}
+	}
+	if closed["client_addr"] != "127.0.0.1" {
+		t.Errorf("client_addr = %v", closed["client_addr"])
+	}
+}
+
+// TestMetricsAfterTraffic scrapes /metrics after known traffic.
+func TestMetricsAfterTraffic(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	p := start(t, echoDomainMap(echo.URL), "LOG_LEVEL=warn")
+	const conns, msgs = 3, 5
+	for range conns {
+		c := dial(t, p, "/m")
+		for i := range msgs {
+			roundTrip(t, c, mte.TypeText, fmt.Sprintf("message %02d", i)) // 10 bytes
+		}
+		_ = c.Close(1000, "")
+	}
+	// One rejection: unknown route is impossible with "*", so a bad upgrade.
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(p.port) + "/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	var text string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		text = scrapeOK(p)
+		if strings.Contains(text, "socketx_connections_active 0\n") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // closes are reported by the loops asynchronously
+	}
+	checks := map[string]float64{
+		`socketx_mte_operations_total{operation="decode"}`:                          conns * msgs,
+		`socketx_mte_operations_total{operation="encode"}`:                          conns * msgs,
+		`socketx_bytes_total{direction="client_to_upstream"}`:                       conns * msgs * 10,
+		`socketx_bytes_total{direction="upstream_to_client"}`:                       conns * msgs * 10,
+		`socketx_pairings_total`:                                                    conns,
+		`socketx_upgrades_total`:                                                    conns,
+		`socketx_connections_active`:                                                0,
+		`socketx_upstream_dials_total`:                                              conns,
+		`socketx_close_codes_total{code="1000"}`:                                    conns,
+		`socketx_payload_size_bytes_count{direction="client_to_upstream"}`:          conns * msgs,
+		`socketx_payload_size_bytes_bucket{direction="client_to_upstream",le="64"}`: conns * msgs,
+		`socketx_pairing_duration_seconds_count`:                                    conns,
+		`socketx_session_duration_seconds_count`:                                    conns,
+		`socketx_mte_duration_seconds_count{operation="decode"}`:                    conns * msgs,
+		`socketx_rejections_total{reason="origin"}`:                                 0,
+	}
+	for series, want := range checks {
+		if got := metric(t, text, series); got != want {
+			t.Errorf("%s = %v, want %v", series, got, want)
+		}
+	}
+	if !strings.Contains(text, `socketx_build_info{mte_kyber_strength="512",mte_version="socketx-mte-v1",version="dev"} 1`) {
+		t.Errorf("build info missing")
+	}
+}
+
+func scrapeOK(p *proc) string { return p.scrape() }
+
+// TestDrainSendsGoingAwayAndExits: SIGTERM closes every client with 1001
+// within DRAIN_TIMEOUT and the process exits 0.
+func TestDrainSendsGoingAwayAndExits(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	p := start(t, echoDomainMap(echo.URL), "LOG_LEVEL=info", "DRAIN_TIMEOUT=2s")
+	const n = 20
+	conns := make([]*client.Conn, n)
+	for i := range conns {
+		conns[i] = dial(t, p, "/d")
+	}
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// Readiness fails at once while draining.
+	p.waitLog("Draining", nil)
+	resp, err := http.Get("http://" + p.admin + "/ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Errorf("/ready during drain = %d, want 503", resp.StatusCode)
+	}
+	for i, c := range conns {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, _, err := c.Receive(ctx)
+		cancel()
+		var ce *client.CloseError
+		if !errorsAs(err, &ce) || ce.Code != 1001 || ce.Reason != "going away" {
+			t.Fatalf("client %d: %v, want close 1001 going away", i, err)
+		}
+	}
+	select {
+	case err := <-p.exit:
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("process did not exit")
+	}
+	stopped := p.waitLog("Stopped", func(l map[string]any) bool { return l["forced"] == false })
+	if d, _ := stopped["drain"].(float64); d <= 0 || d > 2 {
+		t.Errorf("drain took %vs with DRAIN_TIMEOUT=2s", stopped["drain"])
+	}
+	t.Logf("drain of %d clients took %.2fs (process exit observed after %v)", n, stopped["drain"], time.Since(start))
+}
+
+// TestDomainMapFileReload: a changed file applies to new connections; an
+// invalid one is rejected with a log line and the old map stays.
+func TestDomainMapFileReload(t *testing.T) {
+	echoA := testupstream.NewEcho(t)
+	echoB := testupstream.NewEcho(t)
+	file := filepath.Join(t.TempDir(), "map.json")
+	write := func(s string) {
+		if err := os.WriteFile(file+".tmp", []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(file+".tmp", file); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`{"*":{"upstream":"` + echoA.URL + `","allowedOrigins":["*"]}}`)
+	p := start(t, "DOMAIN_MAP_FILE="+file, "LOG_LEVEL=info")
+	a := dial(t, p, "/a")
+	roundTrip(t, a, mte.TypeText, "to A")
+
+	write(`{"*":{"upstream":"` + echoB.URL + `","allowedOrigins":["*"]}}`)
+	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog("DOMAIN_MAP reloaded", nil)
+	b := dial(t, p, "/b")
+	roundTrip(t, b, mte.TypeText, "to B")
+	roundTrip(t, a, mte.TypeText, "still A") // existing connection kept its upstream
+	if len(echoB.Requests()) != 1 || echoB.Requests()[0].Path != "/b" || len(echoA.Requests()) != 1 {
+		t.Fatalf("A saw %d, B saw %d upgrades", len(echoA.Requests()), len(echoB.Requests()))
+	}
+
+	write(`{"*":{"upstream":"http://nope","allowedOrigins":["*"]}}`)
+	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+	p.waitLog("DOMAIN_MAP_FILE invalid; keeping the current routes", nil)
+	c := dial(t, p, "/c")
+	roundTrip(t, c, mte.TypeText, "B again")
+	if len(echoB.Requests()) != 2 {
+		t.Fatalf("B saw %d upgrades after the invalid reload", len(echoB.Requests()))
+	}
+}
+
+func TestHealthcheckCommand(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	p := start(t, echoDomainMap(echo.URL), "LOG_LEVEL=warn")
+	cmd := exec.Command(binary, "healthcheck")
+	cmd.Env = []string{"LISTEN_PORT=" + strconv.Itoa(p.port)}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("healthcheck: %v %s", err, out)
+	}
+	cmd = exec.Command(binary, "healthcheck")
+	cmd.Env = []string{"LISTEN_PORT=" + strconv.Itoa(freePort(t))}
+	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 {
+		t.Fatalf("healthcheck against nothing: %v", err)
+	}
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
