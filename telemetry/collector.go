@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/metering"
 	"github.com/socketx/socketx-server/upstream"
 )
 
@@ -16,6 +17,7 @@ import (
 type Sources struct {
 	Engine   func() engine.Metrics
 	Upstream func() upstream.Stats
+	Meter    func() metering.Stats
 	// Extra collectors (e.g. the meter's) are registered as they are.
 	Extra []prometheus.Collector
 }
@@ -64,7 +66,10 @@ var (
 	dCloseCodes   = desc("close_codes_total", "Close codes sent to clients.", "code")
 	dHighWater    = desc("queue_high_water_total", "Connections closed because a peer let output queue past WS_MAX_QUEUED_BYTES.")
 	dMTESeconds   = desc("mte_seconds_total", "Total relay time spent per operation.", "operation")
-	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dConnResults, dRejections, dPairings, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dMTESeconds}
+	dMeterReports = desc("metering_reports_total", "Marketplace usage records by outcome.", "provider", "result")
+	dMeterUnrep   = desc("metering_unreported_messages", "Counted messages not yet accepted by the marketplace.", "direction")
+	dMeterLost    = desc("metering_lost_messages_total", "Messages in records the marketplace refused or that expired.", "direction")
+	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dConnResults, dRejections, dPairings, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dMTESeconds, dMeterReports, dMeterUnrep, dMeterLost}
 	nanosPerSecon = 1e9
 )
 
@@ -91,6 +96,21 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(dDialErrors, prometheus.CounterValue, float64(st.DialsFailed[r]), r)
 		}
 		ch <- prometheus.MustNewConstMetric(dBridges, prometheus.GaugeValue, float64(st.BridgesOpen))
+	}
+	if c.src.Meter != nil {
+		st := c.src.Meter()
+		if st.Provider != "" {
+			for _, r := range []struct {
+				name string
+				v    uint64
+			}{{"accepted", st.Accepted}, {"duplicate", st.Duplicate}, {"rejected", st.Rejected}, {"expired", st.Expired}, {"failed", st.Failed}} {
+				ch <- prometheus.MustNewConstMetric(dMeterReports, prometheus.CounterValue, float64(r.v), st.Provider, r.name)
+			}
+			ch <- prometheus.MustNewConstMetric(dMeterUnrep, prometheus.GaugeValue, float64(st.UnreportedEncoded), "encoded")
+			ch <- prometheus.MustNewConstMetric(dMeterUnrep, prometheus.GaugeValue, float64(st.UnreportedDecoded), "decoded")
+			ch <- prometheus.MustNewConstMetric(dMeterLost, prometheus.CounterValue, float64(st.LostEncoded), "encoded")
+			ch <- prometheus.MustNewConstMetric(dMeterLost, prometheus.CounterValue, float64(st.LostDecoded), "decoded")
+		}
 	}
 }
 

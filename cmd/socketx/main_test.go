@@ -486,3 +486,109 @@ func TestHealthcheckCommand(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// fakeAWS speaks the AWS JSON 1.1 protocol of AWSMPMeteringService.
+type fakeAWS struct {
+	mu      sync.Mutex
+	records []map[string]any // MeterUsage bodies
+	refuse  string           // RegisterUsage error __type, if set
+}
+
+func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var req map[string]any
+	_ = json.Unmarshal(body, &req)
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	switch r.Header.Get("X-Amz-Target") {
+	case "AWSMPMeteringService.RegisterUsage":
+		if f.refuse != "" {
+			w.WriteHeader(400)
+			fmt.Fprintf(w, `{"__type":%q,"message":"not subscribed"}`, f.refuse)
+			return
+		}
+		fmt.Fprint(w, `{"Signature":"sig"}`)
+	case "AWSMPMeteringService.MeterUsage":
+		f.mu.Lock()
+		f.records = append(f.records, req)
+		n := len(f.records)
+		f.mu.Unlock()
+		fmt.Fprintf(w, `{"MeteringRecordId":"rec-%d"}`, n)
+	default:
+		w.WriteHeader(400)
+		fmt.Fprint(w, `{"__type":"UnknownOperationException"}`)
+	}
+}
+
+func awsEnv(endpoint string) []string {
+	return []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDTEST", "AWS_SECRET_ACCESS_KEY=secret",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_ENDPOINT_URL_MARKETPLACE_METERING=" + endpoint,
+		"BILLING_PROVIDER=aws", "BILLING_PRODUCT=socketx", "AWS_MARKETPLACE_PRODUCT_CODE=prod-123"}
+}
+
+// TestMeteringCountsExactlyRelayedMessages: N messages each way through a
+// real relay give records of exactly N encoded and N decoded messages;
+// pairing and upstream handshakes are not counted.
+func TestMeteringCountsExactlyRelayedMessages(t *testing.T) {
+	aws := &fakeAWS{}
+	srv := httptestServer(t, aws)
+	echo := testupstream.NewEcho(t)
+	env := append(awsEnv(srv), echoDomainMap(echo.URL), "LOG_LEVEL=info", "BILLING_STRATEGY=request_based", "DRAIN_TIMEOUT=1s")
+	p := start(t, env...)
+	const n = 37
+	for range 2 { // two connections: pairings happen twice, and are not billed
+		c := dial(t, p, "/bill")
+		for i := range n {
+			roundTrip(t, c, mte.TypeBinary, fmt.Sprintf("%d", i))
+		}
+		_ = c.Close(1000, "")
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.exit:
+		if err != nil {
+			t.Fatalf("exit: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit")
+	}
+	aws.mu.Lock()
+	defer aws.mu.Unlock()
+	got := map[string]float64{}
+	for _, r := range aws.records {
+		if r["ProductCode"] != "prod-123" {
+			t.Errorf("record product code %v", r["ProductCode"])
+		}
+		got[r["UsageDimension"].(string)] += r["UsageQuantity"].(float64)
+	}
+	if len(aws.records) != 2 || got["encoded_messages"] != 2*n || got["decoded_messages"] != 2*n {
+		t.Fatalf("records %v: got %v, want %d encoded and %d decoded in one record each", aws.records, got, 2*n, 2*n)
+	}
+}
+
+func TestNotEntitledExitsThreeBeforeListening(t *testing.T) {
+	aws := &fakeAWS{refuse: "CustomerNotEntitledException"}
+	srv := httptestServer(t, aws)
+	port := freePort(t)
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = append(awsEnv(srv), `DOMAIN_MAP={"*":{"upstream":"ws://127.0.0.1:1","allowedOrigins":["*"]}}`,
+		"BILLING_STRATEGY=register_usage", "LOG_LEVEL=disabled", "LISTEN_HOST=127.0.0.1", "LISTEN_PORT="+strconv.Itoa(port), "ADMIN_LISTEN=off")
+	out, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 3 {
+		t.Fatalf("exit code %d, output %s", cmd.ProcessState.ExitCode(), out)
+	}
+	if !strings.HasPrefix(string(out), "metering: aws RegisterUsage: CustomerNotEntitledException:") || strings.Count(string(out), "\n") != 1 {
+		t.Fatalf("output %q", out)
+	}
+}
+
+func httptestServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &http.Server{Handler: h}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { s.Close() })
+	return "http://" + ln.Addr().String()
+}

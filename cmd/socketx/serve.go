@@ -16,6 +16,7 @@ import (
 
 	"github.com/socketx/socketx-server/config"
 	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/metering"
 	"github.com/socketx/socketx-server/mte"
 	"github.com/socketx/socketx-server/routing"
 	"github.com/socketx/socketx-server/telemetry"
@@ -24,6 +25,11 @@ import (
 
 // mteVersion names the open MTE profile this build speaks.
 const mteVersion = "socketx-mte-v1"
+
+// flushTimeout bounds the metering flush after the drain; ECS and
+// Kubernetes stop timeouts (120 s in the shipped templates) cover
+// DRAIN_TIMEOUT plus this.
+const flushTimeout = 15 * time.Second
 
 // Exit codes.
 const (
@@ -34,19 +40,20 @@ const (
 
 // loadConfig reads and validates the environment; problems go to stderr,
 // one per line, and the caller exits 2.
-func loadConfig(lookup func(string) (string, bool)) (config.Config, *routing.Map, bool) {
+func loadConfig(lookup func(string) (string, bool)) (config.Config, metering.Config, *routing.Map, bool) {
 	cfg, err := config.Load(lookup)
 	var routes *routing.Map
 	if err == nil {
 		routes, err = routing.Parse(cfg.DomainMap)
 	}
-	if err != nil {
+	mcfg, merr := metering.LoadConfig(lookup)
+	if err = errors.Join(err, merr); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintln(os.Stderr, line)
 		}
-		return cfg, nil, false
+		return cfg, mcfg, nil, false
 	}
-	return cfg, routes, true
+	return cfg, mcfg, routes, true
 }
 
 // hooks let the demo observe the running server.
@@ -56,7 +63,7 @@ type hooks struct {
 
 // serve runs the proxy until SIGTERM/SIGINT, then drains.
 func serve(lookup func(string) (string, bool), h hooks) int {
-	cfg, routes, ok := loadConfig(lookup)
+	cfg, mcfg, routes, ok := loadConfig(lookup)
 	if !ok {
 		return exitBadConfig
 	}
@@ -78,7 +85,7 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 		return exitBadConfig
 	}
 	fields := []zap.Field{zap.String("socketx_version", version), zap.String("mte_version", mteVersion)}
-	for _, kv := range cfg.Redacted() {
+	for _, kv := range append(cfg.Redacted(), mcfg.Redacted()...) {
 		fields = append(fields, zap.String(kv[0], kv[1]))
 	}
 	log.Info("Starting server", zap.Dict("config", fields...))
@@ -93,13 +100,55 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 		return exitBadConfig
 	}
 
+	meter, err := metering.New(mcfg, func() (uint64, uint64) {
+		st := srv.Stats()
+		return st.Encoded, st.Decoded
+	}, log.Named("metering"))
+	if err != nil {
+		log.Error("metering", zap.Error(err))
+		return exitBadConfig
+	}
+	// Entitlement is checked before the listener opens.
+	regCtx, regCancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	err = meter.Register(regCtx)
+	regCancel()
+	if err != nil {
+		var fe *metering.FatalError
+		if errors.As(err, &fe) {
+			fmt.Fprintln(os.Stderr, fe.Error())
+			log.Error("Not entitled: exiting", zap.Error(err))
+			return metering.ExitCodeNotEntitled
+		}
+		log.Error("metering registration failed", zap.Error(err))
+		return exitFailure
+	}
+
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	reg := telemetry.NewRegistry(telemetry.Sources{Engine: srv.Metrics, Upstream: dialer.Stats},
+	meterCtx, meterCancel := context.WithCancel(context.Background())
+	meterDone := make(chan struct{})
+	go func() {
+		defer close(meterDone)
+		if err := meter.Run(meterCtx); err != nil {
+			log.Error("metering stopped", zap.Error(err))
+		}
+	}()
+	stopMeter := func() {
+		meterCancel()
+		<-meterDone
+		ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+		defer cancel()
+		if err := meter.Flush(ctx); err != nil {
+			log.Error("metering flush incomplete", zap.Error(err))
+		}
+	}
+	defer meterCancel()
+
+	reg := telemetry.NewRegistry(telemetry.Sources{Engine: srv.Metrics, Upstream: dialer.Stats, Meter: meter.Stats},
 		telemetry.BuildInfo{Version: version, MTEVersion: mteVersion, KyberStrength: cfg.KyberStrength})
 	var adminAddr net.Addr
 	if cfg.AdminListen != "" {
@@ -141,6 +190,7 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 	for {
 		select {
 		case err := <-done:
+			stopMeter()
 			if err != nil {
 				log.Error("server stopped", zap.Error(err))
 				return exitFailure
@@ -155,7 +205,9 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 				}
 				continue
 			}
-			return drain(srv, cfg.DrainTimeout, sig, sigs, done, log)
+			code := drain(srv, cfg.DrainTimeout, sig, sigs, done, log)
+			stopMeter()
+			return code
 		}
 	}
 }
@@ -227,12 +279,12 @@ func engineConfig(cfg config.Config) engine.Config {
 }
 
 func configCheck(lookup func(string) (string, bool)) int {
-	cfg, routes, ok := loadConfig(lookup)
+	cfg, mcfg, routes, ok := loadConfig(lookup)
 	if !ok {
 		return exitBadConfig
 	}
 	fmt.Printf("configuration is valid (%d DOMAIN_MAP keys)\n", len(routes.Routes()))
-	for _, kv := range cfg.Redacted() {
+	for _, kv := range append(cfg.Redacted(), mcfg.Redacted()...) {
 		fmt.Printf("%s=%s\n", kv[0], kv[1])
 	}
 	return exitOK
