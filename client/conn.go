@@ -137,28 +137,26 @@ func (c *Conn) Receive(ctx context.Context) (mte.MessageType, []byte, error) {
 	if c.finalErr != nil {
 		return 0, nil, c.finalErr
 	}
-	for {
-		msg, err := c.readMessageLocked(ctx)
-		if err != nil {
-			return 0, nil, err
-		}
-		h, _, err := mte.ParseHeader(msg)
-		if err == nil {
-			err = h.Validate()
-		}
-		if err != nil {
-			return 0, nil, c.failLocked(ctx, &MTEError{Op: "decode", Err: err})
-		}
-		if h.Action != mte.ActionProxyData {
-			err := fmt.Errorf("%w: unexpected message after pairing: action=%d", ErrProtocol, h.Action)
-			return 0, nil, c.failLocked(ctx, err)
-		}
-		h, pt, err := c.session.Decoder().Open(msg)
-		if err != nil {
-			return 0, nil, c.failLocked(ctx, &MTEError{Op: "decode", Err: err})
-		}
-		return h.Type, pt, nil
+	msg, err := c.readMessageLocked(ctx)
+	if err != nil {
+		return 0, nil, err
 	}
+	h, _, err := mte.ParseHeader(msg)
+	if err == nil {
+		err = h.Validate()
+	}
+	if err != nil {
+		return 0, nil, c.failLocked(ctx, &MTEError{Op: "decode", Err: err})
+	}
+	if h.Action != mte.ActionProxyData {
+		err := fmt.Errorf("%w: unexpected message after pairing: action=%d", ErrProtocol, h.Action)
+		return 0, nil, c.failLocked(ctx, err)
+	}
+	h, pt, err := c.session.Decoder().Open(msg)
+	if err != nil {
+		return 0, nil, c.failLocked(ctx, &MTEError{Op: "decode", Err: err})
+	}
+	return h.Type, pt, nil
 }
 
 // readMessageLocked returns the next complete binary WebSocket message,

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/json"
-	"net"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -148,20 +147,6 @@ func firstProtocol(p []byte) string {
 		v = v[:i]
 	}
 	return strings.TrimSpace(v)
-}
-
-func remoteIP(a net.Addr) string {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return t.IP.String()
-	}
-	if a == nil {
-		return ""
-	}
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return host
 }
 
 // reject answers an HTTP error and closes.

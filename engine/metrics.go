@@ -2,7 +2,6 @@ package engine
 
 import (
 	"sync/atomic"
-	"time"
 )
 
 // Histogram is a fixed-bucket histogram updated with atomic adds, one per
@@ -195,13 +194,4 @@ func (s *Server) Metrics() Metrics {
 		m.EncodeNanos += lm.encodeNs.Load()
 	}
 	return m
-}
-
-// sinceNanos is time since a unix-nano timestamp.
-func sinceNanos(t int64) uint64 {
-	d := time.Now().UnixNano() - t
-	if d < 0 {
-		return 0
-	}
-	return uint64(d)
 }

@@ -310,6 +310,4 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 // Stats returns a snapshot of the counters summed over all loops.
 func (s *Server) Stats() StatsSnapshot { return s.statsSnapshot() }
 
-func (s *Server) logger() *zap.Logger { return s.log }
-
 func connID(id uint64) string { return strconv.FormatUint(id, 36) }
