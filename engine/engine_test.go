@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -487,4 +489,97 @@ func TestTLSUpstream(t *testing.T) {
 	if typ, got := c.recv(); typ != mte.TypeText || string(got) != "over tls" {
 		t.Fatalf("echo %v %q", typ, got)
 	}
+}
+
+func TestUpstreamFragmentsAndGarbage(t *testing.T) {
+	t.Run("fragmented upstream message is one client message", func(t *testing.T) {
+		var frames []byte
+		frames = codec.AppendFrameHeader(frames, false, codec.OpText, 3, nil)
+		frames = append(frames, "Hel"...)
+		frames = codec.AppendControlFrame(frames, codec.OpPing, []byte("x"), nil)
+		frames = codec.AppendFrameHeader(frames, true, codec.OpContinuation, 2, nil)
+		frames = append(frames, "lo"...)
+		frames = codec.AppendFrameHeader(frames, true, codec.OpBinary, 2, nil)
+		frames = append(frames, 1, 2)
+		up := testupstream.NewGarbage(t, testupstream.WithGarbage(frames))
+		px := startProxy(t, proxyOpts{domainMap: echoMap(up.URL), strength: mte.Strength512})
+		c := connect(t, px, "/")
+		if typ, got := c.recv(); typ != mte.TypeText || string(got) != "Hello" {
+			t.Fatalf("first = %v %q, want text Hello", typ, got)
+		}
+		if typ, got := c.recv(); typ != mte.TypeBinary || !bytes.Equal(got, []byte{1, 2}) {
+			t.Fatalf("second = %v %q", typ, got)
+		}
+	})
+	t.Run("garbage after 101", func(t *testing.T) {
+		up := testupstream.NewGarbage(t)
+		px := startProxy(t, proxyOpts{domainMap: echoMap(up.URL), strength: mte.Strength512})
+		c := connect(t, px, "/")
+		c.expectClose(1014, "upstream sent an invalid frame")
+	})
+}
+
+func TestSubprotocolForwarded(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
+	c := dialRaw(t, px.addr)
+	c.write([]byte(upgradeHead("/", "Sec-WebSocket-Protocol: chat, superchat")))
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil || resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Protocol") != "chat" {
+		t.Fatalf("101: %v %v %q", err, resp.StatusCode, resp.Header.Get("Sec-WebSocket-Protocol"))
+	}
+	c.pair(px.profile, "/p")
+	c.send(mte.TypeText, []byte("x"))
+	c.recv()
+	if reqs := echo.Requests(); len(reqs) != 1 || reqs[0].Subprotocol != "chat" || reqs[0].Header.Get("Sec-WebSocket-Protocol") != "chat" {
+		t.Fatalf("upstream saw %+v", reqs)
+	}
+}
+
+// TestNoGoroutinePerConnection: ws:// upstream legs live on the event
+// loops; once connections are set up, the engine runs no goroutine per
+// connection.
+func TestNoGoroutinePerConnection(t *testing.T) {
+	echo := testupstream.NewEcho(t) // in-process, one goroutine per conn: not counted below
+	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
+	var clients []*rawClient
+	open := func(n int) int {
+		for range n {
+			c := connect(t, px, "/")
+			c.send(mte.TypeText, []byte("hi"))
+			c.recv()
+			clients = append(clients, c)
+		}
+		// Dialer goroutines end once their Enroll completes; idle workers
+		// of gnet's pool may linger, so take the settled minimum.
+		low := proxyGoroutines()
+		deadline := time.Now().Add(time.Second)
+		for time.Now().Before(deadline) {
+			low = min(low, proxyGoroutines())
+			time.Sleep(10 * time.Millisecond)
+		}
+		return low
+	}
+	at10 := open(10)
+	at100 := open(90)
+	if at100 > at10 {
+		t.Fatalf("proxy goroutines: %d with 100 connections, %d with 10", at100, at10)
+	}
+	t.Logf("proxy goroutines with 10 and 100 paired connections: %d, %d", at10, at100)
+}
+
+// proxyGoroutines counts goroutines running engine, gnet or upstream code.
+func proxyGoroutines() int {
+	buf := make([]byte, 8<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "socketx-server/engine.") || strings.Contains(g, "panjf2000/gnet") ||
+			strings.Contains(g, "socketx-server/upstream.") {
+			if !strings.Contains(g, "testing.tRunner") {
+				n++
+			}
+		}
+	}
+	return n
 }
