@@ -1,0 +1,17 @@
+// Package deploy holds the deployment artifacts of SocketX Server and the
+// tests that keep them honest; it has no code of its own.
+//
+//   - ../Dockerfile.amd64, ../Dockerfile.arm64: distroless, non-root images
+//     (deploy_test.go parses them and checks user, healthcheck, pinned base
+//     images and build flags).
+//   - aws/: the ECS Fargate CloudFormation template, parameters.json and
+//     deploy.sh (cfn_test.go resolves every reference and checks the
+//     WebSocket-specific settings; deploysh_test.go runs deploy.sh against a
+//     fake aws CLI).
+//   - helm/socketx/: the Helm chart for EKS and AKS (helm_test.go renders it
+//     with helm and checks the manifests and the values schema).
+//
+// checks.mk holds the make target deploy-check that runs all of it plus
+// cross-compilation, a start-up smoke test and the arm64 tests under qemu.
+// docs/DEPLOY.md is the user documentation.
+package deploy
