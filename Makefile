@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 
 .PHONY: test lint vet fmt staticcheck race bench bench-once fuzz-short build demo cross
 
-test: lint race bench-once fuzz-short
+test: lint race bench-once fuzz-short deploy-check
 
 lint: fmt vet staticcheck
 
@@ -33,7 +33,7 @@ bench:
 
 # Each fuzz target for a short, bounded time (go test -fuzz takes one target per run).
 fuzz-short:
-	@set -e; for pkg in ./codec ./mte ./routing ./upstream; do \
+	@set -e; for pkg in ./codec ./mte ./routing ./upstream ./metering ./client; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$f"; \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/socketx-fuzz.log 2>&1 || { cat /tmp/socketx-fuzz.log; exit 1; }; \
@@ -49,3 +49,5 @@ cross:
 
 demo:
 	$(GO) run ./cmd/socketx demo
+
+include deploy/checks.mk
