@@ -140,18 +140,18 @@ func (c *collector) collectEngine(ch chan<- prometheus.Metric, m engine.Metrics)
 	}
 	ch <- prometheus.MustNewConstMetric(dMTESeconds, prometheus.CounterValue, float64(m.DecodeNanos)/nanosPerSecon, "decode")
 	ch <- prometheus.MustNewConstMetric(dMTESeconds, prometheus.CounterValue, float64(m.EncodeNanos)/nanosPerSecon, "encode")
-	ch <- histogram(dPairingDur, m.Pairing, 1/nanosPerSecon)
-	ch <- histogram(dSession, m.Session, 1/nanosPerSecon)
-	ch <- histogram(dDial, m.Dial, 1/nanosPerSecon)
-	ch <- histogram(dMTEDur, m.Decode, 1/nanosPerSecon, "decode")
-	ch <- histogram(dMTEDur, m.Encode, 1/nanosPerSecon, "encode")
+	ch <- histogram(dPairingDur, m.Pairing, nanosPerSecon)
+	ch <- histogram(dSession, m.Session, nanosPerSecon)
+	ch <- histogram(dDial, m.Dial, nanosPerSecon)
+	ch <- histogram(dMTEDur, m.Decode, nanosPerSecon, "decode")
+	ch <- histogram(dMTEDur, m.Encode, nanosPerSecon, "encode")
 	ch <- histogram(dPayload, m.PayloadUp, 1, "client_to_upstream")
 	ch <- histogram(dPayload, m.PayloadDown, 1, "upstream_to_client")
 }
 
 // histogram converts an engine snapshot (native units, per-bucket counts)
-// to a Prometheus histogram (scaled, cumulative).
-func histogram(d *prometheus.Desc, h engine.HistogramSnapshot, scale float64, labels ...string) prometheus.Metric {
+// to a Prometheus histogram (base units: native / div, cumulative).
+func histogram(d *prometheus.Desc, h engine.HistogramSnapshot, div float64, labels ...string) prometheus.Metric {
 	buckets := make(map[float64]uint64, len(h.Bounds))
 	var cum, total uint64
 	for _, n := range h.Counts {
@@ -159,9 +159,9 @@ func histogram(d *prometheus.Desc, h engine.HistogramSnapshot, scale float64, la
 	}
 	for i, b := range h.Bounds {
 		cum += h.Counts[i]
-		buckets[float64(b)*scale] = cum
+		buckets[float64(b)/div] = cum
 	}
-	return prometheus.MustNewConstHistogram(d, total, float64(h.Sum)*scale, buckets, labels...)
+	return prometheus.MustNewConstHistogram(d, total, float64(h.Sum)/div, buckets, labels...)
 }
 
 func sortedKeys(m map[string]uint64) []string {
