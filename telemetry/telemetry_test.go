@@ -49,7 +49,9 @@ func TestCollectorExposition(t *testing.T) {
 		Upstream: func() upstream.Stats {
 			return upstream.Stats{DialsOK: 4, DialsFailed: map[string]uint64{"refused": 2, "tls": 0}, BridgesOpen: 1}
 		},
-		Meter: func() metering.Stats { return metering.Stats{Provider: "aws", Accepted: 3, Duplicate: 1, UnreportedEncoded: 5} },
+		Meter: func() metering.Stats {
+			return metering.Stats{Provider: "aws", Accepted: 3, Duplicate: 1, UnreportedEncoded: 5}
+		},
 	}, BuildInfo{Version: "v1", MTEVersion: "socketx-mte-v1", KyberStrength: 768})
 	text := scrape(t, AdminHandler(reg, func() bool { return true }))
 	want := []string{
