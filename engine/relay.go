@@ -60,21 +60,59 @@ func (sess *session) readClient() {
 // consumed. It stops early when the session leaves a state in which it can
 // take client messages.
 func (sess *session) clientFrames(buf []byte) int {
-	s := sess.server()
-	lim := codec.Limits{MaxPayload: int64(s.cfg.MaxMessageSize), RequireMask: true}
-	lg := &sess.client
+	lim := codec.Limits{MaxPayload: int64(sess.server().cfg.MaxMessageSize), RequireMask: true}
+	return sess.frames(&sess.client, (*clientSide)(sess), buf, lim)
+}
+
+// frameSink is what one leg does with its frames; clientSide and
+// upstreamSide are the session seen from each leg (pointer conversions, so
+// passing them allocates nothing).
+type frameSink interface {
+	running() bool // may more frames be handled in the current state
+	control(op codec.OpCode, payload []byte) bool
+	message(op codec.OpCode, msg []byte) bool
+	protocolError(err error)
+}
+
+type (
+	clientSide   session
+	upstreamSide session
+)
+
+func (c *clientSide) running() bool {
+	st := c.state
+	return st != stateDialing && st != stateUpgrading && st != stateClosed
+}
+func (c *clientSide) control(op codec.OpCode, p []byte) bool {
+	return (*session)(c).clientControl(op, p)
+}
+func (c *clientSide) message(op codec.OpCode, m []byte) bool {
+	return (*session)(c).clientMessage(op, m)
+}
+func (c *clientSide) protocolError(err error) { (*session)(c).clientProtocolError(err) }
+
+func (u *upstreamSide) running() bool { return u.state == stateRelay }
+func (u *upstreamSide) control(op codec.OpCode, p []byte) bool {
+	return (*session)(u).upstreamControl(op, p)
+}
+func (u *upstreamSide) message(op codec.OpCode, m []byte) bool {
+	return (*session)(u).upstreamMessage(op, m)
+}
+func (u *upstreamSide) protocolError(err error) { (*session)(u).upstreamProtocolError(err) }
+
+// frames walks the complete frames at the start of buf, unmasking in
+// place, and hands each to sink; it returns the bytes consumed (all of buf
+// once the session ended).
+func (sess *session) frames(lg *leg, sink frameSink, buf []byte, lim codec.Limits) int {
 	off := 0
-	for off < len(buf) {
-		if sess.state == stateDialing || sess.state == stateUpgrading || sess.state == stateClosed {
-			break
-		}
+	for off < len(buf) && sink.running() {
 		var h codec.Header
 		n, err := codec.ParseHeader(buf[off:], lim, &h)
 		if err == codec.ErrNeedMore {
 			break
 		}
 		if err != nil {
-			sess.clientProtocolError(err)
+			sink.protocolError(err)
 			return len(buf)
 		}
 		end := off + n + int(h.Length)
@@ -82,40 +120,41 @@ func (sess *session) clientFrames(buf []byte) int {
 			break
 		}
 		payload := buf[off+n : end]
-		codec.Unmask(payload, h.Mask, 0)
+		if h.Masked {
+			codec.Unmask(payload, h.Mask, 0)
+		}
 		off = end
 		lg.active = true
-		if !sess.clientFrame(&h, payload) {
+		if !sess.frame(lg, sink, &h, payload) {
 			return len(buf)
 		}
 	}
 	return off
 }
 
-// clientFrame handles one client frame; false means the session ended.
-func (sess *session) clientFrame(h *codec.Header, payload []byte) bool {
-	lg := &sess.client
+// frame handles one frame: control frames at once, data frames whole or
+// reassembled (copying only fragmented messages). False means the session
+// ended.
+func (sess *session) frame(lg *leg, sink frameSink, h *codec.Header, payload []byte) bool {
 	kind, err := lg.asm.Next(h, int64(sess.server().cfg.MaxMessageSize))
 	if err != nil {
-		sess.clientProtocolError(err)
+		sink.protocolError(err)
 		return false
 	}
 	switch kind {
 	case codec.KindControl:
-		return sess.clientControl(h.Op, payload)
+		return sink.control(h.Op, payload)
 	case codec.KindWhole:
-		return sess.clientMessage(h.Op, payload)
+		return sink.message(h.Op, payload)
 	case codec.KindFirst:
 		lg.frag = getBuf()
 		*lg.frag = append((*lg.frag)[:0], payload...)
-		return true
 	case codec.KindMiddle:
 		*lg.frag = append(*lg.frag, payload...)
-		return true
 	case codec.KindLast:
 		*lg.frag = append(*lg.frag, payload...)
-		ok := sess.clientMessage(lg.asm.Op(), *lg.frag)
-		// The reassembled message may be referenced by the pending Writev.
+		ok := sink.message(lg.asm.Op(), *lg.frag)
+		// Staged output may reference the reassembled message.
 		sess.flush()
 		lg.release()
 		return ok
@@ -317,60 +356,8 @@ func (sess *session) accountBatch(h *histogram, total *atomic.Uint64, sessTotal 
 // upstreamFrames encodes complete upstream frames to the client and
 // returns the bytes consumed.
 func (sess *session) upstreamFrames(buf []byte) int {
-	s := sess.server()
-	lim := codec.Limits{MaxPayload: int64(s.cfg.MaxMessageSize), ForbidMask: true}
-	lg := &sess.up
-	off := 0
-	for off < len(buf) && sess.state == stateRelay {
-		var h codec.Header
-		n, err := codec.ParseHeader(buf[off:], lim, &h)
-		if err == codec.ErrNeedMore {
-			break
-		}
-		if err != nil {
-			sess.upstreamProtocolError(err)
-			return len(buf)
-		}
-		end := off + n + int(h.Length)
-		if end > len(buf) {
-			break
-		}
-		payload := buf[off+n : end]
-		off = end
-		lg.active = true
-		if !sess.upstreamFrame(&h, payload) {
-			return len(buf)
-		}
-	}
-	return off
-}
-
-func (sess *session) upstreamFrame(h *codec.Header, payload []byte) bool {
-	lg := &sess.up
-	kind, err := lg.asm.Next(h, int64(sess.server().cfg.MaxMessageSize))
-	if err != nil {
-		sess.upstreamProtocolError(err)
-		return false
-	}
-	switch kind {
-	case codec.KindControl:
-		return sess.upstreamControl(h.Op, payload)
-	case codec.KindWhole:
-		return sess.upstreamMessage(h.Op, payload)
-	case codec.KindFirst:
-		lg.frag = getBuf()
-		*lg.frag = append((*lg.frag)[:0], payload...)
-		return true
-	case codec.KindMiddle:
-		*lg.frag = append(*lg.frag, payload...)
-		return true
-	case codec.KindLast:
-		*lg.frag = append(*lg.frag, payload...)
-		ok := sess.upstreamMessage(lg.asm.Op(), *lg.frag)
-		lg.release() // already encoded into toClient
-		return ok
-	}
-	return true
+	lim := codec.Limits{MaxPayload: int64(sess.server().cfg.MaxMessageSize), ForbidMask: true}
+	return sess.frames(&sess.up, (*upstreamSide)(sess), buf, lim)
 }
 
 func (sess *session) upstreamProtocolError(err error) {
