@@ -76,7 +76,7 @@ func newRelayFixture(t testing.TB) *relayFixture {
 	sess := l.newSession(f.client)
 	sess.state = stateRelay
 	sess.client.ws = true
-	sess.up = leg{sess: sess, conn: f.up, upstream: true, open: true, ws: true}
+	sess.up = leg{sess: sess, conn: f.up, upstream: true, open: true, ws: true, maxMsg: sess.client.maxMsg}
 
 	in, err := mte.NewInitiator(p, rand.Reader)
 	if err != nil {

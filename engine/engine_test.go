@@ -74,7 +74,7 @@ func TestRelayLargeAndManyMessages(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512, window: 1000})
 	c := connect(t, px, "/")
-	big := make([]byte, 1<<20-mte.HeaderLen-mte.Overhead) // the whole SocketX message is exactly 1 MiB
+	big := make([]byte, 1<<20) // WS_MAX_MESSAGE_SIZE counts application bytes
 	for i := range big {
 		big[i] = byte(i * 7)
 	}
@@ -99,7 +99,7 @@ func TestRelayMessageTooBig(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
 	c := connect(t, px, "/")
-	c.send(mte.TypeBinary, make([]byte, 1<<20)) // + 31 bytes of SocketX framing: over 1 MiB
+	c.send(mte.TypeBinary, make([]byte, 1<<20+1)) // one byte over WS_MAX_MESSAGE_SIZE
 	c.expectClose(1009, "message too big")
 }
 

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/socketx/socketx-server/codec"
+	"github.com/socketx/socketx-server/mte"
 )
 
 // loop is the state one event loop shares among its sessions: the session
@@ -74,12 +75,15 @@ func (l *loop) newSession(c gnet.Conn) *session {
 		deadline: now + int64(s.cfg.HandshakeTimeout),
 		openedAt: now,
 	}
-	sess.client = leg{sess: sess, conn: c, open: true, lastSeen: now}
+	// A client message is the application message plus the SocketX header
+	// and MTE overhead, so WS_MAX_MESSAGE_SIZE counts what applications send.
+	sess.client = leg{sess: sess, conn: c, open: true, lastSeen: now,
+		maxMsg: int64(s.cfg.MaxMessageSize + mte.HeaderLen + mte.Overhead)}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		sess.peer = a.AddrPort().Addr().Unmap()
 		sess.remoteIP = sess.peer.String()
 	}
-	sess.up = leg{sess: sess, upstream: true}
+	sess.up = leg{sess: sess, upstream: true, maxMsg: int64(s.cfg.MaxMessageSize)}
 	sess.client.asm.Reset()
 	l.sessions = append(l.sessions, sess)
 	l.stats.ConnectionsOpened.Add(1)

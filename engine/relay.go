@@ -49,7 +49,7 @@ func (sess *session) readClient() {
 	}
 	if sess.state == stateDialing || sess.state == stateUpgrading {
 		// Bound what a client may pipeline before the upstream is ready.
-		if c.InboundBuffered() > sess.server().cfg.MaxMessageSize+codec.MaxHeaderLen {
+		if c.InboundBuffered() > int(sess.client.maxMsg)+codec.MaxHeaderLen {
 			sess.fail(1008, "too much data before upstream ready", 0, "")
 			_, _ = c.Discard(-1)
 		}
@@ -60,7 +60,7 @@ func (sess *session) readClient() {
 // consumed. It stops early when the session leaves a state in which it can
 // take client messages.
 func (sess *session) clientFrames(buf []byte) int {
-	lim := codec.Limits{MaxPayload: int64(sess.server().cfg.MaxMessageSize), RequireMask: true}
+	lim := codec.Limits{MaxPayload: sess.client.maxMsg, RequireMask: true}
 	return sess.frames(&sess.client, (*clientSide)(sess), buf, lim)
 }
 
@@ -136,7 +136,7 @@ func (sess *session) frames(lg *leg, sink frameSink, buf []byte, lim codec.Limit
 // reassembled (copying only fragmented messages). False means the session
 // ended.
 func (sess *session) frame(lg *leg, sink frameSink, h *codec.Header, payload []byte) bool {
-	kind, err := lg.asm.Next(h, int64(sess.server().cfg.MaxMessageSize))
+	kind, err := lg.asm.Next(h, lg.maxMsg)
 	if err != nil {
 		sink.protocolError(err)
 		return false
@@ -356,7 +356,7 @@ func (sess *session) accountBatch(h *histogram, total *atomic.Uint64, sessTotal 
 // upstreamFrames encodes complete upstream frames to the client and
 // returns the bytes consumed.
 func (sess *session) upstreamFrames(buf []byte) int {
-	lim := codec.Limits{MaxPayload: int64(sess.server().cfg.MaxMessageSize), ForbidMask: true}
+	lim := codec.Limits{MaxPayload: sess.up.maxMsg, ForbidMask: true}
 	return sess.frames(&sess.up, (*upstreamSide)(sess), buf, lim)
 }
 

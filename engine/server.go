@@ -29,7 +29,7 @@ type Config struct {
 	WriteBufferSize int // static outbound buffer per connection
 
 	MaxHeadSize    int // largest HTTP request head (431 beyond)
-	MaxMessageSize int // largest WebSocket message (1009 beyond)
+	MaxMessageSize int // largest application message (1009 beyond); client frames may add the SocketX framing
 	MaxQueuedBytes int // outbound bytes queued per leg before 1013
 
 	ClientPingInterval   time.Duration

@@ -103,8 +103,9 @@ type leg struct {
 	nextPing   int64
 	stallSince int64 // first sweep that saw output queued, 0 when drained
 
-	asm  codec.Assembler
-	frag *[]byte // reassembly buffer of a fragmented message, pooled
+	maxMsg int64 // largest WebSocket message accepted on this leg
+	asm    codec.Assembler
+	frag   *[]byte // reassembly buffer of a fragmented message, pooled
 }
 
 func (sess *session) server() *Server { return sess.loop.srv }
