@@ -1,0 +1,104 @@
+package demopage
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+)
+
+func get(t *testing.T, h http.Handler, method, path string) *http.Response {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+	return rec.Result()
+}
+
+func TestHandlerServesFiles(t *testing.T) {
+	h := Handler()
+	for _, tc := range []struct{ path, file, contentType string }{
+		{"/", "static/index.html", "text/html; charset=utf-8"},
+		{"/index.html", "static/index.html", "text/html; charset=utf-8"},
+		{"/demo.js", "static/demo.js", "text/javascript; charset=utf-8"},
+		{"/demo.css", "static/demo.css", "text/css; charset=utf-8"},
+		{"/socketx.js", "static/socketx.js", "text/javascript; charset=utf-8"},
+	} {
+		resp := get(t, h, http.MethodGet, tc.path)
+		body, _ := io.ReadAll(resp.Body)
+		want, err := os.ReadFile(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusOK || string(body) != string(want) {
+			t.Errorf("GET %s: status %d, %d bytes; want 200 and the %d bytes of %s", tc.path, resp.StatusCode, len(body), len(want), tc.file)
+		}
+		for k, v := range map[string]string{
+			"Content-Type":           tc.contentType,
+			"Cache-Control":          "no-cache",
+			"X-Content-Type-Options": "nosniff",
+			"Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; " +
+				"base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+		} {
+			if got := resp.Header.Get(k); got != v {
+				t.Errorf("GET %s: %s = %q, want %q", tc.path, k, got, v)
+			}
+		}
+	}
+}
+
+func TestHandlerHead(t *testing.T) {
+	resp := get(t, Handler(), http.MethodHead, "/socketx.js")
+	body, _ := io.ReadAll(resp.Body)
+	want, _ := os.ReadFile("static/socketx.js")
+	if resp.StatusCode != http.StatusOK || len(body) != 0 || resp.ContentLength != int64(len(want)) {
+		t.Fatalf("HEAD: status %d, body %d bytes, Content-Length %d; want 200, 0, %d", resp.StatusCode, len(body), resp.ContentLength, len(want))
+	}
+}
+
+func TestHandlerRejects(t *testing.T) {
+	h := Handler()
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{http.MethodGet, "/missing.js", http.StatusNotFound, ""},
+		{http.MethodGet, "/static/index.html", http.StatusNotFound, ""},
+		{http.MethodGet, "/../handler.go", http.StatusNotFound, ""},
+		{http.MethodPost, "/", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{http.MethodDelete, "/socketx.js", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{http.MethodPost, "/nothing", http.StatusNotFound, ""},
+	} {
+		resp := get(t, h, tc.method, tc.path)
+		if resp.StatusCode != tc.status || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: status %d Allow %q, want %d %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), tc.status, tc.allow)
+		}
+	}
+}
+
+// The page loads only same-origin files that the handler serves.
+func TestPageReferencesServedFiles(t *testing.T) {
+	page, err := os.ReadFile("static/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo, err := os.ReadFile("static/demo.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{`href="demo.css"`, `src="demo.js"`} {
+		if !strings.Contains(string(page), ref) {
+			t.Errorf("index.html lacks %s", ref)
+		}
+	}
+	if !strings.Contains(string(demo), `from './socketx.js'`) {
+		t.Error("demo.js does not import ./socketx.js")
+	}
+	for _, s := range []string{"http://", "https://", "//cdn"} {
+		if strings.Contains(string(page), s) {
+			t.Errorf("index.html references an external asset (%q)", s)
+		}
+	}
+}

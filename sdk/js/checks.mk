@@ -1,0 +1,33 @@
+# JavaScript checks: the TypeScript SDK (sdk/js), the committed demo bundle
+# (internal/demopage/static/socketx.js) and the real-browser end-to-end test
+# (e2e/). Included from the top-level Makefile; run from the repository root.
+# Needs node >= 20.19 with npm, go, and /usr/bin/chromium (apt-get install chromium).
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: js-check js-deps js-build js-bundle js-bundle-check js-unit js-e2e
+
+# Everything: dependencies, typecheck + build, bundle freshness, unit and e2e tests.
+js-check: js-bundle-check js-unit js-e2e
+
+js-deps:
+	cd sdk/js && $(NPM_CI)
+	cd e2e && $(NPM_CI)
+
+# tsc (typecheck, dist/lib + .d.ts) and esbuild (dist/socketx.js browser bundle).
+js-build: js-deps
+	cd sdk/js && npm run --silent build
+
+# The demo page embeds the bundle; it must be the one the sources build.
+js-bundle-check: js-build
+	@cmp -s sdk/js/dist/socketx.js internal/demopage/static/socketx.js || { \
+	  echo "internal/demopage/static/socketx.js differs from a fresh build of sdk/js: run 'make js-bundle' and commit it"; exit 1; }
+
+# Rebuilds and copies the bundle into the demo page (then commit it).
+js-bundle: js-build
+	cp sdk/js/dist/socketx.js internal/demopage/static/socketx.js
+
+js-unit: js-build
+	cd sdk/js && npm test --silent
+
+js-e2e: js-build
+	cd e2e && npm test --silent

@@ -1,0 +1,13 @@
+// @socketx/client: browser and Node client for SocketX proxies.
+export { SocketX, defaultPathname, type ConnectOptions, type SendData, type SocketXState } from './socket.js';
+export {
+  SocketXError, NetworkError, HandshakeError, CodecError, UpstreamError, QueueFullError, InvalidStateError,
+  type ErrorKind, type CodecDetail, type HandshakeState,
+} from './errors.js';
+export {
+  SocketXMessageEvent, SocketXCloseEvent, SocketXErrorEvent, SocketXReconnectingEvent, SocketXReconnectedEvent,
+} from './events.js';
+export { backoffDelay, reconnectPolicy, defaultShouldReconnect, type ReconnectOptions } from './backoff.js';
+export { type Strength, strengthName, publicKeySize, secretSize } from './kex.js';
+export type { WebSocketConstructor, WebSocketLike } from './link.js';
+export type { CryptoProvider } from './crypto.js';

@@ -1,0 +1,241 @@
+// SocketX against a fake proxy (test/fakeproxy.js): the handshake state
+// machine and its typed errors, in-order delivery, codec failures, and the
+// reconnect policy with its queue.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { SocketX } from '../dist/lib/index.js';
+import { handshakeMessage } from '../dist/lib/header.js';
+import { startFakeProxy } from './fakeproxy.js';
+
+const opts = (o = {}) => ({ WebSocket, handshakeTimeout: 5000, ...o });
+
+/** Collects events of type from s; next() resolves with the next one. */
+function events(s, type) {
+  const got = [];
+  let wake;
+  s.addEventListener(type, (ev) => {
+    got.push(ev);
+    wake?.();
+  });
+  return {
+    got,
+    async next() {
+      while (got.length === 0) await new Promise((r) => (wake = r));
+      return got.shift();
+    },
+  };
+}
+
+test('pairs, sends the pathname, echoes text and binary in order', async (t) => {
+  const proxy = await startFakeProxy();
+  t.after(() => proxy.close());
+  const s = await SocketX.connect(`${proxy.url}/chat?room=1`, opts());
+  assert.match(s.eeid, /^[0-9a-f]{16}$/);
+  assert.equal(s.strength, 512);
+  assert.equal(s.keyExchange, 'ML-KEM-512');
+  assert.equal(s.state, 'open');
+  assert.equal(s.readyState, 1);
+  const conn = await proxy.connection(0);
+  assert.equal(conn.path, '/chat?room=1');
+  const msgs = events(s, 'message');
+  const viaProperty = [];
+  s.onmessage = (ev) => viaProperty.push(ev.data);
+  const sent = ['a', new Uint8Array([1, 2]), 'é', new Uint16Array([0x0102]), new ArrayBuffer(3), ''];
+  for (const m of sent) s.send(m);
+  const got = [];
+  for (let i = 0; i < sent.length; i++) got.push((await msgs.next()).data);
+  assert.deepEqual(got.map((d) => (typeof d === 'string' ? d : [...new Uint8Array(d)])),
+    ['a', [1, 2], 'é', [2, 1], [0, 0, 0], '']);
+  assert.equal(viaProperty.length, sent.length);
+  const closes = events(s, 'close');
+  s.close(4000, 'bye');
+  const ev = await closes.next();
+  assert.deepEqual([ev.code, ev.reason, ev.wasClean, ev.unsent], [4000, 'bye', true, 0]);
+  assert.deepEqual(await conn.closed, { code: 4000, reason: 'bye' });
+  assert.throws(() => s.send('x'), (e) => e.kind === 'state' && e.name === 'InvalidStateError');
+  assert.throws(() => s.close(1002), RangeError);
+});
+
+test('messages the upstream sends right after pairing are not lost', async (t) => {
+  const proxy = await startFakeProxy({
+    async onUpstream(conn) {
+      conn.ws.send(handshakeMessage(5));
+      await conn.send(0, new TextEncoder().encode('welcome'));
+      return false;
+    },
+  });
+  t.after(() => proxy.close());
+  const s = await SocketX.connect(proxy.url, opts());
+  const first = await new Promise((r) => (s.onmessage = (ev) => r(ev.data)));
+  assert.equal(first, 'welcome');
+  s.close();
+});
+
+test('handshake errors are typed', async (t) => {
+  const cases = [
+    {
+      name: 'out-of-order message',
+      hooks: { onHello: (c) => (c.ws.send(handshakeMessage(3, new Uint8Array())), false) },
+      check: (e) => e.kind === 'handshake' && e.name === 'HandshakeError' && e.state === 'sentHello' && e.action === 3 &&
+        e.message === 'socketx: unexpected handshake message: state=sentHello, action=3',
+      serverSees: 1002,
+    },
+    {
+      name: 'proxy closes with 1002 (strength mismatch)',
+      hooks: { onPair: (c) => (c.ws.close(1002, 'mte: encoderPublicKey is 800 bytes, want 1184 for ML-KEM-768'), false) },
+      check: (e) => e.kind === 'handshake' && e.state === 'sentPairRequest' && e.code === 1002 &&
+        e.reason === 'mte: encoderPublicKey is 800 bytes, want 1184 for ML-KEM-768',
+    },
+    {
+      name: 'pairResponse with a wrong key size',
+      hooks: { onPair: (c) => (c.ws.send(handshakeMessage(3, new TextEncoder().encode(
+        '{"encoderSecret":"AAAA","encoderNonce":"1","decoderSecret":"AAAA","decoderNonce":"2"}'))), false) },
+      check: (e) => e.kind === 'handshake' && e.state === 'sentPairRequest' && e.cause?.detail === 'keySize' &&
+        e.message === 'socketx: pairing failed: socketx: encoderSecret is 3 bytes, want 768 for ML-KEM-512',
+      serverSees: 1002,
+    },
+    {
+      name: 'upstream unreachable (1014)',
+      hooks: { onUpstream: (c) => (c.ws.close(1014, 'upstream connect timeout'), false) },
+      check: (e) => e.kind === 'upstream' && e.name === 'UpstreamError' && e.code === 1014 && e.reason === 'upstream connect timeout',
+    },
+    {
+      name: 'text frame during the handshake',
+      hooks: { onHello: (c) => (c.ws.send('hi'), false) },
+      check: (e) => e.kind === 'handshake' && e.cause?.detail === 'text',
+      serverSees: 1003,
+    },
+    {
+      name: 'bad magic',
+      hooks: { onHello: (c) => (c.ws.send(new Uint8Array([0x4d, 0x54, 0x45, 0x03, 1, 1, 254])), false) },
+      check: (e) => e.kind === 'handshake' && e.cause?.detail === 'magic',
+      serverSees: 1002,
+    },
+    {
+      name: 'handshake timeout',
+      hooks: { onHello: () => false },
+      opts: { handshakeTimeout: 200 },
+      check: (e) => e.kind === 'handshake' && e.state === 'sentHello' && e.message === 'socketx: handshake timed out in state sentHello',
+      serverSees: 1000,
+    },
+  ];
+  for (const tc of cases) {
+    await t.test(tc.name, async () => {
+      const proxy = await startFakeProxy(tc.hooks);
+      try {
+        await assert.rejects(SocketX.connect(proxy.url, opts(tc.opts)), tc.check);
+        if (tc.serverSees) assert.equal((await (await proxy.connection(0)).closed).code, tc.serverSees);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
+});
+
+test('connection refused is a NetworkError', async () => {
+  const proxy = await startFakeProxy();
+  const url = proxy.url;
+  await proxy.close();
+  await assert.rejects(SocketX.connect(url, opts()), (e) => e.kind === 'network' && e.name === 'NetworkError' && e.code === 1006);
+});
+
+test('a tampered message is a CodecError; the SDK closes with 1008 and does not reconnect', async (t) => {
+  const proxy = await startFakeProxy({
+    async onData(conn, m) {
+      const sealed = await conn.enc.seal(6, m.type, m.data);
+      sealed[sealed.length - 1] ^= 0x80;
+      conn.ws.send(sealed);
+    },
+  });
+  t.after(() => proxy.close());
+  const s = await SocketX.connect(proxy.url, opts({ reconnect: { baseDelay: 1, maxDelay: 2 } }));
+  const errors = events(s, 'error');
+  const closes = events(s, 'close');
+  const reconnecting = events(s, 'reconnecting');
+  s.send('x');
+  const err = (await errors.next()).error;
+  assert.equal(err.kind, 'codec');
+  assert.equal(err.detail, 'auth');
+  assert.equal(err.closeCode, 1008);
+  const ev = await closes.next();
+  assert.equal(ev.code, 1008);
+  assert.equal(ev.reason, 'socketx: message authentication failed');
+  assert.deepEqual(await (await proxy.connection(0)).closed, { code: 1008, reason: 'socketx: message authentication failed' });
+  assert.equal(reconnecting.got.length, 0);
+  assert.equal(s.state, 'closed');
+});
+
+test('reconnect: re-pairs, keeps order, queues while disconnected, then flushes', async (t) => {
+  const proxy = await startFakeProxy();
+  t.after(() => proxy.close());
+  const s = await SocketX.connect(proxy.url, opts({ reconnect: { baseDelay: 5, maxDelay: 20, random: () => 0.5 }, queueLimit: 3 }));
+  const eeid1 = s.eeid;
+  const msgs = events(s, 'message');
+  const reconnecting = events(s, 'reconnecting');
+  const reconnected = events(s, 'reconnected');
+  s.send('before');
+  assert.equal((await msgs.next()).data, 'before');
+  (await proxy.connection(0)).ws.terminate(); // the replica vanishes: 1006
+  const r = await reconnecting.next();
+  assert.deepEqual([r.attempt, r.delay, r.code], [1, 2, 1006]);
+  assert.equal(s.state, 'reconnecting');
+  s.send('q1');
+  s.send(new Uint8Array([7]));
+  s.send('q3');
+  assert.throws(() => s.send('q4'), (e) => e.kind === 'queue' && e.name === 'QueueFullError' &&
+    e.message === 'socketx: send queue full (3 messages) while reconnecting');
+  assert.equal(s.bufferedAmount, 5);
+  const rd = await reconnected.next();
+  assert.equal(rd.attempt, 1);
+  assert.notEqual(s.eeid, eeid1);
+  assert.equal(rd.eeid, s.eeid);
+  const got = [];
+  for (let i = 0; i < 3; i++) got.push((await msgs.next()).data);
+  assert.deepEqual(got.map((d) => (typeof d === 'string' ? d : [...new Uint8Array(d)])), ['q1', [7], 'q3']);
+  const conn2 = await proxy.connection(1);
+  assert.deepEqual(conn2.received.map((m) => m.type), [0, 1, 0]); // seqs 0..2 on the new pairing
+  s.close();
+});
+
+test('reconnect gives up after maxAttempts and reports unsent messages', async (t) => {
+  let n = 0;
+  const proxy = await startFakeProxy({
+    onHello: (c) => (n++ > 0 ? (c.ws.close(1013, 'try again later'), false) : true),
+  });
+  t.after(() => proxy.close());
+  const s = await SocketX.connect(proxy.url, opts({ reconnect: { baseDelay: 1, maxDelay: 4, maxAttempts: 3 } }));
+  const reconnecting = events(s, 'reconnecting');
+  const errors = events(s, 'error');
+  const closes = events(s, 'close');
+  (await proxy.connection(0)).ws.close(1012, 'service restart');
+  s.send('kept');
+  const ev = await closes.next();
+  assert.deepEqual(reconnecting.got.map((r) => [r.attempt, r.code]), [[1, 1012], [2, 1013], [3, 1013]]);
+  assert.equal(reconnecting.got[1].lastError.kind, 'handshake');
+  const err = (await errors.next()).error;
+  assert.equal(err.kind, 'network');
+  assert.match(err.message, /^socketx: gave up reconnecting after 3 attempts: socketx: proxy closed during the handshake \(state sentHello\): 1013 try again later$/);
+  assert.deepEqual([ev.code, ev.reason, ev.wasClean, ev.unsent], [1013, 'try again later', false, 1]);
+});
+
+test('no reconnect on a normal close; close() while reconnecting ends at once', async (t) => {
+  const proxy = await startFakeProxy();
+  t.after(() => proxy.close());
+  const s = await SocketX.connect(proxy.url, opts({ reconnect: true }));
+  const closes = events(s, 'close');
+  (await proxy.connection(0)).ws.close(1000, 'upstream done');
+  const ev = await closes.next();
+  assert.deepEqual([ev.code, ev.reason], [1000, 'upstream done']);
+
+  const s2 = await SocketX.connect(proxy.url, opts({ reconnect: { baseDelay: 60_000, maxDelay: 60_000, random: () => 0.99 } }));
+  const rec = events(s2, 'reconnecting');
+  const closes2 = events(s2, 'close');
+  (await proxy.connection(1)).ws.terminate();
+  await rec.next();
+  s2.send('never sent');
+  s2.close(4000, 'user gave up');
+  const ev2 = await closes2.next();
+  assert.deepEqual([ev2.code, ev2.reason, ev2.wasClean, ev2.unsent], [4000, 'user gave up', true, 1]);
+  assert.equal(proxy.conns.length, 2);
+});

@@ -1,0 +1,162 @@
+// Reproduces every vector of mte/testdata/vectors.json byte for byte: the
+// pairRequest from the client seeds, the pairResponse from the server seeds
+// (server role rebuilt here with the same libraries), the key schedule, the
+// EEID and every encoded message in both directions, with both crypto
+// providers (WebCrypto and the pure-JS fallback).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { ml_kem512, ml_kem768, ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { fromHex, hex, utf8, base64Decode, base64Encode, concat, u64le } from '../dist/lib/bytes.js';
+import { webCrypto, nobleCrypto } from '../dist/lib/crypto.js';
+import { tenantSalt, chainKey0, ratchet, computeEEID } from '../dist/lib/keys.js';
+import { Encoder, Decoder } from '../dist/lib/codec.js';
+import { Initiator } from '../dist/lib/pairing.js';
+import { KexKey } from '../dist/lib/kex.js';
+
+const file = new URL('../../../mte/testdata/vectors.json', import.meta.url);
+const { vectors } = JSON.parse(readFileSync(file, 'utf8'));
+const providers = [webCrypto(), nobleCrypto()];
+const kems = { 512: ml_kem512, 768: ml_kem768, 1024: ml_kem1024 };
+
+test('vectors.json has the expected vectors', () => {
+  assert.deepEqual(vectors.map((v) => v.name), ['x25519', 'mlkem512', 'mlkem768', 'mlkem1024', 'mlkem512-tenant']);
+  assert.equal(vectors.reduce((n, v) => n + v.messages.length, 0), 55);
+});
+
+// Server role: encapsulate to a client public key with a 32-byte seed.
+function encapsulate(strength, pub, seed) {
+  if (strength === 0) {
+    return { secret: x25519.getPublicKey(seed), shared: x25519.getSharedSecret(seed, pub) };
+  }
+  const { cipherText, sharedSecret } = kems[strength].encapsulate(pub, seed);
+  return { secret: cipherText, shared: sharedSecret };
+}
+
+function largePlaintext(n) {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = i % 251;
+  return b;
+}
+
+function plaintextOf(m) {
+  if (m.plaintextRule !== undefined) {
+    assert.equal(m.plaintextRule, 'byte i = i mod 251');
+    return largePlaintext(Number(m.length));
+  }
+  return m.plaintext === undefined ? new Uint8Array(0) : fromHex(m.plaintext);
+}
+
+function checkEncoded(m, got) {
+  if (m.encoded !== undefined) {
+    assert.equal(hex(got), m.encoded, `${m.direction} ${m.name}`);
+  } else {
+    assert.equal(createHash('sha256').update(got).digest('hex'), m.encodedSha256, `${m.direction} ${m.name} sha256`);
+    assert.equal(hex(got.subarray(0, m.encodedPrefix.length / 2)), m.encodedPrefix);
+  }
+  assert.equal(got.length, 7 + 8 + Number(m.length) + 16);
+}
+
+for (const v of vectors) {
+  for (const c of providers) {
+    test(`${v.name} (${c.name})`, async (t) => {
+      const st = v.strength;
+      const salt = await tenantSalt(c, v.company, v.license);
+      assert.equal(hex(salt), v.salt);
+
+      // pairRequest from the client seeds.
+      const material = {
+        encoderSeed: fromHex(v.client.encoderKeySeed),
+        encoderPersonalization: v.client.encoderPersonalization,
+        decoderSeed: fromHex(v.client.decoderKeySeed),
+        decoderPersonalization: v.client.decoderPersonalization,
+      };
+      const init = Initiator.fromMaterial(st, material);
+      assert.equal(new TextDecoder().decode(init.request), v.pairRequest);
+
+      // pairResponse from the server seeds (the server encoder encapsulates
+      // to the client's decoder key, the server decoder to its encoder key).
+      const req = JSON.parse(v.pairRequest);
+      const s2c = encapsulate(st, base64Decode(req.decoderPublicKey), fromHex(v.server.encoderSeed));
+      const c2s = encapsulate(st, base64Decode(req.encoderPublicKey), fromHex(v.server.decoderSeed));
+      const resp = `{"encoderSecret":"${base64Encode(s2c.secret)}","encoderNonce":"${v.server.encoderNonce}",` +
+        `"decoderSecret":"${base64Encode(c2s.secret)}","decoderNonce":"${v.server.decoderNonce}"}`;
+      assert.equal(resp, v.pairResponse);
+      assert.equal(hex(c2s.shared), v.c2s.sharedSecret);
+      assert.equal(hex(s2c.shared), v.s2c.sharedSecret);
+
+      // Client decapsulation recovers the same secrets.
+      const encKey = KexKey.fromSeed(st, material.encoderSeed);
+      const decKey = KexKey.fromSeed(st, material.decoderSeed);
+      assert.equal(hex(encKey.decapsulate(c2s.secret)), v.c2s.sharedSecret);
+      assert.equal(hex(decKey.decapsulate(s2c.secret)), v.s2c.sharedSecret);
+
+      // EEID.
+      assert.equal(hex(await computeEEID(c, utf8(v.pairResponse))), v.eeid);
+
+      // Key schedule of each direction.
+      const ck0s = {};
+      for (const dir of ['c2s', 's2c']) {
+        const d = v[dir];
+        const nonce = BigInt(d.nonce);
+        const info = concat(utf8(`socketx-mte-v1 ${dir}`), new Uint8Array([0]), u64le(nonce), utf8(d.personalization));
+        assert.equal(hex(info), d.info, `${dir} info`);
+        assert.equal(hex(await c.hmacSha256(salt, fromHex(d.sharedSecret))), d.prk, `${dir} prk`);
+        const ck0 = await chainKey0(c, salt, fromHex(d.sharedSecret), dir, nonce, d.personalization);
+        assert.equal(hex(ck0), d.ck0, `${dir} ck0`);
+        const e0 = await ratchet(c, ck0);
+        assert.equal(hex(e0.key), d.k0);
+        assert.equal(hex(e0.iv), d.iv0);
+        assert.equal(hex(e0.next), d.ck1);
+        const e1 = await ratchet(c, e0.next);
+        assert.equal(hex(e1.key), d.k1);
+        assert.equal(hex(e1.iv), d.iv1);
+        ck0s[dir] = ck0;
+      }
+      assert.equal(v.c2s.nonce, v.server.decoderNonce);
+      assert.equal(v.s2c.nonce, v.server.encoderNonce);
+      assert.equal(v.c2s.personalization, v.client.encoderPersonalization);
+      assert.equal(v.s2c.personalization, v.client.decoderPersonalization);
+
+      // The client's pairing yields the same EEID and encoder/decoder.
+      const pairing = await init.finish(utf8(v.pairResponse), c, salt);
+      assert.equal(pairing.eeidHex, v.eeid);
+
+      await t.test('c2s messages: client encoder seals, a strict decoder opens', async () => {
+        const dec = await Decoder.create(c, ck0s.c2s);
+        for (const m of v.messages.filter((m) => m.direction === 'c2s')) {
+          const seq = BigInt(m.seq);
+          if (pairing.encoder.seq !== seq) {
+            await pairing.encoder.skipTo(seq);
+            await dec.skipTo(seq);
+          }
+          const pt = plaintextOf(m);
+          const got = await pairing.encoder.seal(Number(m.action), Number(m.type), pt);
+          checkEncoded(m, got);
+          const opened = await dec.open(got);
+          assert.deepEqual(opened.header, { action: Number(m.action), type: Number(m.type) });
+          assert.equal(hex(opened.plaintext), hex(pt));
+        }
+      });
+
+      await t.test('s2c messages: server encoder seals, the client decoder opens', async () => {
+        const enc = await Encoder.create(c, ck0s.s2c);
+        for (const m of v.messages.filter((m) => m.direction === 's2c')) {
+          const seq = BigInt(m.seq);
+          if (enc.seq !== seq) {
+            await enc.skipTo(seq);
+            await pairing.decoder.skipTo(seq);
+          }
+          const pt = plaintextOf(m);
+          const got = await enc.seal(Number(m.action), Number(m.type), pt);
+          checkEncoded(m, got);
+          const opened = await pairing.decoder.open(m.encoded !== undefined ? fromHex(m.encoded) : got);
+          assert.deepEqual(opened.header, { action: Number(m.action), type: Number(m.type) });
+          assert.equal(hex(opened.plaintext), hex(pt));
+        }
+      });
+    });
+  }
+}
