@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 
 .PHONY: test lint vet fmt staticcheck race bench bench-once fuzz-short build demo cross
 
-test: lint race bench-once fuzz-short deploy-check
+test: lint race bench-once fuzz-short deploy-check js-check
 
 lint: fmt vet staticcheck
 
@@ -51,3 +51,4 @@ demo:
 	$(GO) run ./cmd/socketx demo
 
 include deploy/checks.mk
+include sdk/js/checks.mk

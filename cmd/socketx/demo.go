@@ -4,10 +4,13 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/internal/demopage"
 	"github.com/socketx/socketx-server/internal/echoserver"
 )
 
@@ -20,6 +23,7 @@ func demo(args []string) int {
 		defPort = v
 	}
 	port := fs.Int("port", defPort, "public port of the proxy (default $LISTEN_PORT or 8080)")
+	pageAddr := fs.String("page", "127.0.0.1:8081", "address of the demo web page (the browser SDK); off to disable")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -29,6 +33,16 @@ func demo(args []string) int {
 		return 1
 	}
 	defer echo.Close()
+	var page *http.Server
+	var pageLn net.Listener
+	if *pageAddr != "off" {
+		if pageLn, err = net.Listen("tcp", *pageAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "demo: page:", err)
+			return 1
+		}
+		page = &http.Server{Handler: demopage.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		defer page.Close()
+	}
 	domainMap := `{"*":{"upstream":"` + echo.URL() + `","allowedOrigins":["*"]}}`
 	lookup := func(name string) (string, bool) {
 		switch name {
@@ -48,9 +62,12 @@ func demo(args []string) int {
 	}
 	return serve(lookup, hooks{ready: func(srv *engine.Server, admin net.Addr) {
 		addr := srv.Addr()
-		fmt.Printf(`
-SocketX demo is running.
-  proxy:     ws://%s/   (any path; SocketX clients only)
+		fmt.Printf("\nSocketX demo is running.\n")
+		if page != nil {
+			go func() { _ = page.Serve(pageLn) }()
+			fmt.Printf("  demo page: http://%s/?proxy=ws://%s/demo   (open it in a browser)\n", pageLn.Addr(), addr)
+		}
+		fmt.Printf(`  proxy:     ws://%s/   (any path; SocketX clients only)
   upstream:  %s   (built-in echo)
   health:    curl http://%s/health
   echo API:  curl 'http://%s/api/socketx-echo?msg=test'
