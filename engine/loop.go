@@ -25,14 +25,12 @@ type loop struct {
 	sweepFn  gnet.RunnableFunc
 	rng      *mrand.ChaCha8
 
-	// Output staged during one read; flushed before the read's bytes are
-	// discarded. toClient is contiguous (encoded frames); toUp is an iovec
-	// whose headers live in upHdr and whose payloads alias the client's
-	// inbound buffer.
+	// Output staged during one read, one contiguous buffer per leg, each
+	// written with one Write before the read's bytes are discarded. (An
+	// iovec of many frames would allocate in x/sys/unix.Writev beyond 8
+	// entries, and copying a frame costs less than a syscall.)
 	toClient []byte
-	toUp     [][]byte
-	upHdr    [maxBatch * codec.MaxHeaderLen]byte
-	upHdrN   int
+	toUp     []byte
 	ctl      [codec.MaxHeaderLen + 125]byte
 	scratch  []byte // pairing responses and other setup-time output
 
@@ -43,10 +41,8 @@ type loop struct {
 	drainAssigned bool
 }
 
-const (
-	maxBatch      = 64        // frames per Writev
-	maxClientSpan = 256 << 10 // flush toClient beyond this many bytes
-)
+// maxStaged is how much output a read stages per leg before writing early.
+const maxStaged = 256 << 10
 
 func newLoop(s *Server, el gnet.EventLoop) *loop {
 	var seed [32]byte
@@ -56,7 +52,7 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 		el:       el,
 		rng:      mrand.NewChaCha8(seed),
 		toClient: make([]byte, 0, 64<<10),
-		toUp:     make([][]byte, 0, 2*maxBatch),
+		toUp:     make([]byte, 0, 64<<10),
 	}
 	l.metrics.init()
 	l.debug = s.log.Core().Enabled(zap.DebugLevel)

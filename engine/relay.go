@@ -153,9 +153,7 @@ func (sess *session) frame(lg *leg, sink frameSink, h *codec.Header, payload []b
 		*lg.frag = append(*lg.frag, payload...)
 	case codec.KindLast:
 		*lg.frag = append(*lg.frag, payload...)
-		ok := sink.message(lg.asm.Op(), *lg.frag)
-		// Staged output may reference the reassembled message.
-		sess.flush()
+		ok := sink.message(lg.asm.Op(), *lg.frag) // staged output copies it
 		lg.release()
 		return ok
 	}
@@ -238,35 +236,26 @@ func (sess *session) clientMessage(op codec.OpCode, msg []byte) bool {
 	return true
 }
 
-// queueUpFrame stages one masked frame to the upstream. The payload is
-// masked in place: it aliases the client's inbound buffer (or the
-// reassembly buffer), which is discarded right after the flush.
+// queueUpFrame stages one masked frame to the upstream, masking while
+// copying out of the client's inbound buffer.
 func (sess *session) queueUpFrame(op codec.OpCode, payload []byte) {
 	l := sess.loop
-	if l.upHdrN+codec.MaxHeaderLen > len(l.upHdr) || len(l.toUp)+2 > cap(l.toUp) {
+	if len(l.toUp) > maxStaged {
 		sess.flushUp()
 	}
 	m := l.mask()
-	hdr := codec.AppendFrameHeader(l.upHdr[l.upHdrN:l.upHdrN], true, op, len(payload), &m)
-	l.upHdrN += len(hdr)
-	codec.Unmask(payload, m, 0) // masking and unmasking are the same XOR
-	l.toUp = append(l.toUp, hdr)
-	if len(payload) > 0 {
-		l.toUp = append(l.toUp, payload)
-	}
+	out := codec.AppendFrameHeader(l.toUp, true, op, len(payload), &m)
+	start := len(out)
+	out = append(out, payload...)
+	codec.Unmask(out[start:], m, 0) // masking and unmasking are the same XOR
+	l.toUp = out
 }
 
-// queueUpControl stages a control frame to the upstream (copied into the
-// header scratch so ordering with data frames is kept).
+// queueUpControl stages a control frame to the upstream, in order with
+// the data frames.
 func (sess *session) queueUpControl(op codec.OpCode, payload []byte) {
-	l := sess.loop
-	if l.upHdrN+codec.MaxHeaderLen+len(payload) > len(l.upHdr) || len(l.toUp)+1 > cap(l.toUp) {
-		sess.flushUp()
-	}
-	m := l.mask()
-	f := codec.AppendControlFrame(l.upHdr[l.upHdrN:l.upHdrN], op, payload, &m)
-	l.upHdrN += len(f)
-	l.toUp = append(l.toUp, f)
+	m := sess.loop.mask()
+	sess.loop.toUp = codec.AppendControlFrame(sess.loop.toUp, op, payload, &m)
 }
 
 // queueClient stages bytes to the client.
@@ -275,8 +264,7 @@ func (sess *session) queueClient(b []byte) {
 	l.toClient = append(l.toClient, b...)
 }
 
-// flush writes everything staged: one Writev to the upstream, one Write to
-// the client. It then checks each leg's queue against the high-water mark.
+// flush writes everything staged: one Write per leg. It then checks each leg's queue against the high-water mark.
 func (sess *session) flush() {
 	sess.flushUp()
 	sess.flushClient()
@@ -286,12 +274,10 @@ func (sess *session) flushUp() {
 	l := sess.loop
 	if len(l.toUp) > 0 {
 		if sess.up.open {
-			_, _ = sess.up.conn.Writev(l.toUp)
+			_, _ = sess.up.conn.Write(l.toUp)
 		}
-		clear(l.toUp)
 		l.toUp = l.toUp[:0]
 	}
-	l.upHdrN = 0
 	if sess.up.open && sess.up.conn.OutboundBuffered() > sess.server().cfg.MaxQueuedBytes {
 		l.metrics.highWater.Add(1)
 		sess.fail(1013, "upstream too slow", 1013, "not reading fast enough")
@@ -398,7 +384,7 @@ func (sess *session) upstreamMessage(op codec.OpCode, plain []byte) bool {
 		typ = mte.TypeText
 	}
 	l := sess.loop
-	if len(l.toClient) > maxClientSpan {
+	if len(l.toClient) > maxStaged {
 		sess.flushClient()
 	}
 	var t0 time.Time
