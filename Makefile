@@ -4,7 +4,7 @@ PKGS      := ./...
 FUZZTIME  ?= 5s
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: test lint vet fmt staticcheck race bench bench-once fuzz-short build demo cross
+.PHONY: test lint vet fmt staticcheck race bench bench-once fuzz-short build demo cross perf-quick perf-full
 
 test: lint race bench-once fuzz-short deploy-check js-check
 
@@ -33,7 +33,7 @@ bench:
 
 # Each fuzz target for a short, bounded time (go test -fuzz takes one target per run).
 fuzz-short:
-	@set -e; for pkg in ./codec ./mte ./routing ./upstream ./metering ./client; do \
+	@set -e; for pkg in ./codec ./mte ./routing ./upstream ./metering ./client ./perf/wsecho; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$f"; \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/socketx-fuzz.log 2>&1 || { cat /tmp/socketx-fuzz.log; exit 1; }; \
@@ -49,6 +49,13 @@ cross:
 
 demo:
 	$(GO) run ./cmd/socketx demo
+
+# Side-by-side comparison with nginx and HAProxy (installs them if missing).
+perf-quick:
+	QUICK=1 perf/compare.sh
+
+perf-full:
+	perf/compare.sh
 
 include deploy/checks.mk
 include sdk/js/checks.mk

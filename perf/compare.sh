@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# perf/compare.sh: SocketX vs nginx vs HAProxy vs the echo upstream directly,
+# on loopback, one command. See perf/README.md.
+#
+#   perf/compare.sh              full run (≤ 10 min)
+#   QUICK=1 perf/compare.sh      quick run (~2 min): shorter runs, 1k/3k held connections
+#
+# Environment knobs: TARGETS="direct nginx haproxy socketx", DURATION=15s,
+# CONNS=200, INFLIGHT=8, SIZES="64 1024", HOLD_LOW=1000, HOLD_HIGH=9000,
+# SETUP_CONNS=3000, STRENGTH=768, PIN=1 (0 skips the taskset runs),
+# KEEP=1 (keep the scratch directory), OUT=perf/results.
+#
+# Writes $OUT/<date>[-quick].md, .svg and .jsonl. Every process it starts is
+# stopped on exit (trap EXIT); every wait is bounded.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+QUICK=${QUICK:-0}
+if [[ $QUICK == 1 ]]; then
+	DURATION=${DURATION:-4s}
+	HOLD_HIGH=${HOLD_HIGH:-3000}
+	SETUP_CONNS=${SETUP_CONNS:-1000}
+	PIN_SIZES=${PIN_SIZES:-1024}
+	SUFFIX=-quick
+else
+	DURATION=${DURATION:-15s}
+	HOLD_HIGH=${HOLD_HIGH:-9000}
+	SETUP_CONNS=${SETUP_CONNS:-3000}
+	PIN_SIZES=${PIN_SIZES:-64 1024}
+	SUFFIX=
+fi
+TARGETS=${TARGETS:-direct nginx haproxy socketx}
+CONNS=${CONNS:-200}
+INFLIGHT=${INFLIGHT:-8}
+SIZES=${SIZES:-64 1024}
+HOLD_LOW=${HOLD_LOW:-1000}
+STRENGTH=${STRENGTH:-768}
+PIN=${PIN:-1}
+OUT=${OUT:-$ROOT/perf/results}
+
+ECHO_PORT=19001 NGINX_PORT=19002 HAPROXY_PORT=19003 SOCKETX_PORT=19004 ADMIN_PORT=19090
+NCPU=$(nproc)
+ALLCPUS=0-$((NCPU - 1))
+
+RUN=$(mktemp -d /tmp/socketx-perf.XXXXXX)
+BIN=$RUN/bin
+RESULTS=$RUN/results.jsonl
+: >"$RESULTS"
+declare -A PIDS=() # name → pid of every long-running process we started
+ECHO_PID=
+TPID=
+
+log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+stop_pid() { # stop_pid PID: TERM, wait up to 5 s, then KILL
+	local pid=$1 _
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local name
+	for name in "${!PIDS[@]}"; do
+		stop_pid "${PIDS[$name]}"
+	done
+	if [[ ${KEEP:-0} == 1 ]]; then
+		log "scratch directory kept: $RUN"
+	else
+		rm -rf "$RUN"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+wait_port() { # wait_port PORT: up to 10 s
+	local _
+	for _ in $(seq 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	log "nothing listens on port $1"
+	return 1
+}
+
+wait_file() { # wait_file PATH SECONDS PID: until PATH exists, PID exits, or timeout
+	local _
+	for _ in $(seq $(($2 * 10))); do
+		[[ -e $1 ]] && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- prerequisites -------------------------------------------------------
+install_proxies() {
+	command -v nginx >/dev/null && command -v haproxy >/dev/null && return 0
+	local sudo=
+	[[ $(id -u) == 0 ]] || sudo="sudo -n"
+	log "installing nginx and haproxy from Debian"
+	if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q nginx-light haproxy >"$RUN/apt.log" 2>&1; then
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get update -q >>"$RUN/apt.log" 2>&1 || true
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q nginx-light haproxy >>"$RUN/apt.log" 2>&1 ||
+			DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q nginx haproxy >>"$RUN/apt.log" 2>&1 || true
+	fi
+	# Debian starts the packaged services; we run our own instances.
+	$sudo systemctl stop nginx haproxy >/dev/null 2>&1 || $sudo service nginx stop >/dev/null 2>&1 || true
+	$sudo service haproxy stop >/dev/null 2>&1 || true
+}
+
+install_proxies
+for t in nginx haproxy; do
+	if [[ " $TARGETS " == *" $t "* ]] && ! command -v "$t" >/dev/null; then
+		log "$t is not installed; skipping it"
+		TARGETS=${TARGETS//$t/}
+	fi
+done
+
+log "building into $BIN"
+mkdir -p "$BIN"
+go build -o "$BIN/echo" ./perf/echo
+go build -o "$BIN/bench" ./perf/bench
+go build -o "$BIN/compare" ./perf/compare
+go build -o "$BIN/socketx" ./cmd/socketx
+
+# ---- processes ---------------------------------------------------------------
+start_echo() {
+	"$BIN/echo" -addr "127.0.0.1:$ECHO_PORT" >"$RUN/echo.log" 2>&1 &
+	ECHO_PID=$!
+	PIDS[echo]=$ECHO_PID
+	wait_port $ECHO_PORT
+}
+
+# start_target NAME: sets TPID (process tree to sample) and URL.
+start_target() {
+	case $1 in
+	direct)
+		TPID=$ECHO_PID
+		URL=ws://127.0.0.1:$ECHO_PORT/
+		return 0
+		;;
+	nginx)
+		mkdir -p "$RUN/nginx-tmp"
+		sed -e "s#@RUN@#$RUN#g" -e "s#@PORT@#$NGINX_PORT#g" -e "s#@ECHO@#127.0.0.1:$ECHO_PORT#g" \
+			perf/conf/nginx.conf >"$RUN/nginx.conf"
+		nginx -p "$RUN" -c "$RUN/nginx.conf" >"$RUN/nginx.log" 2>&1 &
+		TPID=$!
+		URL=ws://127.0.0.1:$NGINX_PORT/
+		wait_port $NGINX_PORT
+		;;
+	haproxy)
+		sed -e "s#@RUN@#$RUN#g" -e "s#@PORT@#$HAPROXY_PORT#g" -e "s#@ECHO@#127.0.0.1:$ECHO_PORT#g" \
+			perf/conf/haproxy.cfg >"$RUN/haproxy.cfg"
+		haproxy -db -f "$RUN/haproxy.cfg" >"$RUN/haproxy.log" 2>&1 &
+		TPID=$!
+		URL=ws://127.0.0.1:$HAPROXY_PORT/
+		wait_port $HAPROXY_PORT
+		;;
+	socketx)
+		DOMAIN_MAP="{\"*\":{\"upstream\":\"ws://127.0.0.1:$ECHO_PORT\",\"allowedOrigins\":[\"*\"]}}" \
+			LISTEN_HOST=127.0.0.1 LISTEN_PORT=$SOCKETX_PORT ADMIN_LISTEN=127.0.0.1:$ADMIN_PORT \
+			LOG_LEVEL=warn MTE_KYBER_STRENGTH=$STRENGTH \
+			"$BIN/socketx" serve >"$RUN/socketx.log" 2>&1 &
+		TPID=$!
+		URL=ws://127.0.0.1:$SOCKETX_PORT/
+		wait_port $SOCKETX_PORT
+		;;
+	esac
+	PIDS[target]=$TPID
+}
+
+stop_target() {
+	[[ $1 == direct ]] && return 0
+	stop_pid "$TPID"
+	unset 'PIDS[target]'
+}
+
+tree() { # tree PID: PID and its direct children (nginx workers)
+	echo "$1"
+	pgrep -P "$1" || true
+}
+
+pin() { # pin CPUS PID...: every thread of every process
+	local cpus=$1 p
+	shift
+	for p in "$@"; do
+		taskset -a -p -c "$cpus" "$p" >/dev/null 2>&1 || true
+	done
+}
+
+sample() { "$BIN/compare" sample -pid "$1"; }
+
+mode_args() { # mode_args TARGET: bench flags for the target's protocol
+	if [[ $1 == socketx ]]; then echo "-strength $STRENGTH"; else echo "-plain"; fi
+}
+
+BENCH_PREFIX=() # e.g. (taskset -c 1)
+
+bench() { # bench NAME TARGET ARGS...: bounded bench run, JSON to $RUN/NAME.json
+	local name=$1 target=$2
+	shift 2
+	# shellcheck disable=SC2046
+	timeout 600 "${BENCH_PREFIX[@]}" "$BIN/bench" -q $(mode_args "$target") -json "$RUN/$name.json" "$@" "$URL" >>"$RUN/bench.log" 2>&1 || true
+	if [[ ! -s $RUN/$name.json ]]; then
+		log "bench $name produced no result (see bench.log)"
+		echo null
+		return
+	fi
+	cat "$RUN/$name.json"
+}
+
+# ---- scenarios -----------------------------------------------------------------
+throughput() { # throughput TARGET SIZE PINNED
+	local t=$1 size=$2 pinned=$3 before after res
+	BENCH_PREFIX=()
+	if [[ $pinned == true ]]; then
+		# shellcheck disable=SC2046
+		pin 0 $(tree "$TPID")
+		pin 1 "$ECHO_PID"
+		BENCH_PREFIX=(taskset -c 1)
+	fi
+	before=$(sample "$TPID")
+	res=$(bench "tp-$t-$size-$pinned" "$t" -a "$CONNS" -inflight "$INFLIGHT" -s "$size" -d "$DURATION")
+	after=$(sample "$TPID")
+	BENCH_PREFIX=()
+	if [[ $pinned == true ]]; then
+		# shellcheck disable=SC2046
+		pin "$ALLCPUS" $(tree "$TPID") "$ECHO_PID"
+	fi
+	printf '{"kind":"throughput","target":"%s","size":%d,"pinned":%s,"before":%s,"after":%s,"bench":%s}\n' \
+		"$t" "$size" "$pinned" "$before" "$after" "$res" >>"$RESULTS"
+	log "  $t ${size}B pinned=$pinned: $(jq_msgs "$res")"
+}
+
+jq_msgs() { # a one-line summary without jq
+	grep -o '"msgs_per_sec":[0-9.e+]*\|"setup_rate":[0-9.e+]*\|"established":[0-9]*' <<<"$1" | tr '\n' ' '
+}
+
+setup_rate() { # setup_rate TARGET
+	local t=$1 before after res
+	before=$(sample "$TPID")
+	res=$(bench "setup-$t" "$t" -hold -d 0 -a "$SETUP_CONNS" -p 64 -w 2)
+	after=$(sample "$TPID")
+	printf '{"kind":"setup","target":"%s","before":%s,"after":%s,"bench":%s}\n' "$t" "$before" "$after" "$res" >>"$RESULTS"
+	log "  $t setup: $(jq_msgs "$res")"
+}
+
+hold() { # hold TARGET: fresh proxy, sample before, at HOLD_LOW and at HOLD_HIGH held pairs
+	local t=$1 base low high blow bhigh lpid hpid
+	rm -f "$RUN/low.ready" "$RUN/high.ready"
+	sleep 1
+	base=$(sample "$TPID")
+	# shellcheck disable=SC2046
+	"$BIN/bench" -q -hold -d 300s -a "$HOLD_LOW" -p 64 $(mode_args "$t") \
+		-ready-file "$RUN/low.ready" -json "$RUN/hold-low-$t.json" "$URL" >>"$RUN/bench.log" 2>&1 &
+	lpid=$!
+	PIDS[hold-low]=$lpid
+	wait_file "$RUN/low.ready" 120 $lpid || log "  $t: low hold not ready"
+	sleep 2
+	low=$(sample "$TPID")
+	# shellcheck disable=SC2046
+	"$BIN/bench" -q -hold -d 300s -a $((HOLD_HIGH - HOLD_LOW)) -p 64 -w 2 $(mode_args "$t") \
+		-ready-file "$RUN/high.ready" -json "$RUN/hold-high-$t.json" "$URL" >>"$RUN/bench.log" 2>&1 &
+	hpid=$!
+	PIDS[hold-high]=$hpid
+	wait_file "$RUN/high.ready" 240 $hpid || log "  $t: high hold not ready"
+	sleep 2
+	high=$(sample "$TPID")
+	stop_pid $hpid
+	stop_pid $lpid
+	unset 'PIDS[hold-low]' 'PIDS[hold-high]'
+	blow=$(cat "$RUN/hold-low-$t.json" 2>/dev/null || echo null)
+	bhigh=$(cat "$RUN/hold-high-$t.json" 2>/dev/null || echo null)
+	printf '{"kind":"hold","target":"%s","base":%s,"low":%s,"high":%s,"low_conns":%d,"high_conns":%d,"bench_low":%s,"bench_high":%s}\n' \
+		"$t" "$base" "$low" "$high" "$HOLD_LOW" "$HOLD_HIGH" "$blow" "$bhigh" >>"$RESULTS"
+	log "  $t hold: base $(grep -o '"rss_kib":[0-9]*' <<<"$base") low $(grep -o '"rss_kib":[0-9]*' <<<"$low") high $(grep -o '"rss_kib":[0-9]*' <<<"$high")"
+}
+
+# ---- run -------------------------------------------------------------------------
+log "targets: $TARGETS; duration $DURATION; $CONNS conns × $INFLIGHT in flight; sizes $SIZES; hold $HOLD_LOW→$HOLD_HIGH; setup $SETUP_CONNS; ML-KEM-$STRENGTH"
+start_echo
+for t in $TARGETS; do
+	log "$t"
+	start_target "$t"
+	for size in $SIZES; do
+		throughput "$t" "$size" false
+	done
+	if [[ $PIN == 1 && $NCPU -ge 2 && $t != direct ]]; then
+		for size in $PIN_SIZES; do
+			throughput "$t" "$size" true
+		done
+	fi
+	setup_rate "$t"
+	if [[ $t != direct ]]; then
+		stop_target "$t"
+		start_target "$t" # fresh process: a clean memory baseline
+		hold "$t"
+	fi
+	stop_target "$t"
+done
+
+mkdir -p "$OUT"
+STAMP=$(date -u +%Y-%m-%d)$SUFFIX
+VERSIONS="$("$BIN/socketx" version 2>&1 | head -1); $(nginx -v 2>&1 | head -1); $(haproxy -v 2>/dev/null | head -1 | cut -d' ' -f1-3); $(go version | cut -d' ' -f3-4)"
+PARAMS="$CONNS connections × $INFLIGHT in flight for $DURATION per run, sizes $SIZES B (binary), pinned runs: proxy on CPU 0 and bench+echo on CPU 1 for sizes $PIN_SIZES; hold $HOLD_LOW then $HOLD_HIGH idle pairs; setup $SETUP_CONNS connections, 64 setups in flight, 2 bench processes; SocketX MTE_KYBER_STRENGTH=$STRENGTH, LOG_LEVEL=warn; QUICK=$QUICK"
+cp "$RESULTS" "$OUT/$STAMP.jsonl"
+"$BIN/compare" report -in "$RESULTS" -md "$OUT/$STAMP.md" -svg "$OUT/$STAMP.svg" -params "$PARAMS" -versions "$VERSIONS"
+log "wrote $OUT/$STAMP.md and $OUT/$STAMP.svg"

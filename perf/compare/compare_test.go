@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestReadStatOddName(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "stat")
+	line := "4242 (a) b (c) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 125 0 0 20 0 3 0 1 2 3\n"
+	if err := os.WriteFile(p, []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pid, ppid, ticks, ok := readStat(p)
+	if !ok || pid != 4242 || ppid != 17 || ticks != 375 {
+		t.Fatalf("pid %d ppid %d ticks %d ok %v", pid, ppid, ticks, ok)
+	}
+}
+
+func TestSampleSelf(t *testing.T) {
+	s, err := sampleTree(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Procs < 1 || s.RSSKiB <= 0 || s.SysR <= 0 {
+		t.Fatalf("%+v", s)
+	}
+	if _, err := sampleTree(1 << 30); err == nil || err.Error() != "compare: no process 1073741824" {
+		t.Fatalf("missing process: %v", err)
+	}
+}
+
+const sampleRecords = `{"kind":"throughput","target":"nginx","size":64,"before":{"cpu_sec":1,"syscr":0,"syscw":0},"after":{"cpu_sec":3,"syscr":2000000,"syscw":1000000},"bench":{"msgs":1000000,"msgs_per_sec":100000,"errors":{}}}
+{"kind":"throughput","target":"haproxy","size":64,"before":{"cpu_sec":1},"after":{"cpu_sec":2.6},"bench":{"msgs":1000000,"msgs_per_sec":110000,"errors":{}}}
+{"kind":"throughput","target":"socketx","size":64,"before":{"cpu_sec":0},"after":{"cpu_sec":1},"bench":{"msgs":1000000,"msgs_per_sec":120000,"errors":{}}}
+{"kind":"hold","target":"haproxy","base":{"rss_kib":1000},"low":{"rss_kib":5000},"high":{"rss_kib":41000},"low_conns":1000,"high_conns":9000}
+{"kind":"hold","target":"socketx","base":{"rss_kib":1000},"low":{"rss_kib":4000},"high":{"rss_kib":28000},"low_conns":1000,"high_conns":9000}
+{"kind":"setup","target":"socketx","before":{"cpu_sec":0},"after":{"cpu_sec":1},"bench":{"established":5000,"setup_rate":6000,"strength":768,"errors":{}}}
+`
+
+// The report computes CPU per relayed message (÷ 2 × echoes), ratios,
+// memory slopes and target verdicts exactly.
+func TestReportFigures(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "r.jsonl")
+	if err := os.WriteFile(in, []byte(sampleRecords), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := readRecords(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md bytes.Buffer
+	writeMarkdown(&md, recs, "T", "", "", "c.svg")
+	out := md.String()
+	for _, want := range []string{
+		"| 64 B | no | nginx | 0 | 100000 | 0.00 | 0 | 0 | 0 | 1.00 | 1.00 | 0.50 | 0 |",
+		"| 64 B | no | socketx | 0 | 120000 | 0.00 | 0 | 0 | 0 | 0.50 | - | - | 0 |",
+		"| 64 B | false | 1.20× | 1.09× | 0.50× | 0.62× | met (0.62×) | met (1.09×) |",
+		"| haproxy | 1000 → 9000 | 1.0 | 4.9 | 40.0 | 4.44 | 4.50 | 0.00 | - |",
+		"| socketx | 1000 → 9000 | 1.0 | 3.9 | 27.3 | 3.00 | 3.00 | 0.00 | - |",
+		"Target ≤ 4 KiB per paired connection and below HAProxy: met (3.00 KiB) (SocketX 3.00 KiB, HAProxy 4.50 KiB)",
+		"| socketx | 5000 | 6000 | 0 | 0 | 0 | 0 | 200 | 0 |",
+		"Target ≥ 5,000 SocketX setups/s (ML-KEM-768): met (6000/s)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q\n%s", want, out)
+		}
+	}
+	svg := chartSVG(recs)
+	if !strings.HasPrefix(svg, "<svg ") || !strings.Contains(svg, ">120k</text>") || !strings.Contains(svg, ">3.0</text>") {
+		t.Fatalf("svg:\n%s", svg)
+	}
+}

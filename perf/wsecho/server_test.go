@@ -1,0 +1,53 @@
+package wsecho
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/socketx/socketx-server/codec"
+)
+
+// A real socket: upgrade, echo, close; the counters match.
+func TestServerEcho(t *testing.T) {
+	srv := New(Config{Addr: "127.0.0.1:0", Loops: 1})
+	done := make(chan error, 1)
+	go func() { done <- srv.Run() }()
+	select {
+	case <-srv.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	c, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	in := cat([]byte(upgradeReq), maskedFrame(true, codec.OpBinary, "abc"), maskedFrame(true, codec.OpClose, "\x03\xe8"))
+	if _, err := c.Write(in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := cat([]byte(upgradeResp), frame(true, codec.OpBinary, "abc"), frame(true, codec.OpClose, "\x03\xe8"))
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got %q want %q", got, want)
+	}
+	st := srv.Stats()
+	if st.Accepted != 1 || st.Upgraded != 1 || st.Frames != 1 || st.Bytes != 3 {
+		t.Fatalf("%+v", st)
+	}
+}
