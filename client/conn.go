@@ -36,7 +36,10 @@ type Conn struct {
 
 	rmu      sync.Mutex // guards the following (the reading side)
 	fr       frameReader
-	finalErr error // the error every later Receive returns
+	finalErr error     // the error every later Receive returns
+	pending  []Message // read by a stopped Messages pump, not handed over
+
+	pump pump // Messages and Err
 
 	peerClosed     chan struct{} // closed when the server's close frame or a read error arrived
 	peerClosedOnce sync.Once
@@ -134,6 +137,11 @@ func (c *Conn) writeControlLocked(ctx context.Context, op ws.OpCode, payload []b
 func (c *Conn) Receive(ctx context.Context) (mte.MessageType, []byte, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	if len(c.pending) > 0 {
+		m := c.pending[0]
+		c.pending = c.pending[1:]
+		return m.Type, m.Data, nil
+	}
 	if c.finalErr != nil {
 		return 0, nil, c.finalErr
 	}

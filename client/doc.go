@@ -33,4 +33,31 @@
 // handshake message out of order is a *HandshakeError; a message that fails
 // MTE decoding closes the connection with the code from mte.CloseCode and is
 // returned as *MTEError wrapping the mte sentinel.
+//
+// # Receiving with a channel
+//
+// Conn.Messages and ReconnectingConn.Messages return a channel of owned
+// Message values, closed when the connection ends or the given context
+// ends; Err then says why. Stopping a channel loses no message.
+//
+// # Reconnecting
+//
+// DialReconnecting returns a ReconnectingConn that dials again, with
+// exponential backoff and full jitter, after the errors DefaultShouldReconnect
+// accepts (1001 going away, 1011–1014, network failures, HTTP 429/5xx), pairs
+// afresh on every new socket (a new EEID) and writes the messages that waited,
+// in order. Events report each attempt, each new pairing and, when it finally
+// gives up, every queued message that was never written. See ReconnectingConn
+// for the exact delivery guarantee.
+//
+// # Options
+//
+// Options.Header, Origin and Protocols go into the upgrade request;
+// TLSConfig is used for wss:// URLs; Strength (or Classical) must match the
+// proxy's MTE_KYBER_STRENGTH, else Dial fails with *CloseError 1002;
+// Company and License must match MTE_COMPANY_NAME and MTE_LICENSE_KEY;
+// DialTimeout bounds TCP, TLS and the upgrade, PairTimeout the SocketX
+// handshake including the proxy's upstream dial; Pathname overrides the
+// pathname of action 4; ReadLimit caps a received message. An Origin the
+// proxy's DOMAIN_MAP refuses fails the upgrade with ws.StatusError 403.
 package client

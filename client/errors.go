@@ -18,7 +18,28 @@ var (
 	// ErrMessageTooBig: a message from the server exceeds Options.ReadLimit.
 	// The connection is closed with 1009.
 	ErrMessageTooBig = errors.New("client: message exceeds read limit")
+	// ErrQueueFull is returned by ReconnectingConn.Send and SendAsync when
+	// ReconnectOptions.QueueLimit messages already wait for a socket. The
+	// message was not queued: the caller still owns it.
+	ErrQueueFull = errors.New("client: reconnect queue full")
 )
+
+// ReconnectError ends a ReconnectingConn whose reconnect policy gave up:
+// MaxAttempts dials failed in a row, or a dial failed with an error that
+// ShouldReconnect rejects (a 403 upgrade, a 1008 during pairing, ...).
+type ReconnectError struct {
+	// Attempts is the number of dials made since the connection was lost.
+	Attempts int
+	// Err is the error of the last dial.
+	Err error
+}
+
+func (e *ReconnectError) Error() string {
+	return "client: reconnect gave up after " + strconv.Itoa(e.Attempts) + " attempts: " + e.Err.Error()
+}
+
+// Unwrap returns the last dial error.
+func (e *ReconnectError) Unwrap() error { return e.Err }
 
 // CloseError is a close frame received from the server: the way the proxy
 // reports every failure (pairing, decoding, upstream) and a normal close.

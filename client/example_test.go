@@ -28,3 +28,23 @@ func Example() {
 	}
 	fmt.Println(t, string(p))
 }
+
+func ExampleDialReconnecting() {
+	ctx := context.Background() // the connection lives until ctx ends or Close
+	r, err := client.DialReconnecting(ctx, "wss://socketx.example.com/feed", client.Options{},
+		client.ReconnectOptions{Events: client.Events{
+			OnReconnected: func(eeid mte.EEID) { log.Printf("paired again: %s", eeid) },
+			OnUndelivered: func(msgs []client.Message, err error) { log.Printf("%d not sent: %v", len(msgs), err) },
+		}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer r.Close(1000, "bye")
+	if err := r.SendAsync(mte.TypeText, []byte("subscribe")); err != nil { // queued across reconnects
+		log.Fatal(err)
+	}
+	for m := range r.Messages(ctx) {
+		fmt.Printf("%v %s\n", m.Type, m.Data)
+	}
+	log.Print(r.Err()) // why the connection ended
+}

@@ -1,0 +1,106 @@
+package client
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/socketx/socketx-server/internal/testupstream"
+	"github.com/socketx/socketx-server/mte"
+)
+
+// TestOptionsAgainstRealProxy checks the dial options against the engine:
+// Origin (the proxy's DOMAIN_MAP check), strength, pathname, header, timeouts.
+func TestOptionsAgainstRealProxy(t *testing.T) {
+	ctx := testCtx(t)
+	echo := testupstream.NewEcho(t)
+	p := startRealProxy(t, echo.URL, proxyConfig{origins: `["https://app.example"]`, strength: 768})
+
+	var se ws.StatusError
+	_, err := Dial(ctx, p.url, Options{Origin: "https://evil.example", Strength: 768})
+	if !errors.As(err, &se) || se != 403 {
+		t.Fatalf("refused Origin: %v, want HTTP 403", err)
+	}
+	if r, err := DialReconnecting(ctx, p.url, Options{Origin: "https://evil.example", Strength: 768}, ReconnectOptions{}); r != nil || !errors.As(err, &se) || se != 403 {
+		t.Fatalf("DialReconnecting with a refused Origin = %v, %v (first dial is not retried)", r, err)
+	}
+	_, err = Dial(ctx, p.url, Options{Origin: "https://app.example"}) // 512 against 768
+	expectCloseError(t, err, 1002, "mte: encoderPublicKey is 800 bytes, want 1184 for ML-KEM-768")
+	if DefaultShouldReconnect(err) {
+		t.Fatal("a strength mismatch is retried")
+	}
+
+	h := http.Header{}
+	h.Set("X-Trace", "t1")
+	path := "/rooms/1?x=y"
+	c := mustDial(t, ctx, p.url+"/ignored", Options{
+		Origin:      "https://app.example",
+		Header:      h,
+		Strength:    768,
+		Pathname:    &path,
+		DialTimeout: 2 * time.Second,
+		PairTimeout: 2 * time.Second,
+	})
+	reqs := echo.Requests()
+	if len(reqs) != 1 || reqs[0].RequestURI != "/rooms/1?x=y" || reqs[0].Header.Get("Origin") != "https://app.example" {
+		t.Fatalf("upstream requests: %+v", reqs)
+	}
+
+	// Messages: the channel style on a plain Conn.
+	msgs := c.Messages(ctx)
+	want := []Message{{mte.TypeText, []byte("hi")}, {mte.TypeBinary, []byte{0, 1, 2}}, {mte.TypeText, []byte{}}}
+	for _, m := range want {
+		if err := c.Send(ctx, m.Type, m.Data); err != nil {
+			t.Fatal(err)
+		}
+		got := <-msgs
+		if got.Type != m.Type || string(got.Data) != string(m.Data) || got.Data == nil {
+			t.Fatalf("Messages gave %v %q, want %v %q", got.Type, got.Data, m.Type, m.Data)
+		}
+	}
+	if c.Err() != nil {
+		t.Fatalf("Err while open = %v", c.Err())
+	}
+	if err := c.Close(4001, "done"); err != nil {
+		t.Fatal(err)
+	}
+	for m := range msgs {
+		t.Fatalf("unexpected %+v", m)
+	}
+	var ce *CloseError
+	if err := c.Err(); !(errors.As(err, &ce) && *ce == (CloseError{4001, "done"})) && err != ErrClosed {
+		t.Fatalf("Err after Close = %v", err)
+	}
+	if e := <-echo.Ended(); e.Code != 4001 || e.Reason != "done" {
+		t.Fatalf("upstream saw %d %q", e.Code, e.Reason)
+	}
+}
+
+// TestRedialRefusedGivesUp: the restarted proxy refuses the client's Origin
+// (HTTP 403); that is not retried, so the connection ends with
+// *ReconnectError wrapping the 403.
+func TestRedialRefusedGivesUp(t *testing.T) {
+	ctx := testCtx(t)
+	echo := testupstream.NewEcho(t)
+	p1 := startRealProxy(t, echo.URL, proxyConfig{})
+	rec := newRecorder()
+	r, err := DialReconnecting(ctx, p1.url, Options{Origin: "https://app.example"}, fastRetry(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	disconnect(t, p1, rec)
+	startRealProxy(t, echo.URL, proxyConfig{addr: p1.addr, origins: `["https://other.example"]`})
+	<-r.Done()
+	var (
+		re *ReconnectError
+		se ws.StatusError
+	)
+	if _, _, err := r.Receive(ctx); !errors.As(err, &re) || !errors.As(err, &se) || se != 403 || re.Attempts < 1 {
+		t.Fatalf("Receive = %v, want *ReconnectError wrapping HTTP 403", err)
+	}
+	if len(rec.reconnected) != 0 {
+		t.Fatal("reconnected")
+	}
+}
