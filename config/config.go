@@ -74,7 +74,7 @@ var Vars = []Var{
 	{Name: "MTE_DECODER_WINDOW_SIZE", Default: "1000", Help: "out-of-order tolerance of the proxy's decoder in messages (0 = strict order, max 65535)"},
 	{Name: "WS_READ_BUFFER_SIZE", Default: "1024", Help: "bytes per read; one read buffer per event loop, at least 64 KiB is used"},
 	{Name: "WS_WRITE_BUFFER_SIZE", Default: "1024", Help: "static part of each connection's outbound buffer in bytes"},
-	{Name: "WS_MAX_MESSAGE_SIZE", Default: "1048576", Help: "largest WebSocket message in bytes; larger closes with 1009"},
+	{Name: "WS_MAX_MESSAGE_SIZE", Default: "1048576", Help: "largest application message in bytes (SocketX framing not counted); larger closes with 1009"},
 	{Name: "WS_MAX_QUEUED_BYTES", Default: "4194304", Help: "outbound bytes queued per leg before a slow peer is closed with 1013"},
 	{Name: "CLIENT_PONG_TIMEOUT", Default: "60", Help: "seconds allowed without a client pong"},
 	{Name: "CLIENT_PING_INTERVAL", Default: "54", Help: "seconds between proxy-to-client pings (below CLIENT_PONG_TIMEOUT)"},
