@@ -317,7 +317,11 @@ func (c *Conn) Close(code uint16, reason string) error {
 				break
 			}
 		}
-		c.finalErr = ErrClosed
+		// A Receive that finished between our close frame and TryLock may
+		// already have reported the server's close: keep that answer.
+		if c.finalErr == nil {
+			c.finalErr = ErrClosed
+		}
 		c.rmu.Unlock()
 	} else {
 		select {
