@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -30,6 +31,9 @@ const mteVersion = "socketx-mte-v1"
 // Kubernetes stop timeouts (120 s in the shipped templates) cover
 // DRAIN_TIMEOUT plus this.
 const flushTimeout = 15 * time.Second
+
+// defaultGCPercent applies when GOGC is not set.
+const defaultGCPercent = 50
 
 // Exit codes.
 const (
@@ -73,6 +77,14 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 		return exitBadConfig
 	}
 	defer log.Sync() //nolint:errcheck
+	if _, set := lookup("GOGC"); !set {
+		// The relay allocates nothing per message, so the collector only
+		// runs while connections are set up; most of the heap is long-lived
+		// per-connection state. Half the default headroom cuts idle memory
+		// per connection by ~1 KiB (6.8 -> 5.7 KiB RSS at 9,000 pairs,
+		// perf/compare.sh) for ~4% more CPU per setup. GOGC overrides.
+		debug.SetGCPercent(defaultGCPercent)
+	}
 
 	profile, err := mte.NewProfile(mte.Params{
 		Strength: mte.Strength(cfg.KyberStrength),
