@@ -161,7 +161,7 @@ func (sess *session) reject(r reason, err error, req *codec.Request) {
 		fields := []zap.Field{zap.String("connection_id", connID(sess.id)), zap.String("reason", r.String()),
 			zap.Int("status", he.Status), zap.String("detail", he.Reason), zap.String("remote_addr", sess.remoteIP)}
 		if req != nil {
-			fields = append(fields, zap.ByteString("host", req.Host), zap.ByteString("origin", req.Origin))
+			fields = append(fields, zap.String("host", string(req.Host)), zap.String("origin", string(req.Origin)))
 		}
 		ce.Write(fields...)
 	}
