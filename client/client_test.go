@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"net"
 	"errors"
 	"fmt"
 	"net/http"
@@ -616,5 +617,23 @@ func TestClosePayloadTruncation(t *testing.T) {
 	}
 	if closePayload(0, "ignored") != nil {
 		t.Fatal("code 0 must give an empty payload")
+	}
+}
+
+func TestNetDialHook(t *testing.T) {
+	ctx := testCtx(t)
+	srv := newFakeServer(t, mte.Params{Strength: 512}, echo)
+	calls := 0
+	c := mustDial(t, ctx, srv.url, Options{NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		calls++
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+		return d.DialContext(ctx, network, addr)
+	}})
+	defer c.Close(1000, "")
+	if calls != 1 {
+		t.Fatalf("NetDial called %d times, want 1", calls)
+	}
+	if ip := c.LocalAddr().(*net.TCPAddr).IP.String(); ip != "127.0.0.2" {
+		t.Fatalf("local address %s, want 127.0.0.2", ip)
 	}
 }

@@ -65,6 +65,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Conn, error) {
 		Protocols: opts.Protocols,
 		TLSConfig: opts.TLSConfig,
 		Timeout:   opts.dialTimeout(),
+		NetDial:   opts.NetDial,
 	}
 	if len(header) > 0 {
 		d.Header = ws.HandshakeHeaderHTTP(header)

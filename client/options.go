@@ -1,8 +1,10 @@
 package client
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -53,6 +55,9 @@ type Options struct {
 	// ReadLimit is the largest WebSocket message accepted from the proxy,
 	// SocketX header and MTE overhead included (default 16 MiB).
 	ReadLimit int64
+	// NetDial, if set, opens the TCP connection (for example to bind a
+	// source address with net.Dialer.LocalAddr); nil uses net.Dialer.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // profileParams returns the mte parameters for these options.
