@@ -3,9 +3,9 @@ package client
 import (
 	"bytes"
 	"context"
-	"net"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
