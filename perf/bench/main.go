@@ -54,7 +54,7 @@ func run(args []string) int {
 	fs.IntVar(&cfg.Strength, "strength", 512, "SocketX key exchange: 512, 768, 1024, or 0 for classical X25519 (must match MTE_KYBER_STRENGTH)")
 	fs.BoolVar(&cfg.Plain, "plain", false, "target is a plain WebSocket proxy or echo server")
 	fs.BoolVar(&cfg.Hold, "hold", false, "open the connections and hold them idle for -d (0: close as soon as all are set up)")
-	fs.IntVar(&cfg.SrcIPs, "src-ips", 0, "-plain: bind source addresses 127.0.0.1..N round robin")
+	fs.IntVar(&cfg.SrcIPs, "src-ips", 0, "bind source addresses 127.0.0.1..N round robin")
 	fs.IntVar(&cfg.DstIPs, "dst-ips", 0, "connect to 127.0.0.1..N round robin (target must listen on them, e.g. 0.0.0.0)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "setup deadline per connection (TCP + upgrade + pairing + upstream)")
 	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "after -d, wait this long for messages in flight")

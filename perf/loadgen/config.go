@@ -22,7 +22,7 @@ type Config struct {
 	Strength int           // SocketX key exchange: 512, 768, 1024, or 0 for classical X25519
 	Plain    bool          // plain WebSocket target instead of SocketX
 	Hold     bool          // open and hold idle connections (no messages)
-	SrcIPs   int           // plain only: bind source addresses 127.0.0.1..N round robin (0 = kernel's choice)
+	SrcIPs   int           // bind source addresses 127.0.0.1..N round robin (0 = kernel's choice)
 	DstIPs   int           // rewrite a 127.0.0.1 target to 127.0.0.1..N round robin (0 = as given)
 	Timeout  time.Duration // dial + handshake deadline per connection (default 10 s)
 	Drain    time.Duration // after Duration, wait this long for echoes in flight (default 5 s)
@@ -72,8 +72,6 @@ func (c Config) Validate() error {
 		return bad("strength must be 0, 512, 768 or 1024")
 	case c.SrcIPs < 0 || c.SrcIPs > 254 || c.DstIPs < 0 || c.DstIPs > 254:
 		return bad("src/dst address counts must be 0..254")
-	case c.SrcIPs > 0 && !c.Plain:
-		return bad("-src-ips needs -plain: the Go SDK has no dial hook; use -dst-ips")
 	}
 	if c.DstIPs > 0 {
 		a, err := netip.ParseAddr(u.Hostname())

@@ -58,11 +58,11 @@ func (d *dialer) dial(ctx context.Context, i int) (wsConn, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
+	var local net.Addr
+	if d.cfg.SrcIPs > 0 {
+		local = &net.TCPAddr{IP: nthLoopback(i, d.cfg.SrcIPs).AsSlice()}
+	}
 	if d.cfg.Plain {
-		var local net.Addr
-		if d.cfg.SrcIPs > 0 {
-			local = &net.TCPAddr{IP: nthLoopback(i, d.cfg.SrcIPs).AsSlice()}
-		}
 		c, err := dialPlain(ctx, host, d.uri, local, d.cfg.Text)
 		if err != nil {
 			return nil, err
@@ -71,7 +71,12 @@ func (d *dialer) dial(ctx context.Context, i int) (wsConn, error) {
 	}
 	u := *d.u
 	u.Host = host
-	c, err := client.Dial(ctx, u.String(), d.opts)
+	opts := d.opts
+	if local != nil {
+		nd := net.Dialer{LocalAddr: local}
+		opts.NetDial = nd.DialContext
+	}
+	c, err := client.Dial(ctx, u.String(), opts)
 	if err != nil {
 		return nil, err
 	}
