@@ -207,8 +207,9 @@ func (sess *session) serveHTTP(req *codec.Request) {
 		sess.respond(codec.AppendResponse(dst, 200, "application/json", echoBody(query, time.Now())))
 	default:
 		if req.Upgrade != nil || req.SecKey != nil {
-			// Asked for an upgrade but not properly: say what is missing.
-			sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 400, Reason: "invalid websocket upgrade request"}))
+			// Asked for an upgrade but not properly: a rejection like any
+			// other (logged, counted).
+			sess.reject(reasonBadRequest, &codec.HTTPError{Status: 400, Reason: "invalid websocket upgrade request"}, req)
 			return
 		}
 		sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 404, Reason: "not found"}))

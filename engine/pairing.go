@@ -2,6 +2,7 @@ package engine
 
 import (
 	"crypto/rand"
+	"errors"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,8 +24,7 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 	}
 	want := [...]mte.Action{stateHello: mte.ActionRequest, statePair: mte.ActionPairRequest, statePathname: mte.ActionUpstreamRequest}
 	if int(sess.state) >= len(want) || hdr.Action != want[sess.state] {
-		sess.rejectSetup(reasonPairing, 1002, "unexpected action "+hdr.Action.String()+" during "+sess.state.String())
-		return false
+		return sess.pairingFailed(&orderError{action: hdr.Action, state: sess.state})
 	}
 	switch sess.state {
 	case stateHello:
@@ -52,8 +52,7 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 			return sess.pairingFailed(err)
 		}
 		if h.Action != mte.ActionUpstreamRequest {
-			sess.rejectSetup(reasonPairing, 1002, "unexpected action "+h.Action.String()+" during pathname")
-			return false
+			return sess.pairingFailed(&orderError{action: h.Action, state: sess.state})
 		}
 		pathname, err := mte.ParsePathname(plain)
 		if err != nil {
@@ -80,8 +79,22 @@ func (sess *session) sendHandshake(a mte.Action, payload []byte) {
 	l.toClient = append(out, payload...)
 }
 
+// orderError is a handshake message out of order (close 1002).
+type orderError struct {
+	action mte.Action
+	state  state
+}
+
+func (e *orderError) Error() string {
+	return "unexpected action " + e.action.String() + " during " + e.state.String()
+}
+
 func (sess *session) pairingFailed(err error) bool {
 	code, reason := mte.CloseCode(err)
+	var oe *orderError
+	if errors.As(err, &oe) {
+		code, reason = 1002, oe.Error()
+	}
 	if ce := sess.server().logRejection("Pairing failed"); ce != nil {
 		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remoteIP),
 			zap.String("state", sess.state.String()), zap.Error(err))
