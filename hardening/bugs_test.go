@@ -1,0 +1,59 @@
+package hardening
+
+import (
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/mte"
+	"github.com/socketx/socketx-server/routing"
+	"github.com/socketx/socketx-server/upstream"
+)
+
+// TestRejectLogDoesNotAlias (a fixed bug): the "Request rejected" line carries the Host and
+// Origin as zap.ByteString fields that alias gnet's read buffer. A core that
+// encodes later than Write (zaptest/observer, any buffering or sampling
+// core that keeps fields) then logs whatever the next read on that loop put
+// there, and the race detector reports the read against gnet's write.
+func TestRejectLogDoesNotAlias(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	log := zap.New(core)
+	routes, err := routing.Parse([]byte(`{"app.example.com":{"upstream":"ws://127.0.0.1:1","allowedOrigins":["https://app.example.com"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile, err := mte.NewProfile(mte.Params{Strength: mte.Strength512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := engine.DefaultConfig()
+	cfg.Addr, cfg.Loops = "127.0.0.1:0", 1
+	srv, err := engine.New(cfg, routes, profile, upstream.NewManager(upstream.Config{DialTimeout: cfg.DialTimeout}, log), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Run() }()
+	<-srv.Ready()
+	t.Cleanup(func() { _ = srv.Stop(t.Context()) })
+	addr := srv.Addr().String()
+
+	c := dialRaw(t, addr)
+	c.write([]byte(upgradeHead("/", "Origin: https://evil.example")))
+	c.readAll()
+	// Another request on the same (single) loop overwrites the read buffer.
+	d := dialRaw(t, addr)
+	d.write([]byte(strings.Repeat("X", 200) + " / HTTP/1.1\r\n\r\n"))
+	d.readAll()
+	var origins []any
+	for _, e := range logs.FilterMessage("Request rejected").All() {
+		if e.ContextMap()["reason"] == "origin" {
+			origins = append(origins, e.ContextMap()["origin"])
+		}
+	}
+	if len(origins) != 1 || origins[0] != "https://evil.example" {
+		t.Fatalf("origin rejections logged origin fields %q, want exactly [https://evil.example]", origins)
+	}
+}

@@ -1,0 +1,201 @@
+package hardening
+
+import (
+	"encoding/binary"
+	"net"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
+
+	"github.com/socketx/socketx-server/codec"
+	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/internal/testupstream"
+	"github.com/socketx/socketx-server/mte"
+)
+
+// Faults on the upstream side: each test runs a proxy in front of a
+// misbehaving upstream and checks the exact close the client gets, then
+// that the proxy released the connection.
+
+// faultProxy starts a proxy whose every host maps to upstreamURL.
+func faultProxy(t *testing.T, upstreamURL string, mutate func(*engine.Config)) *proxy {
+	return startProxy(t, proxyOpts{domainMap: echoMap(upstreamURL), strength: mte.Strength512, window: 64, mutate: mutate})
+}
+
+// pairUntilClose upgrades, pairs up to action 4 and expects the close that
+// answers the upstream request instead of action 5.
+func pairUntilClose(t *testing.T, px *proxy, code uint16, reason string) {
+	t.Helper()
+	c := dialRaw(t, px.addr)
+	c.upgrade("/")
+	c.hello()
+	c.keys(px.profile)
+	c.sendPathname("/fault")
+	c.expectClose(code, reason)
+	released(t, px)
+}
+
+// released waits (bounded) until the proxy holds no connection.
+func released(t *testing.T, px *proxy) {
+	t.Helper()
+	waitFor(t, "the proxy to release every connection", 10*time.Second, func() bool { return px.srv.Stats().Active == 0 })
+}
+
+func TestFaultUpstreamRefuses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nothing listens there now
+	px := faultProxy(t, "ws://127.0.0.1:"+strconv.Itoa(port), nil)
+	pairUntilClose(t, px, 1014, "upstream unavailable: refused")
+}
+
+func TestFaultUpstreamDNSFailure(t *testing.T) {
+	px := faultProxy(t, "ws://no-such-upstream.invalid", nil)
+	pairUntilClose(t, px, 1014, "upstream unavailable: dns")
+}
+
+func TestFaultUpstreamBadCertificate(t *testing.T) {
+	up := testupstream.NewTLSEcho(t) // its CA is not in the proxy's roots
+	px := faultProxy(t, up.URL, nil)
+	pairUntilClose(t, px, 1014, "upstream unavailable: tls")
+}
+
+func TestFaultUpstreamNeverUpgrades(t *testing.T) {
+	up := testupstream.NewNeverUpgrade(t, 403)
+	px := faultProxy(t, up.URL, nil)
+	pairUntilClose(t, px, 1014, "upstream answered 403")
+}
+
+func TestFaultUpstreamResetsMidMessage(t *testing.T) {
+	for _, reset := range []bool{false, true} {
+		t.Run("reset="+strconv.FormatBool(reset), func(t *testing.T) {
+			var opts []testupstream.Option
+			if reset {
+				opts = append(opts, testupstream.WithReset())
+			}
+			up := testupstream.NewAbrupt(t, opts...)
+			px := faultProxy(t, up.URL, nil)
+			c := dialRaw(t, px.addr)
+			c.upgrade("/")
+			c.pair(px.profile, "/")
+			c.send(mte.TypeBinary, make([]byte, 32<<10))
+			c.expectClose(1011, "upstream connection lost")
+			released(t, px)
+		})
+	}
+}
+
+func TestFaultUpstreamSendsGarbage(t *testing.T) {
+	up := testupstream.NewGarbage(t)
+	px := faultProxy(t, up.URL, nil)
+	c := dialRaw(t, px.addr)
+	c.upgrade("/")
+	c.hello()
+	c.keys(px.profile)
+	c.sendPathname("/")
+	// The garbage may arrive in the same read as the 101: action 5 is
+	// still sent first, then the close.
+	f := c.readMessage()
+	if f.Header.OpCode == ws.OpBinary {
+		f = c.readMessage()
+	}
+	if f.Header.OpCode != ws.OpClose || binary.BigEndian.Uint16(f.Payload) != 1014 || string(f.Payload[2:]) != "upstream sent an invalid frame" {
+		t.Fatalf("got op %v payload %q, want close 1014 upstream sent an invalid frame", f.Header.OpCode, f.Payload)
+	}
+	released(t, px)
+}
+
+// TestFaultUpstreamStalls: an upstream that stops reading must not make the
+// proxy queue without bound: the client gets 1013 once the queue passes the
+// high-water mark (or fails to drain within WriteTimeout).
+func TestFaultUpstreamStalls(t *testing.T) {
+	up := testupstream.NewSlowReader(t)
+	const highWater = 1 << 20
+	px := faultProxy(t, up.URL, func(c *engine.Config) {
+		c.MaxMessageSize = 64 << 10
+		c.MaxQueuedBytes = highWater
+		c.WriteTimeout = 500 * time.Millisecond
+	})
+	c := dialRaw(t, px.addr)
+	c.upgrade("/")
+	c.pair(px.profile, "/")
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	// Push 60 KiB messages from a goroutine until the proxy closes; the
+	// reader below sees the close.
+	stop := make(chan struct{})
+	sent := make(chan int, 1)
+	msgs := make([][]byte, 200)
+	for i := range msgs {
+		msgs[i] = frameBytes(true, codec.OpBinary, c.sealData(mte.TypeBinary, make([]byte, 60<<10)))
+	}
+	go func() {
+		n := 0
+		defer func() { sent <- n }()
+		for _, m := range msgs {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = c.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			if _, err := c.conn.Write(m); err != nil {
+				return
+			}
+			n++
+		}
+	}()
+	f := c.readMessage()
+	close(stop)
+	n := <-sent
+	if f.Header.OpCode != ws.OpClose || binary.BigEndian.Uint16(f.Payload) != 1013 {
+		t.Fatalf("got op %v payload %q, want close 1013", f.Header.OpCode, f.Payload)
+	}
+	reason := string(f.Payload[2:])
+	if reason != "upstream too slow" && reason != "upstream write timeout" {
+		t.Fatalf("reason %q", reason)
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	t.Logf("stalled upstream: client wrote %d × 60 KiB before close 1013 %q; heap in use %d → %d KiB", n, reason,
+		before.HeapInuse>>10, after.HeapInuse>>10)
+	if n == len(msgs) {
+		t.Fatalf("the proxy accepted all %d messages (%d MiB) for a stalled upstream", n, n*60>>10)
+	}
+	_ = c.conn.Close()
+	released(t, px)
+}
+
+// TestFaultUpstreamCloseCodes: every close code an upstream may send
+// reaches the client unchanged, with its reason.
+func TestFaultUpstreamCloseCodes(t *testing.T) {
+	for _, code := range []uint16{1000, 1001, 1003, 1007, 1008, 1011, 4000, 4999} {
+		t.Run(strconv.Itoa(int(code)), func(t *testing.T) {
+			reason := "upstream says " + strconv.Itoa(int(code))
+			up := testupstream.NewCloser(t, websocket.StatusCode(code), reason)
+			px := faultProxy(t, up.URL, nil)
+			c := dialRaw(t, px.addr)
+			c.upgrade("/")
+			c.pair(px.profile, "/")
+			c.send(mte.TypeText, []byte("trigger"))
+			c.expectClose(code, reason)
+			select {
+			case err := <-up.Closed():
+				if err != nil {
+					t.Fatalf("upstream close handshake: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("upstream never finished its close handshake")
+			}
+			released(t, px)
+		})
+	}
+}

@@ -1,0 +1,646 @@
+package hardening
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socketx/socketx-server/codec"
+	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/internal/testupstream"
+	"github.com/socketx/socketx-server/mte"
+)
+
+// Limits of the hostile-table proxy: small so that the limit cases are
+// cheap and the timeout cases short.
+const (
+	tableHandshakeTimeout = time.Second
+	tableMaxMessage       = 64 << 10
+	tableWindow           = 64
+	// tableMaxFrame is the largest client message: the application
+	// message plus the SocketX framing (engine: client frames may add it).
+	tableMaxFrame = tableMaxMessage + mte.HeaderLen + mte.Overhead
+)
+
+// hostileEnv is the proxy every hostile case runs against, with a witness
+// session that must keep working after every case.
+type hostileEnv struct {
+	px      *proxy
+	echo    *testupstream.Echo
+	witness *rawClient
+}
+
+// hostileCase drives one hostile client and asserts what it gets back; the
+// runner then checks the log lines, leaks and the witness.
+type hostileCase struct {
+	name string
+	do   func(t *testing.T, h *hostileEnv)
+	logs []logLine
+}
+
+func rejected(reason string, status int, detail string) logLine {
+	return logLine{"Request rejected", map[string]any{"reason": reason, "status": status, "detail": detail}}
+}
+
+func closed(code uint16, reason, by string) logLine {
+	return logLine{"Connection closed", map[string]any{"audit.close_code": code, "audit.close_reason": reason, "audit.closed_by": by}}
+}
+
+func pairFailed(state, err string) logLine {
+	return logLine{"Pairing failed", map[string]any{"state": state, "error": err}}
+}
+
+// proxyClosed is the audit line of a WebSocket the proxy closed.
+func proxyClosed(code uint16, reason string) []logLine {
+	return []logLine{closed(code, reason, "proxy")}
+}
+
+// httpReject sends a raw request and expects exactly the error response.
+func httpReject(raw string, status int, reason string) func(*testing.T, *hostileEnv) {
+	return func(t *testing.T, h *hostileEnv) {
+		c := dialRaw(t, h.px.addr)
+		c.write([]byte(raw))
+		if got, want := c.readAll(), errorResponse(status, reason); got != want {
+			t.Fatalf("response:\n%q\nwant\n%q", got, want)
+		}
+	}
+}
+
+// upgradeReject sends a valid upgrade head with extra lines.
+func upgradeReject(status int, reason string, headers ...string) func(*testing.T, *hostileEnv) {
+	return httpReject(upgradeHead("/", headers...), status, reason)
+}
+
+// replaceHead is a valid upgrade head with one line replaced.
+func replaceHead(old, new string) string {
+	h := upgradeHead("/", goodOrigin)
+	if !strings.Contains(h, old) {
+		panic("replaceHead: no " + old)
+	}
+	return strings.Replace(h, old, new, 1)
+}
+
+// afterUpgrade sends raw bytes right after the 101 and expects a close.
+func afterUpgrade(wire []byte, code uint16, reason string) func(*testing.T, *hostileEnv) {
+	return func(t *testing.T, h *hostileEnv) {
+		c := dialRaw(t, h.px.addr)
+		c.upgrade("/", goodOrigin)
+		c.write(wire)
+		c.expectClose(code, reason)
+	}
+}
+
+// afterPairing runs a whole pairing, then does f and expects a close.
+func afterPairing(f func(c *rawClient), code uint16, reason string) func(*testing.T, *hostileEnv) {
+	return func(t *testing.T, h *hostileEnv) {
+		c := dialRaw(t, h.px.addr)
+		c.upgrade("/", goodOrigin)
+		c.pair(h.px.profile, "/room")
+		c.roundTrip(mte.TypeText, []byte("before"))
+		f(c)
+		c.expectClose(code, reason)
+	}
+}
+
+// duringPairing runs hello then sends a pairRequest payload.
+func badPairRequest(payload []byte, code uint16, reason string) func(*testing.T, *hostileEnv) {
+	return func(t *testing.T, h *hostileEnv) {
+		c := dialRaw(t, h.px.addr)
+		c.upgrade("/", goodOrigin)
+		c.hello()
+		c.sendHandshake(mte.ActionPairRequest, payload)
+		c.expectClose(code, reason)
+	}
+}
+
+// rawFrame builds a masked frame with a hand-written first byte and length
+// encoding, so reserved bits and non-minimal lengths can be sent.
+func rawFrame(b0 byte, lenBytes []byte, payload []byte) []byte {
+	var m [4]byte
+	_, _ = rand.Read(m[:])
+	out := append([]byte{b0}, lenBytes...)
+	out[1] |= 0x80
+	out = append(out, m[:]...)
+	start := len(out)
+	out = append(out, payload...)
+	codec.Unmask(out[start:], m, 0)
+	return out
+}
+
+// headerOnly is a masked frame header claiming n payload bytes (64-bit
+// length form) with no payload.
+func headerOnly(n uint64) []byte {
+	out := []byte{0x82, 0x80 | 127}
+	out = binary.BigEndian.AppendUint64(out, n)
+	return append(out, 1, 2, 3, 4)
+}
+
+// pairRequestWith returns a valid pairRequest JSON with fields changed
+// (a nil value deletes the field).
+func pairRequestWith(t *testing.T, p *mte.Profile, change map[string]any) []byte {
+	t.Helper()
+	in, err := mte.NewInitiator(p, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(in.Request(), &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range change {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func hostileCases() []hostileCase {
+	var tooManyHeaders strings.Builder
+	for i := range codec.MaxHeaders + 1 {
+		fmt.Fprintf(&tooManyHeaders, "X-H%d: v\r\n", i)
+	}
+	return []hostileCase{
+		// ---- HTTP request head ----
+		{"oversized head", upgradeReject(431, "request header too large", goodOrigin, "X-Pad: "+strings.Repeat("a", 8<<10)),
+			[]logLine{rejected("bad_request", 431, "request header too large")}},
+		{"too many header fields", upgradeReject(431, "too many header fields", strings.TrimSuffix(tooManyHeaders.String(), "\r\n")),
+			[]logLine{rejected("bad_request", 431, "too many header fields")}},
+		{"request line without version", httpReject("GET /\r\nHost: app.example.com\r\n\r\n", 400, "malformed request line"),
+			[]logLine{rejected("bad_request", 400, "malformed request line")}},
+		{"request line with extra space", httpReject("GET  / HTTP/1.1\r\nHost: app.example.com\r\n\r\n", 400, "malformed request line"),
+			[]logLine{rejected("bad_request", 400, "malformed request line")}},
+		{"NUL in method", httpReject("G\x00T / HTTP/1.1\r\n\r\n", 400, "invalid request method"),
+			[]logLine{rejected("bad_request", 400, "invalid request method")}},
+		{"TLS ClientHello on the plain port", httpReject("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400, "invalid request method"),
+			[]logLine{rejected("bad_request", 400, "invalid request method")}},
+		{"absolute-form target", httpReject(strings.Replace(upgradeHead("/", goodOrigin), "GET / ", "GET http://evil.example/ ", 1), 400, "invalid request target"),
+			[]logLine{rejected("bad_request", 400, "invalid request target")}},
+		{"HTTP/2.0 request line", httpReject(strings.Replace(upgradeHead("/", goodOrigin), "HTTP/1.1", "HTTP/2.0", 1), 505, "HTTP version not supported"),
+			[]logLine{rejected("bad_request", 505, "HTTP version not supported")}},
+		{"bare LF line ending", httpReject("GET / HTTP/1.1\nHost: app.example.com\n\n", 400, "bare LF in request head"),
+			[]logLine{rejected("bad_request", 400, "bare LF in request head")}},
+		{"obsolete line folding", httpReject(replaceHead("Upgrade: websocket\r\n", "Upgrade:\r\n websocket\r\n"), 400, "obsolete line folding"),
+			[]logLine{rejected("bad_request", 400, "obsolete line folding")}},
+		{"Content-Length with Transfer-Encoding", upgradeReject(400, "Content-Length with Transfer-Encoding", goodOrigin, "Content-Length: 5", "Transfer-Encoding: chunked"),
+			[]logLine{rejected("bad_request", 400, "Content-Length with Transfer-Encoding")}},
+
+		// ---- header injection ----
+		{"CR inside Host", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app.example.com\rX-Injected: 1\r\n"), 400, "invalid character in header value"),
+			[]logLine{rejected("bad_request", 400, "invalid character in header value")}},
+		{"LF inside Host", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app.example.com\nX-Injected: 1\r\n"), 400, "bare LF in request head"),
+			[]logLine{rejected("bad_request", 400, "bare LF in request head")}},
+		{"NUL inside Host", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app.example.com\x00.evil\r\n"), 400, "invalid character in header value"),
+			[]logLine{rejected("bad_request", 400, "invalid character in header value")}},
+		{"CR inside Origin", httpReject(replaceHead(goodOrigin+"\r\n", goodOrigin+"\rSet-Cookie: x=1\r\n"), 400, "invalid character in header value"),
+			[]logLine{rejected("bad_request", 400, "invalid character in header value")}},
+		{"LF inside Origin", httpReject(replaceHead(goodOrigin+"\r\n", goodOrigin+"\nX-Injected: 1\r\n"), 400, "bare LF in request head"),
+			[]logLine{rejected("bad_request", 400, "bare LF in request head")}},
+		{"NUL inside Origin", httpReject(replaceHead(goodOrigin+"\r\n", goodOrigin+"\x00\r\n"), 400, "invalid character in header value"),
+			[]logLine{rejected("bad_request", 400, "invalid character in header value")}},
+		{"Host with a space", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app example.com\r\n"), 400, "invalid Host header"),
+			[]logLine{rejected("bad_request", 400, "invalid Host header")}},
+		{"duplicate Host", upgradeReject(400, "duplicate Host header", goodOrigin, "Host: evil.example"),
+			[]logLine{rejected("bad_request", 400, "duplicate Host header")}},
+		{"missing Host", httpReject(replaceHead("Host: app.example.com\r\n", ""), 400, "missing Host header"),
+			[]logLine{rejected("bad_request", 400, "missing Host header")}},
+		{"duplicate Origin", upgradeReject(400, "duplicate Origin header", goodOrigin, "Origin: https://evil.example"),
+			[]logLine{rejected("bad_request", 400, "duplicate Origin header")}},
+
+		// ---- WebSocket upgrade ----
+		{"missing Sec-WebSocket-Key", httpReject(replaceHead("Sec-WebSocket-Key: "+testKey+"\r\n", ""), 400, "invalid Sec-WebSocket-Key"),
+			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Key")}},
+		{"duplicate Sec-WebSocket-Key", upgradeReject(400, "duplicate Sec-WebSocket-Key header", goodOrigin, "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA=="),
+			[]logLine{rejected("bad_request", 400, "duplicate Sec-WebSocket-Key header")}},
+		{"Sec-WebSocket-Key of 15 bytes", httpReject(replaceHead(testKey, "AAAAAAAAAAAAAAAAAAAA"), 400, "invalid Sec-WebSocket-Key"),
+			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Key")}},
+		{"Sec-WebSocket-Key not base64", httpReject(replaceHead(testKey, "!!!!!!!!!!!!!!!!!!!!!!=="), 400, "invalid Sec-WebSocket-Key"),
+			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Key")}},
+		{"missing Sec-WebSocket-Version", httpReject(replaceHead("Sec-WebSocket-Version: 13\r\n", ""), 426, "unsupported Sec-WebSocket-Version"),
+			[]logLine{rejected("bad_request", 426, "unsupported Sec-WebSocket-Version")}},
+		{"Sec-WebSocket-Version 8", httpReject(replaceHead("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8"), 426, "unsupported Sec-WebSocket-Version"),
+			[]logLine{rejected("bad_request", 426, "unsupported Sec-WebSocket-Version")}},
+		{"duplicate Sec-WebSocket-Version", upgradeReject(400, "duplicate Sec-WebSocket-Version header", goodOrigin, "Sec-WebSocket-Version: 13"),
+			[]logLine{rejected("bad_request", 400, "duplicate Sec-WebSocket-Version header")}},
+		{"POST upgrade", httpReject(strings.Replace(upgradeHead("/", goodOrigin), "GET", "POST", 1), 405, "websocket upgrade requires GET"),
+			[]logLine{rejected("bad_request", 405, "websocket upgrade requires GET")}},
+		{"HTTP/1.0 upgrade", httpReject(strings.Replace(upgradeHead("/", goodOrigin), "HTTP/1.1", "HTTP/1.0", 1), 400, "websocket upgrade requires HTTP/1.1"),
+			[]logLine{rejected("bad_request", 400, "websocket upgrade requires HTTP/1.1")}},
+		{"unknown host", httpReject(replaceHead("Host: app.example.com", "Host: other.example.com"), 404, "unknown host"),
+			[]logLine{rejected("unknown_host", 404, "unknown host")}},
+		{"origin not allowed", upgradeReject(403, "origin not allowed", "Origin: https://evil.example"),
+			[]logLine{rejected("origin", 403, "origin not allowed")}},
+		{"missing Origin", upgradeReject(403, "origin not allowed"),
+			[]logLine{rejected("origin", 403, "origin not allowed")}},
+		{"Upgrade header without Connection: Upgrade", httpReject(replaceHead("Connection: Upgrade\r\n", ""), 400, "invalid websocket upgrade request"),
+			[]logLine{rejected("bad_request", 400, "invalid websocket upgrade request")}},
+		{"slowloris head", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			head := upgradeHead("/", goodOrigin)
+			// Drip one byte every 50 ms: the head deadline does not move.
+			stop := make(chan struct{})
+			dripped := make(chan struct{})
+			go func() {
+				defer close(dripped)
+				for i := 0; i < len(head)-1; i++ {
+					select {
+					case <-stop:
+						return
+					case <-time.After(50 * time.Millisecond):
+					}
+					if _, err := c.conn.Write([]byte{head[i]}); err != nil {
+						return
+					}
+				}
+			}()
+			got := c.readAll()
+			close(stop)
+			<-dripped
+			if want := errorResponse(408, "request head timeout"); got != want {
+				t.Fatalf("response %q, want %q", got, want)
+			}
+		}, []logLine{{"Request head timeout", nil}}},
+		{"upgrade with pipelined garbage", func(t *testing.T, h *hostileEnv) {
+			// The head and a text frame in one segment: the frame is parsed
+			// after the 101, in the same read.
+			c := dialRaw(t, h.px.addr)
+			c.write(append([]byte(upgradeHead("/", goodOrigin)), frameBytes(true, codec.OpText, []byte("hi"))...))
+			if got := c.readAll(); !strings.HasPrefix(got, "HTTP/1.1 101 Switching Protocols\r\n") ||
+				!strings.HasSuffix(got, "\x88\x21\x03\xebsocketx messages must be binary") {
+				t.Fatalf("got %q", got)
+			}
+		}, proxyClosed(1003, "socketx messages must be binary")},
+
+		// ---- WebSocket frames (right after the upgrade) ----
+		{"unmasked client frame", afterUpgrade([]byte{0x82, 0x02, 'h', 'i'}, 1002, "frame not masked"),
+			proxyClosed(1002, "frame not masked")},
+		{"RSV1 set", afterUpgrade(rawFrame(0x80|0x40|0x2, []byte{2}, []byte("hi")), 1002, "reserved bits set"),
+			proxyClosed(1002, "reserved bits set")},
+		{"RSV3 set on a ping", afterUpgrade(rawFrame(0x80|0x10|0x9, []byte{0}, nil), 1002, "reserved bits set"),
+			proxyClosed(1002, "reserved bits set")},
+		{"reserved data opcode 0x3", afterUpgrade(rawFrame(0x80|0x3, []byte{0}, nil), 1002, "reserved opcode"),
+			proxyClosed(1002, "reserved opcode")},
+		{"reserved control opcode 0xB", afterUpgrade(rawFrame(0x80|0xB, []byte{0}, nil), 1002, "reserved opcode"),
+			proxyClosed(1002, "reserved opcode")},
+		{"ping of 126 bytes", afterUpgrade(rawFrame(0x80|0x9, []byte{126, 0, 126}, make([]byte, 126)), 1002, "control frame too long"),
+			proxyClosed(1002, "control frame too long")},
+		{"fragmented ping", afterUpgrade(rawFrame(0x9, []byte{1}, []byte("p")), 1002, "fragmented control frame"),
+			proxyClosed(1002, "fragmented control frame")},
+		{"close with code 1005", afterUpgrade(frameBytes(true, codec.OpClose, closePayload(1005, "")), 1002, "invalid close code"),
+			proxyClosed(1002, "invalid close code")},
+		{"close with code 999", afterUpgrade(frameBytes(true, codec.OpClose, closePayload(999, "x")), 1002, "invalid close code"),
+			proxyClosed(1002, "invalid close code")},
+		{"close with a 1-byte payload", afterUpgrade(frameBytes(true, codec.OpClose, []byte{3}), 1002, "invalid close payload"),
+			proxyClosed(1002, "invalid close payload")},
+		{"close reason not UTF-8", afterUpgrade(frameBytes(true, codec.OpClose, closePayload(1000, "bad \xff\xfe")), 1007, "invalid UTF-8 in close reason"),
+			proxyClosed(1007, "invalid UTF-8 in close reason")},
+		{"frame claiming 2^63 bytes", afterUpgrade(headerOnly(1<<63), 1002, "invalid payload length"),
+			proxyClosed(1002, "invalid payload length")},
+		{"frame claiming 2^63-1 bytes", afterUpgrade(headerOnly(1<<63-1), 1009, "message too big"),
+			proxyClosed(1009, "message too big")},
+		{"frame one byte over WS_MAX_MESSAGE_SIZE", afterUpgrade(headerOnly(tableMaxFrame+1), 1009, "message too big"),
+			proxyClosed(1009, "message too big")},
+		{"non-minimal 16-bit length", afterUpgrade(rawFrame(0x82, []byte{126, 0, 5}, []byte("hello")), 1002, "non-minimal length encoding"),
+			proxyClosed(1002, "non-minimal length encoding")},
+		{"continuation without a first frame", afterUpgrade(frameBytes(true, codec.OpContinuation, []byte("x")), 1002, "unexpected continuation frame"),
+			proxyClosed(1002, "unexpected continuation frame")},
+		{"new message inside a fragmented one", afterUpgrade(append(frameBytes(false, codec.OpBinary, []byte("a")), frameBytes(true, codec.OpBinary, []byte("b"))...), 1002, "expected continuation frame"),
+			proxyClosed(1002, "expected continuation frame")},
+		{"text frame during pairing", afterUpgrade(frameBytes(true, codec.OpText, []byte("hello")), 1003, "socketx messages must be binary"),
+			proxyClosed(1003, "socketx messages must be binary")},
+		{"fragmented message never finished", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.writeFrame(false, codec.OpBinary, handshakeMsg(mte.ActionRequest, nil)[:3])
+			c.expectClose(1008, "pairing timeout")
+		}, []logLine{{"Pairing timeout", map[string]any{"state": "hello"}}, closed(1008, "pairing timeout", "proxy")}},
+		{"fragments summing over WS_MAX_MESSAGE_SIZE", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.pair(h.px.profile, "/room")
+			chunk := make([]byte, 16<<10)
+			c.writeFrame(false, codec.OpBinary, chunk)
+			for range 3 {
+				c.writeFrame(false, codec.OpContinuation, chunk)
+			}
+			c.writeFrame(false, codec.OpContinuation, make([]byte, tableMaxFrame-4*len(chunk)+1))
+			c.expectClose(1009, "message too big")
+		}, proxyClosed(1009, "message too big")},
+
+		// ---- SocketX handshake ----
+		{"slow pairing (nothing after the upgrade)", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.expectClose(1008, "pairing timeout")
+		}, []logLine{{"Pairing timeout", map[string]any{"state": "hello"}}, closed(1008, "pairing timeout", "proxy")}},
+		{"slow pairing (stops after hello)", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.hello()
+			c.expectClose(1008, "pairing timeout")
+		}, []logLine{{"Pairing timeout", map[string]any{"state": "pair"}}, closed(1008, "pairing timeout", "proxy")}},
+		{"data before pairing", afterUpgrade(frameBytes(true, codec.OpBinary, mte.AppendHeader(nil, mte.ActionProxyData, mte.TypeBinary)), 1002, "unexpected action proxyData during hello"),
+			append([]logLine{pairFailed("hello", "unexpected action proxyData during hello")}, proxyClosed(1002, "unexpected action proxyData during hello")...)},
+		{"wrong SocketX magic", afterUpgrade(frameBytes(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45, 0x03, 1, 0, 254}), 1002, "mte: bad header magic"),
+			[]logLine{pairFailed("hello", "mte: bad header magic"), closed(1002, "mte: bad header magic", "proxy")}},
+		{"wrong SocketX version", afterUpgrade(frameBytes(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45, 0x02, 2, 0, 254}), 1002, "mte: unsupported header version"),
+			[]logLine{pairFailed("hello", "mte: unsupported header version"), closed(1002, "mte: unsupported header version", "proxy")}},
+		{"hello with messageType text", afterUpgrade(frameBytes(true, codec.OpBinary, mte.AppendHeader(nil, mte.ActionRequest, mte.TypeText)), 1002, "mte: invalid action/messageType combination"),
+			[]logLine{pairFailed("hello", "mte: invalid action/messageType combination"), closed(1002, "mte: invalid action/messageType combination", "proxy")}},
+		{"unknown action 7", afterUpgrade(frameBytes(true, codec.OpBinary, mte.AppendHeader(nil, 7, mte.TypeHandshake)), 1002, "mte: invalid action/messageType combination"),
+			[]logLine{pairFailed("hello", "mte: invalid action/messageType combination"), closed(1002, "mte: invalid action/messageType combination", "proxy")}},
+		{"SocketX message of 3 bytes", afterUpgrade(frameBytes(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45}), 1002, "mte: message too short"),
+			[]logLine{pairFailed("hello", "mte: message too short"), closed(1002, "mte: message too short", "proxy")}},
+		{"pairRequest before hello", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.sendHandshake(mte.ActionPairRequest, pairRequestWith(t, h.px.profile, nil))
+			c.expectClose(1002, "unexpected action pairRequest during hello")
+		}, append([]logLine{pairFailed("hello", "unexpected action pairRequest during hello")}, proxyClosed(1002, "unexpected action pairRequest during hello")...)},
+		{"hello twice", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.hello()
+			c.sendHandshake(mte.ActionRequest, nil)
+			c.expectClose(1002, "unexpected action request during pair")
+		}, append([]logLine{pairFailed("pair", "unexpected action request during pair")}, proxyClosed(1002, "unexpected action request during pair")...)},
+		{"duplicated pairing", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.hello()
+			c.keys(h.px.profile)
+			c.sendHandshake(mte.ActionPairRequest, pairRequestWith(t, h.px.profile, nil))
+			c.expectClose(1002, "unexpected action pairRequest during pathname")
+		}, append([]logLine{pairFailed("pathname", "unexpected action pairRequest during pathname")}, proxyClosed(1002, "unexpected action pairRequest during pathname")...)},
+		{"server-only action from the client", afterUpgrade(frameBytes(true, codec.OpBinary, handshakeMsg(mte.ActionPairResponse, nil)), 1002, "unexpected action pairResponse during hello"),
+			append([]logLine{pairFailed("hello", "unexpected action pairResponse during hello")}, proxyClosed(1002, "unexpected action pairResponse during hello")...)},
+		{"ML-KEM-768 keys to a 512 proxy", func(t *testing.T, h *hostileEnv) {
+			p768, err := mte.NewProfile(mte.Params{Strength: mte.Strength768})
+			if err != nil {
+				t.Fatal(err)
+			}
+			badPairRequest(pairRequestWith(t, p768, nil), 1002, "mte: encoderPublicKey is 1184 bytes, want 800 for ML-KEM-512")(t, h)
+		}, []logLine{pairFailed("pair", "mte: encoderPublicKey is 1184 bytes, want 800 for ML-KEM-512"), closed(1002, "mte: encoderPublicKey is 1184 bytes, want 800 for ML-KEM-512", "proxy")}},
+		{"short decoderPublicKey", func(t *testing.T, h *hostileEnv) {
+			badPairRequest(pairRequestWith(t, h.px.profile, map[string]any{"decoderPublicKey": "AAAA"}), 1002, "mte: decoderPublicKey is 3 bytes, want 800 for ML-KEM-512")(t, h)
+		}, []logLine{pairFailed("pair", "mte: decoderPublicKey is 3 bytes, want 800 for ML-KEM-512"), closed(1002, "mte: decoderPublicKey is 3 bytes, want 800 for ML-KEM-512", "proxy")}},
+		{"public key not base64", func(t *testing.T, h *hostileEnv) {
+			badPairRequest(pairRequestWith(t, h.px.profile, map[string]any{"encoderPublicKey": "not base64!"}), 1002, "mte: encoderPublicKey is not standard padded base64")(t, h)
+		}, []logLine{pairFailed("pair", "mte: encoderPublicKey is not standard padded base64"), closed(1002, "mte: encoderPublicKey is not standard padded base64", "proxy")}},
+		{"pairRequest truncated JSON", badPairRequest([]byte(`{"encoderPublicKey":`), 1002, "mte: pairRequest is not valid JSON"),
+			[]logLine{pairFailed("pair", "mte: pairRequest is not valid JSON"), closed(1002, "mte: pairRequest is not valid JSON", "proxy")}},
+		{"pairRequest not an object", badPairRequest([]byte(`["encoderPublicKey"]`), 1002, "mte: pairRequest is not a JSON object"),
+			[]logLine{pairFailed("pair", "mte: pairRequest is not a JSON object"), closed(1002, "mte: pairRequest is not a JSON object", "proxy")}},
+		{"pairRequest missing a field", func(t *testing.T, h *hostileEnv) {
+			badPairRequest(pairRequestWith(t, h.px.profile, map[string]any{"decoderPersonalization": nil}), 1002, "mte: pairRequest lacks field decoderPersonalization")(t, h)
+		}, []logLine{pairFailed("pair", "mte: pairRequest lacks field decoderPersonalization"), closed(1002, "mte: pairRequest lacks field decoderPersonalization", "proxy")}},
+		{"pairRequest with a duplicate field", func(t *testing.T, h *hostileEnv) {
+			req := pairRequestWith(t, h.px.profile, nil)
+			dup := append([]byte(`{"encoderPersonalization":"x",`), req[1:]...)
+			badPairRequest(dup, 1002, "mte: pairRequest has duplicate field encoderPersonalization")(t, h)
+		}, []logLine{pairFailed("pair", "mte: pairRequest has duplicate field encoderPersonalization"), closed(1002, "mte: pairRequest has duplicate field encoderPersonalization", "proxy")}},
+		{"personalization is a number", func(t *testing.T, h *hostileEnv) {
+			badPairRequest(pairRequestWith(t, h.px.profile, map[string]any{"encoderPersonalization": 12345678901234567890.0}), 1002, "mte: pairRequest field encoderPersonalization is not a string")(t, h)
+		}, []logLine{pairFailed("pair", "mte: pairRequest field encoderPersonalization is not a string"), closed(1002, "mte: pairRequest field encoderPersonalization is not a string", "proxy")}},
+		{"personalization with a control byte", func(t *testing.T, h *hostileEnv) {
+			badPairRequest(pairRequestWith(t, h.px.profile, map[string]any{"decoderPersonalization": "ab\x01"}), 1002, "mte: decoderPersonalization has byte 0x1 at offset 2, want printable ASCII")(t, h)
+		}, []logLine{pairFailed("pair", "mte: decoderPersonalization has byte 0x1 at offset 2, want printable ASCII"), closed(1002, "mte: decoderPersonalization has byte 0x1 at offset 2, want printable ASCII", "proxy")}},
+		{"empty personalization", func(t *testing.T, h *hostileEnv) {
+			badPairRequest(pairRequestWith(t, h.px.profile, map[string]any{"encoderPersonalization": ""}), 1002, "mte: encoderPersonalization is 0 bytes, want 1 to 256")(t, h)
+		}, []logLine{pairFailed("pair", "mte: encoderPersonalization is 0 bytes, want 1 to 256"), closed(1002, "mte: encoderPersonalization is 0 bytes, want 1 to 256", "proxy")}},
+		{"data after the pairRequest object", func(t *testing.T, h *hostileEnv) {
+			badPairRequest(append(pairRequestWith(t, h.px.profile, nil), "{}"...), 1002, "mte: pairRequest has data after the JSON object")(t, h)
+		}, []logLine{pairFailed("pair", "mte: pairRequest has data after the JSON object"), closed(1002, "mte: pairRequest has data after the JSON object", "proxy")}},
+
+		// ---- pathname (action 4) ----
+		{"pathname climbing above the base", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.hello()
+			c.keys(h.px.profile)
+			c.sendPathname("/../admin")
+			c.expectClose(1008, "pathname not allowed")
+		}, []logLine{{"Pathname refused", map[string]any{"error": "upstream: pathname escapes the base path: dot segments climb above the base path"}}, closed(1008, "pathname not allowed", "proxy")}},
+		{"pathname with an encoded slash", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.hello()
+			c.keys(h.px.profile)
+			c.sendPathname("/..%2Fadmin")
+			c.expectClose(1008, "pathname not allowed")
+		}, []logLine{{"Pathname refused", map[string]any{"error": "upstream: pathname escapes the base path: encoded slash or backslash"}}, closed(1008, "pathname not allowed", "proxy")}},
+		{"pathname with a control byte", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.hello()
+			c.keys(h.px.profile)
+			body := []byte(`{"pathname":"/a\u0001b"}`)
+			msg, err := c.sess.Seal(nil, mte.ActionUpstreamRequest, mte.TypeHandshake, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.writeFrame(true, codec.OpBinary, msg)
+			c.expectClose(1002, "mte: pathname has control byte 0x1 at offset 2")
+		}, []logLine{pairFailed("pathname", "mte: pathname has control byte 0x1 at offset 2"), closed(1002, "mte: pathname has control byte 0x1 at offset 2", "proxy")}},
+		{"pathname request not encoded", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.hello()
+			c.keys(h.px.profile)
+			// seq 0 and then plain JSON where the AES-GCM ciphertext belongs.
+			c.sendHandshake(mte.ActionUpstreamRequest, append(make([]byte, 8), `{"pathname":"/plain/text/is/not/encoded"}`...))
+			c.expectClose(1008, "mte: message authentication failed")
+		}, []logLine{pairFailed("pathname", "mte: message authentication failed"), closed(1008, "mte: message authentication failed", "proxy")}},
+		{"pathname request shorter than the MTE overhead", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.hello()
+			c.keys(h.px.profile)
+			c.sendHandshake(mte.ActionUpstreamRequest, []byte(`{}`))
+			c.expectClose(1002, "mte: message too short")
+		}, []logLine{pairFailed("pathname", "mte: message too short"), closed(1002, "mte: message too short", "proxy")}},
+
+		// ---- proxyData (after pairing) ----
+		{"tampered proxyData", afterPairing(func(c *rawClient) {
+			msg := c.sealData(mte.TypeText, []byte("tamper me"))
+			msg[len(msg)-20] ^= 1
+			c.writeFrame(true, codec.OpBinary, msg)
+		}, 1008, "mte: message authentication failed"),
+			[]logLine{{"Client message rejected", map[string]any{"error": "mte: message authentication failed"}}, closed(1008, "mte: message authentication failed", "proxy")}},
+		{"truncated proxyData", afterPairing(func(c *rawClient) {
+			msg := c.sealData(mte.TypeText, []byte("cut me"))
+			c.writeFrame(true, codec.OpBinary, msg[:len(msg)-1])
+		}, 1008, "mte: message authentication failed"),
+			[]logLine{{"Client message rejected", map[string]any{"error": "mte: message authentication failed"}}, closed(1008, "mte: message authentication failed", "proxy")}},
+		{"proxyData cut to its header", afterPairing(func(c *rawClient) {
+			c.writeFrame(true, codec.OpBinary, c.sealData(mte.TypeText, nil)[:mte.HeaderLen+3])
+		}, 1002, "mte: message too short"),
+			[]logLine{{"Client message rejected", map[string]any{"error": "mte: message too short"}}, closed(1002, "mte: message too short", "proxy")}},
+		{"replayed proxyData", afterPairing(func(c *rawClient) {
+			msg := c.sealData(mte.TypeText, []byte("once"))
+			c.writeFrame(true, codec.OpBinary, msg)
+			if _, got := c.recv(); string(got) != "once" {
+				c.t.Fatalf("echo %q", got)
+			}
+			c.writeFrame(true, codec.OpBinary, msg)
+		}, 1008, "mte: replayed message"),
+			[]logLine{{"Client message rejected", map[string]any{"error": "mte: replayed message"}}, closed(1008, "mte: replayed message", "proxy")}},
+		{"reordered beyond the window (too old)", afterPairing(func(c *rawClient) {
+			old := c.sealData(mte.TypeText, []byte("old"))
+			var batch []byte
+			for range tableWindow {
+				batch = append(batch, frameBytes(true, codec.OpBinary, c.sealData(mte.TypeText, []byte("new")))...)
+			}
+			c.write(batch)
+			for range tableWindow {
+				if _, got := c.recv(); string(got) != "new" {
+					c.t.Fatalf("echo %q", got)
+				}
+			}
+			c.writeFrame(true, codec.OpBinary, old)
+		}, 1008, "mte: sequence number outside window"),
+			[]logLine{{"Client message rejected", map[string]any{"error": "mte: sequence number outside window"}}, closed(1008, "mte: sequence number outside window", "proxy")}},
+		{"sequence jump beyond the window (too far ahead)", afterPairing(func(c *rawClient) {
+			var last []byte
+			for range tableWindow + 1 {
+				last = c.sealData(mte.TypeText, []byte("skipped"))
+			}
+			c.writeFrame(true, codec.OpBinary, last)
+		}, 1008, "mte: sequence number outside window"),
+			[]logLine{{"Client message rejected", map[string]any{"error": "mte: sequence number outside window"}}, closed(1008, "mte: sequence number outside window", "proxy")}},
+		{"reordered within the window is accepted", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			c.upgrade("/", goodOrigin)
+			c.pair(h.px.profile, "/room")
+			a := c.sealData(mte.TypeText, []byte("a"))
+			b := c.sealData(mte.TypeText, []byte("b"))
+			c.write(append(frameBytes(true, codec.OpBinary, b), frameBytes(true, codec.OpBinary, a)...))
+			for _, want := range []string{"b", "a"} {
+				if _, got := c.recv(); string(got) != want {
+					t.Fatalf("echo %q, want %q", got, want)
+				}
+			}
+			c.writeFrame(true, codec.OpClose, closePayload(1000, "done"))
+			c.expectClose(1000, "done")
+		}, []logLine{closed(1000, "done", "client")}},
+		{"handshake message after pairing", afterPairing(func(c *rawClient) {
+			c.sendHandshake(mte.ActionRequest, nil)
+		}, 1002, "mte: invalid action/messageType combination"),
+			[]logLine{{"Client message rejected", map[string]any{"error": "mte: invalid action/messageType combination"}}, closed(1002, "mte: invalid action/messageType combination", "proxy")}},
+		{"text proxyData that is not UTF-8", afterPairing(func(c *rawClient) {
+			c.send(mte.TypeText, []byte{0xff, 0xfe})
+		}, 1007, "text message is not valid UTF-8"),
+			proxyClosed(1007, "text message is not valid UTF-8")},
+		{"text WebSocket frame after pairing", afterPairing(func(c *rawClient) {
+			c.writeFrame(true, codec.OpText, []byte("plain"))
+		}, 1003, "socketx messages must be binary"),
+			proxyClosed(1003, "socketx messages must be binary")},
+		{"unmasked frame after pairing", afterPairing(func(c *rawClient) {
+			c.write([]byte{0x82, 0x00})
+		}, 1002, "frame not masked"),
+			proxyClosed(1002, "frame not masked")},
+
+		// ---- well-behaved but awkward clients ----
+		{"byte-at-a-time client", func(t *testing.T, h *hostileEnv) {
+			c := dialRaw(t, h.px.addr)
+			_ = c.conn.(*net.TCPConn).SetNoDelay(true)
+			c.split = func(b []byte) [][]byte {
+				out := make([][]byte, len(b))
+				for i := range b {
+					out[i] = b[i : i+1]
+				}
+				return out
+			}
+			c.upgrade("/", goodOrigin)
+			c.pair(h.px.profile, "/bytes?x=1")
+			for i := range 5 {
+				c.roundTrip(mte.TypeBinary, make([]byte, i*50))
+			}
+			c.writeFrame(true, codec.OpClose, closePayload(1000, ""))
+			c.expectClose(1000, "")
+		}, []logLine{closed(1000, "", "client")}},
+		{"whole session in one segment", func(t *testing.T, h *hostileEnv) {
+			// Upgrade head and hello pipelined; pairRequest right after.
+			c := dialRaw(t, h.px.addr)
+			c.write(append([]byte(upgradeHead("/", goodOrigin)), frameBytes(true, codec.OpBinary, handshakeMsg(mte.ActionRequest, nil))...))
+			if line, _ := c.br.ReadString('\n'); line != "HTTP/1.1 101 Switching Protocols\r\n" {
+				t.Fatalf("status line %q", line)
+			}
+			for {
+				line, err := c.br.ReadString('\n')
+				if err != nil {
+					t.Fatal(err)
+				}
+				if line == "\r\n" {
+					break
+				}
+			}
+			c.expectHandshake(mte.ActionResponse)
+			c.keys(h.px.profile)
+			c.pathname("/")
+			c.roundTrip(mte.TypeText, []byte("fast"))
+			c.writeFrame(true, codec.OpClose, closePayload(4321, "app close"))
+			c.expectClose(4321, "app close")
+		}, []logLine{closed(4321, "app close", "client")}},
+	}
+}
+
+func TestHostileInput(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	px := startProxy(t, proxyOpts{
+		domainMap: `{"app.example.com":{"upstream":"` + echo.URL + `/base","allowedOrigins":["https://app.example.com"]}}`,
+		strength:  mte.Strength512,
+		window:    tableWindow,
+		mutate: func(c *engine.Config) {
+			c.HandshakeTimeout = tableHandshakeTimeout
+			c.MaxMessageSize = tableMaxMessage
+		},
+	})
+	h := &hostileEnv{px: px, echo: echo}
+	h.witness = dialRaw(t, px.addr)
+	_ = h.witness.conn.SetDeadline(time.Time{})
+	h.witness.upgrade("/", goodOrigin)
+	h.witness.pair(px.profile, "/witness")
+	h.witness.roundTrip(mte.TypeText, []byte("warm-up"))
+	baseG, _ := goroutines()
+	const baseActive = 1 // the witness
+
+	cases := hostileCases()
+	passed := 0
+	for i, tc := range cases {
+		ok := t.Run(tc.name, func(t *testing.T) {
+			before := px.logs.Len()
+			baseCase, _ := goroutines()
+			tc.do(t, h)
+			waitFor(t, "the proxy to release the connection", 10*time.Second, func() bool {
+				return px.srv.Stats().Active == baseActive
+			})
+			waitFor(t, "the log lines", 5*time.Second, func() bool { return px.logs.Len()-before >= len(tc.logs) })
+			if err := matchLogs(px.logs.All()[before:], tc.logs); err != nil {
+				t.Fatal(err)
+			}
+			_ = h.witness.conn.SetDeadline(time.Now().Add(10 * time.Second))
+			h.witness.roundTrip(mte.TypeBinary, fmt.Appendf(nil, "witness after case %d", i))
+			waitGoroutines(t, baseCase)
+		})
+		if ok {
+			passed++
+		}
+	}
+	waitGoroutines(t, baseG)
+	t.Logf("hostile cases: %d tried, %d passed; engine stats %+v", len(cases), passed, px.srv.Stats())
+	if len(cases) < 40 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+}
