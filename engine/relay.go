@@ -272,30 +272,34 @@ func (sess *session) flush() {
 
 func (sess *session) flushUp() {
 	l := sess.loop
-	if len(l.toUp) > 0 {
-		if sess.up.open {
-			_, _ = sess.up.conn.Write(l.toUp)
-		}
-		l.toUp = l.toUp[:0]
-	}
-	if sess.up.open && sess.up.conn.OutboundBuffered() > sess.server().cfg.MaxQueuedBytes {
-		l.metrics.highWater.Add(1)
+	if sess.up.write(&l.toUp) {
 		sess.fail(1013, "upstream too slow", 1013, "not reading fast enough")
 	}
 }
 
 func (sess *session) flushClient() {
 	l := sess.loop
-	if len(l.toClient) > 0 {
-		if sess.client.open {
-			_, _ = sess.client.conn.Write(l.toClient)
-		}
-		l.toClient = l.toClient[:0]
-	}
-	if sess.client.open && sess.client.conn.OutboundBuffered() > sess.server().cfg.MaxQueuedBytes {
-		l.metrics.highWater.Add(1)
+	if sess.client.write(&l.toClient) {
 		sess.fail(1008, "client not reading fast enough", 1011, "client too slow")
 	}
+}
+
+// write sends what is staged for the leg (if it is still open), empties
+// the stage, and reports whether the leg's queued output now exceeds
+// WS_MAX_QUEUED_BYTES: a peer that does not read is closed, never buffered
+// without bound.
+func (lg *leg) write(staged *[]byte) (overHighWater bool) {
+	if len(*staged) > 0 {
+		if lg.open {
+			_, _ = lg.conn.Write(*staged)
+		}
+		*staged = (*staged)[:0]
+	}
+	if lg.open && lg.conn.OutboundBuffered() > lg.sess.server().cfg.MaxQueuedBytes {
+		lg.sess.loop.metrics.highWater.Add(1)
+		return true
+	}
+	return false
 }
 
 // readUpstream consumes the upstream leg's bytes: the handshake response,

@@ -205,7 +205,7 @@ func (s *Server) Stop(ctx context.Context) error {
 // OnBoot records the engine and the bound address.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
-	if a, err := listenerAddr(eng); err == nil {
+	if a, err := ListenerAddr(eng); err == nil {
 		s.addr.Store(a)
 	} else {
 		s.log.Warn("cannot read the listener address", zap.Error(err))
@@ -215,7 +215,9 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	return gnet.None
 }
 
-func listenerAddr(eng gnet.Engine) (*net.TCPAddr, error) {
+// ListenerAddr is the address a running gnet engine's listener is bound to
+// (useful with port 0), read with getsockname on a dup of its socket.
+func ListenerAddr(eng gnet.Engine) (*net.TCPAddr, error) {
 	fd, err := eng.Dup()
 	if err != nil {
 		return nil, err

@@ -2,15 +2,14 @@ package wsecho
 
 import (
 	"context"
-	"fmt"
 	"net"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 
 	"github.com/panjf2000/gnet/v2"
 	"github.com/panjf2000/gnet/v2/pkg/logging"
-	"golang.org/x/sys/unix"
+
+	"github.com/socketx/socketx-server/engine"
 )
 
 // Config is the plain configuration of a Server.
@@ -107,7 +106,7 @@ func (s *Server) Stats() Stats {
 
 // OnBoot records the engine and the bound address.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
-	addr, err := listenerAddr(eng)
+	addr, err := engine.ListenerAddr(eng)
 	if err != nil {
 		return gnet.Shutdown
 	}
@@ -116,25 +115,6 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.mu.Unlock()
 	close(s.ready)
 	return gnet.None
-}
-
-func listenerAddr(eng gnet.Engine) (*net.TCPAddr, error) {
-	fd, err := eng.Dup()
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return nil, err
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))), nil
-	case *unix.SockaddrInet6:
-		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))), nil
-	}
-	return nil, fmt.Errorf("wsecho: unexpected listener address %T", sa)
 }
 
 // OnOpen gives the connection its state.
