@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/socketx/socketx-server/codec"
+	"github.com/socketx/socketx-server/internal/wstest"
 	"github.com/socketx/socketx-server/mte"
 )
 
@@ -102,7 +103,7 @@ func (f *relayFixture) clientFrames(t testing.TB, n, size int) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, frameBytes(true, codec.OpBinary, msg)...)
+		out = append(out, wstest.Frame(true, codec.OpBinary, msg)...)
 	}
 	return out
 }

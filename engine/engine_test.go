@@ -18,6 +18,7 @@ import (
 
 	"github.com/socketx/socketx-server/codec"
 	"github.com/socketx/socketx-server/internal/testupstream"
+	"github.com/socketx/socketx-server/internal/wstest"
 	"github.com/socketx/socketx-server/mte"
 )
 
@@ -39,8 +40,8 @@ func TestRelayEchoAllStrengths(t *testing.T) {
 				{mte.TypeText, []byte("héllo wörld ✓")},
 			}
 			for _, tc := range cases {
-				c.send(tc.typ, tc.data)
-				typ, got := c.recv()
+				c.Send(tc.typ, tc.data)
+				typ, got := c.Recv()
 				if typ != tc.typ || !bytes.Equal(got, tc.data) {
 					t.Fatalf("echo of %v %q = %v %q", tc.typ, tc.data, typ, got)
 				}
@@ -78,18 +79,18 @@ func TestRelayLargeAndManyMessages(t *testing.T) {
 	for i := range big {
 		big[i] = byte(i * 7)
 	}
-	c.send(mte.TypeBinary, big)
-	if typ, got := c.recv(); typ != mte.TypeBinary || !bytes.Equal(got, big) {
+	c.Send(mte.TypeBinary, big)
+	if typ, got := c.Recv(); typ != mte.TypeBinary || !bytes.Equal(got, big) {
 		t.Fatalf("1 MiB echo differs (type %v, len %d)", typ, len(got))
 	}
 	// Many small messages in one write: all arrive, in order.
 	var batch []byte
 	for i := range 500 {
-		batch = append(batch, frameBytes(true, codec.OpBinary, c.sealData(mte.TypeText, fmt.Appendf(nil, "m%d", i)))...)
+		batch = append(batch, wstest.Frame(true, codec.OpBinary, c.Seal(mte.TypeText, fmt.Appendf(nil, "m%d", i)))...)
 	}
-	c.write(batch)
+	c.Write(batch)
 	for i := range 500 {
-		if _, got := c.recv(); string(got) != fmt.Sprintf("m%d", i) {
+		if _, got := c.Recv(); string(got) != fmt.Sprintf("m%d", i) {
 			t.Fatalf("message %d = %q", i, got)
 		}
 	}
@@ -99,8 +100,8 @@ func TestRelayMessageTooBig(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
 	c := connect(t, px, "/")
-	c.send(mte.TypeBinary, make([]byte, 1<<20+1)) // one byte over WS_MAX_MESSAGE_SIZE
-	c.expectClose(1009, "message too big")
+	c.Send(mte.TypeBinary, make([]byte, 1<<20+1)) // one byte over WS_MAX_MESSAGE_SIZE
+	c.ExpectClose(1009, "message too big")
 }
 
 // TestByteSplit delivers the whole session one byte at a time and in
@@ -128,19 +129,19 @@ func TestByteSplit(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			echo := testupstream.NewEcho(t)
 			px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512, window: 1000})
-			c := dialRaw(t, px.addr)
-			c.split = func(b []byte) [][]byte {
+			c := wstest.Dial(t, px.addr)
+			c.Split = func(b []byte) [][]byte {
 				parts := split(b)
 				return parts
 			}
 			// Nagle off so each chunk is its own segment.
-			c.conn.(*net.TCPConn).SetNoDelay(true)
-			c.upgrade("/")
-			c.pair(px.profile, "/split")
+			c.Conn.(*net.TCPConn).SetNoDelay(true)
+			c.Upgrade("/")
+			c.Pair(px.profile, "/split")
 			for i := range 20 {
 				msg := bytes.Repeat([]byte{byte(i)}, i*13)
-				c.send(mte.TypeBinary, msg)
-				if _, got := c.recv(); !bytes.Equal(got, msg) {
+				c.Send(mte.TypeBinary, msg)
+				if _, got := c.Recv(); !bytes.Equal(got, msg) {
 					t.Fatalf("message %d differs", i)
 				}
 			}
@@ -152,16 +153,16 @@ func TestFragmentedClientMessageWithInterleavedPing(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
 	c := connect(t, px, "/")
-	msg := c.sealData(mte.TypeText, []byte("fragmented hello"))
-	c.writeFrame(false, codec.OpBinary, msg[:5])
-	c.writeFrame(true, codec.OpPing, []byte("p1"))
-	c.writeFrame(false, codec.OpContinuation, msg[5:20])
-	c.writeFrame(true, codec.OpContinuation, msg[20:])
-	pong := c.readFrame()
+	msg := c.Seal(mte.TypeText, []byte("fragmented hello"))
+	c.WriteFrame(false, codec.OpBinary, msg[:5])
+	c.WriteFrame(true, codec.OpPing, []byte("p1"))
+	c.WriteFrame(false, codec.OpContinuation, msg[5:20])
+	c.WriteFrame(true, codec.OpContinuation, msg[20:])
+	pong := c.ReadFrame()
 	if pong.Header.OpCode != codec.OpPong || string(pong.Payload) != "p1" {
 		t.Fatalf("want pong p1, got %v %q", pong.Header.OpCode, pong.Payload)
 	}
-	if typ, got := c.recv(); typ != mte.TypeText || string(got) != "fragmented hello" {
+	if typ, got := c.Recv(); typ != mte.TypeText || string(got) != "fragmented hello" {
 		t.Fatalf("echo = %v %q", typ, got)
 	}
 }
@@ -174,8 +175,8 @@ func TestUpstreamFragmentedMessageIsOneClientMessage(t *testing.T) {
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength768})
 	c := connect(t, px, "/")
 	text := strings.Repeat("€", 50000)
-	c.send(mte.TypeText, []byte(text))
-	if typ, got := c.recv(); typ != mte.TypeText || string(got) != text {
+	c.Send(mte.TypeText, []byte(text))
+	if typ, got := c.Recv(); typ != mte.TypeText || string(got) != text {
 		t.Fatalf("echo type %v len %d", typ, len(got))
 	}
 }
@@ -185,8 +186,8 @@ func TestCloseForwarding(t *testing.T) {
 		echo := testupstream.NewEcho(t)
 		px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
 		c := connect(t, px, "/")
-		c.writeFrame(true, codec.OpClose, codec.AppendClosePayload(nil, 4001, "bye now"))
-		c.expectClose(4001, "bye now")
+		c.WriteFrame(true, codec.OpClose, codec.AppendClosePayload(nil, 4001, "bye now"))
+		c.ExpectClose(4001, "bye now")
 		select {
 		case end := <-echo.Ended():
 			if end.Code != 4001 || end.Reason != "bye now" {
@@ -200,15 +201,15 @@ func TestCloseForwarding(t *testing.T) {
 		up := testupstream.NewCloser(t, websocket.StatusCode(4002), "upstream done")
 		px := startProxy(t, proxyOpts{domainMap: echoMap(up.URL), strength: mte.Strength512})
 		c := connect(t, px, "/")
-		c.send(mte.TypeText, []byte("trigger"))
-		c.expectClose(4002, "upstream done")
+		c.Send(mte.TypeText, []byte("trigger"))
+		c.ExpectClose(4002, "upstream done")
 	})
 	t.Run("upstream drops TCP", func(t *testing.T) {
 		up := testupstream.NewAbrupt(t)
 		px := startProxy(t, proxyOpts{domainMap: echoMap(up.URL), strength: mte.Strength512})
 		c := connect(t, px, "/")
-		c.send(mte.TypeText, []byte("trigger"))
-		c.expectClose(1011, "upstream connection lost")
+		c.Send(mte.TypeText, []byte("trigger"))
+		c.ExpectClose(1011, "upstream connection lost")
 	})
 }
 
@@ -231,18 +232,18 @@ func TestUpstreamFailures(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			px := startProxy(t, proxyOpts{domainMap: echoMap(tc.url), strength: mte.Strength512})
-			c := dialRaw(t, px.addr)
-			c.upgrade("/")
-			c.sendHandshake(mte.ActionRequest, nil)
-			c.expectHandshake(mte.ActionResponse)
+			c := wstest.Dial(t, px.addr)
+			c.Upgrade("/")
+			c.SendHandshake(mte.ActionRequest, nil)
+			c.ExpectHandshake(mte.ActionResponse)
 			in, _ := mte.NewInitiator(px.profile, crand.Reader)
-			c.sendHandshake(mte.ActionPairRequest, in.Request())
-			if err := in.Finish(c.expectHandshake(mte.ActionPairResponse), &c.sess); err != nil {
+			c.SendHandshake(mte.ActionPairRequest, in.Request())
+			if err := in.Finish(c.ExpectHandshake(mte.ActionPairResponse), &c.Session); err != nil {
 				t.Fatal(err)
 			}
-			msg, _ := c.sess.Seal(nil, mte.ActionUpstreamRequest, mte.TypeHandshake, []byte(`{"pathname":"/x"}`))
-			c.writeFrame(true, codec.OpBinary, msg)
-			c.expectClose(tc.code, tc.reason)
+			msg, _ := c.Session.Seal(nil, mte.ActionUpstreamRequest, mte.TypeHandshake, []byte(`{"pathname":"/x"}`))
+			c.WriteFrame(true, codec.OpBinary, msg)
+			c.ExpectClose(tc.code, tc.reason)
 		})
 	}
 }
@@ -283,10 +284,10 @@ func TestHTTPRoutesAndRejections(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var resp string
 			if tc.status == 101 {
-				c := dialRaw(t, px.addr)
-				c.write([]byte(tc.request))
+				c := wstest.Dial(t, px.addr)
+				c.Write([]byte(tc.request))
 				buf := make([]byte, 12)
-				if _, err := c.br.Read(buf); err != nil {
+				if _, err := c.BR.Read(buf); err != nil {
 					t.Fatal(err)
 				}
 				resp = string(buf)
@@ -325,29 +326,29 @@ func TestPairingViolations(t *testing.T) {
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
 	cases := []struct {
 		name   string
-		run    func(c *rawClient)
+		run    func(c *wstest.Client)
 		code   uint16
 		reason string
 	}{
-		{"text frame", func(c *rawClient) { c.writeFrame(true, codec.OpText, []byte("hi")) }, 1003, "socketx messages must be binary"},
-		{"bad magic", func(c *rawClient) { c.writeFrame(true, codec.OpBinary, []byte("XTE\x02\x01\x00\xfe")) }, 1002, ""},
-		{"pair before hello", func(c *rawClient) { c.sendHandshake(mte.ActionPairRequest, []byte("{}")) }, 1002, "unexpected action pairRequest during hello"},
-		{"data before pairing", func(c *rawClient) {
-			c.writeFrame(true, codec.OpBinary, mte.AppendHeader(nil, mte.ActionProxyData, mte.TypeBinary))
+		{"text frame", func(c *wstest.Client) { c.WriteFrame(true, codec.OpText, []byte("hi")) }, 1003, "socketx messages must be binary"},
+		{"bad magic", func(c *wstest.Client) { c.WriteFrame(true, codec.OpBinary, []byte("XTE\x02\x01\x00\xfe")) }, 1002, ""},
+		{"pair before hello", func(c *wstest.Client) { c.SendHandshake(mte.ActionPairRequest, []byte("{}")) }, 1002, "unexpected action pairRequest during hello"},
+		{"data before pairing", func(c *wstest.Client) {
+			c.WriteFrame(true, codec.OpBinary, mte.AppendHeader(nil, mte.ActionProxyData, mte.TypeBinary))
 		}, 1002, "unexpected action proxyData during hello"},
-		{"duplicate hello", func(c *rawClient) {
-			c.sendHandshake(mte.ActionRequest, nil)
-			c.expectHandshake(mte.ActionResponse)
-			c.sendHandshake(mte.ActionRequest, nil)
+		{"duplicate hello", func(c *wstest.Client) {
+			c.SendHandshake(mte.ActionRequest, nil)
+			c.ExpectHandshake(mte.ActionResponse)
+			c.SendHandshake(mte.ActionRequest, nil)
 		}, 1002, "unexpected action request during pair"},
-		{"unmasked frame", func(c *rawClient) { c.write([]byte{0x82, 0x00}) }, 1002, "frame not masked"},
+		{"unmasked frame", func(c *wstest.Client) { c.Write([]byte{0x82, 0x00}) }, 1002, "frame not masked"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := dialRaw(t, px.addr)
-			c.upgrade("/")
+			c := wstest.Dial(t, px.addr)
+			c.Upgrade("/")
 			tc.run(c)
-			f := c.readMessage()
+			f := c.ReadMessage()
 			if f.Header.OpCode != codec.OpClose || len(f.Payload) < 2 {
 				t.Fatalf("want close, got %v %q", f.Header.OpCode, f.Payload)
 			}
@@ -364,27 +365,27 @@ func TestDecodeFailures(t *testing.T) {
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512, window: 0})
 	t.Run("invalid UTF-8 text", func(t *testing.T) {
 		c := connect(t, px, "/")
-		c.send(mte.TypeText, []byte{0xff, 0xfe})
-		c.expectClose(1007, "text message is not valid UTF-8")
+		c.Send(mte.TypeText, []byte{0xff, 0xfe})
+		c.ExpectClose(1007, "text message is not valid UTF-8")
 	})
 	t.Run("replay", func(t *testing.T) {
 		c := connect(t, px, "/")
-		msg := c.sealData(mte.TypeText, []byte("once"))
-		c.writeFrame(true, codec.OpBinary, msg)
-		if _, got := c.recv(); string(got) != "once" {
+		msg := c.Seal(mte.TypeText, []byte("once"))
+		c.WriteFrame(true, codec.OpBinary, msg)
+		if _, got := c.Recv(); string(got) != "once" {
 			t.Fatalf("echo %q", got)
 		}
-		c.writeFrame(true, codec.OpBinary, msg)
+		c.WriteFrame(true, codec.OpBinary, msg)
 		code, reason := mte.CloseCode(mte.ErrReplay)
-		c.expectClose(code, reason)
+		c.ExpectClose(code, reason)
 	})
 	t.Run("tampered", func(t *testing.T) {
 		c := connect(t, px, "/")
-		msg := c.sealData(mte.TypeText, []byte("tamper me"))
+		msg := c.Seal(mte.TypeText, []byte("tamper me"))
 		msg[len(msg)-1] ^= 1
-		c.writeFrame(true, codec.OpBinary, msg)
+		c.WriteFrame(true, codec.OpBinary, msg)
 		code, reason := mte.CloseCode(mte.ErrAuth)
-		c.expectClose(code, reason)
+		c.ExpectClose(code, reason)
 	})
 }
 
@@ -396,23 +397,23 @@ func TestKeepalive(t *testing.T) {
 	}})
 	c := connect(t, px, "/")
 	// The proxy pings; a client that never answers is closed.
-	f := c.readFrame()
+	f := c.ReadFrame()
 	if f.Header.OpCode != codec.OpPing {
 		t.Fatalf("want ping, got %v", f.Header.OpCode)
 	}
-	c.expectClose(1001, "pong timeout")
+	c.ExpectClose(1001, "pong timeout")
 
 	// A client that answers stays connected across several timeouts.
 	c2 := connect(t, px, "/")
 	for range 8 {
-		f := c2.readFrame()
+		f := c2.ReadFrame()
 		if f.Header.OpCode != codec.OpPing {
 			t.Fatalf("want ping, got %v", f.Header.OpCode)
 		}
-		c2.writeFrame(true, codec.OpPong, f.Payload)
+		c2.WriteFrame(true, codec.OpPong, f.Payload)
 	}
-	c2.send(mte.TypeText, []byte("still here"))
-	if _, got := c2.recv(); string(got) != "still here" {
+	c2.Send(mte.TypeText, []byte("still here"))
+	if _, got := c2.Recv(); string(got) != "still here" {
 		t.Fatalf("echo %q", got)
 	}
 }
@@ -429,13 +430,13 @@ func TestSlowUpstreamIsBounded(t *testing.T) {
 	go func() {
 		defer close(done)
 		for range 200 { // 50 MiB at most; the proxy must give up long before
-			msg := frameBytes(true, codec.OpBinary, c.sealData(mte.TypeBinary, chunk))
-			if _, err := c.conn.Write(msg); err != nil {
+			msg := wstest.Frame(true, codec.OpBinary, c.Seal(mte.TypeBinary, chunk))
+			if _, err := c.Conn.Write(msg); err != nil {
 				return
 			}
 		}
 	}()
-	f := c.readMessage()
+	f := c.ReadMessage()
 	if f.Header.OpCode != codec.OpClose || len(f.Payload) < 2 {
 		t.Fatalf("want close, got %v", f.Header.OpCode)
 	}
@@ -443,23 +444,23 @@ func TestSlowUpstreamIsBounded(t *testing.T) {
 	if code != 1013 {
 		t.Fatalf("close code %d %q, want 1013", code, f.Payload[2:])
 	}
-	c.conn.Close()
+	c.Conn.Close()
 	<-done
 }
 
 func TestClientGoneMidPairing(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
-	c := dialRaw(t, px.addr)
-	c.upgrade("/")
-	c.sendHandshake(mte.ActionRequest, nil)
-	c.expectHandshake(mte.ActionResponse)
-	c.conn.Close()
+	c := wstest.Dial(t, px.addr)
+	c.Upgrade("/")
+	c.SendHandshake(mte.ActionRequest, nil)
+	c.ExpectHandshake(mte.ActionResponse)
+	c.Conn.Close()
 	waitFor(t, "session to close", func() bool { return px.srv.Stats().Active == 0 })
 	// Other connections are unaffected.
 	c2 := connect(t, px, "/")
-	c2.send(mte.TypeText, []byte("ok"))
-	if _, got := c2.recv(); string(got) != "ok" {
+	c2.Send(mte.TypeText, []byte("ok"))
+	if _, got := c2.Recv(); string(got) != "ok" {
 		t.Fatalf("echo %q", got)
 	}
 }
@@ -469,9 +470,9 @@ func TestPairingTimeout(t *testing.T) {
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512, mutate: func(c *Config) {
 		c.HandshakeTimeout = 200 * time.Millisecond
 	}})
-	c := dialRaw(t, px.addr)
-	c.upgrade("/")
-	c.expectClose(1008, "pairing timeout")
+	c := wstest.Dial(t, px.addr)
+	c.Upgrade("/")
+	c.ExpectClose(1008, "pairing timeout")
 
 	// A head that never completes gets 408.
 	resp := httpExchange(t, px.addr, "GET / HTTP/1.1\r\nHost: x\r\n")
@@ -485,8 +486,8 @@ func TestTLSUpstream(t *testing.T) {
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512,
 		tls: &tls.Config{RootCAs: echo.RootCAs(), MinVersion: tls.VersionTLS12}})
 	c := connect(t, px, "/secure")
-	c.send(mte.TypeText, []byte("over tls"))
-	if typ, got := c.recv(); typ != mte.TypeText || string(got) != "over tls" {
+	c.Send(mte.TypeText, []byte("over tls"))
+	if typ, got := c.Recv(); typ != mte.TypeText || string(got) != "over tls" {
 		t.Fatalf("echo %v %q", typ, got)
 	}
 }
@@ -504,10 +505,10 @@ func TestUpstreamFragmentsAndGarbage(t *testing.T) {
 		up := testupstream.NewGarbage(t, testupstream.WithGarbage(frames))
 		px := startProxy(t, proxyOpts{domainMap: echoMap(up.URL), strength: mte.Strength512})
 		c := connect(t, px, "/")
-		if typ, got := c.recv(); typ != mte.TypeText || string(got) != "Hello" {
+		if typ, got := c.Recv(); typ != mte.TypeText || string(got) != "Hello" {
 			t.Fatalf("first = %v %q, want text Hello", typ, got)
 		}
-		if typ, got := c.recv(); typ != mte.TypeBinary || !bytes.Equal(got, []byte{1, 2}) {
+		if typ, got := c.Recv(); typ != mte.TypeBinary || !bytes.Equal(got, []byte{1, 2}) {
 			t.Fatalf("second = %v %q", typ, got)
 		}
 	})
@@ -515,22 +516,22 @@ func TestUpstreamFragmentsAndGarbage(t *testing.T) {
 		up := testupstream.NewGarbage(t)
 		px := startProxy(t, proxyOpts{domainMap: echoMap(up.URL), strength: mte.Strength512})
 		c := connect(t, px, "/")
-		c.expectClose(1014, "upstream sent an invalid frame")
+		c.ExpectClose(1014, "upstream sent an invalid frame")
 	})
 }
 
 func TestSubprotocolForwarded(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
-	c := dialRaw(t, px.addr)
-	c.write([]byte(upgradeHead("/", "Sec-WebSocket-Protocol: chat, superchat")))
-	resp, err := http.ReadResponse(c.br, nil)
+	c := wstest.Dial(t, px.addr)
+	c.Write([]byte(wstest.UpgradeHead("/", "Sec-WebSocket-Protocol: chat, superchat")))
+	resp, err := http.ReadResponse(c.BR, nil)
 	if err != nil || resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Protocol") != "chat" {
 		t.Fatalf("101: %v %v %q", err, resp.StatusCode, resp.Header.Get("Sec-WebSocket-Protocol"))
 	}
-	c.pair(px.profile, "/p")
-	c.send(mte.TypeText, []byte("x"))
-	c.recv()
+	c.Pair(px.profile, "/p")
+	c.Send(mte.TypeText, []byte("x"))
+	c.Recv()
 	if reqs := echo.Requests(); len(reqs) != 1 || reqs[0].Subprotocol != "chat" || reqs[0].Header.Get("Sec-WebSocket-Protocol") != "chat" {
 		t.Fatalf("upstream saw %+v", reqs)
 	}
@@ -542,12 +543,12 @@ func TestSubprotocolForwarded(t *testing.T) {
 func TestNoGoroutinePerConnection(t *testing.T) {
 	echo := testupstream.NewEcho(t) // in-process, one goroutine per conn: not counted below
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
-	var clients []*rawClient
+	var clients []*wstest.Client
 	open := func(n int) int {
 		for range n {
 			c := connect(t, px, "/")
-			c.send(mte.TypeText, []byte("hi"))
-			c.recv()
+			c.Send(mte.TypeText, []byte("hi"))
+			c.Recv()
 			clients = append(clients, c)
 		}
 		// Dialer goroutines end once their Enroll completes; idle workers

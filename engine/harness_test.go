@@ -1,25 +1,19 @@
 package engine
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/socketx/socketx-server/codec"
+	"github.com/socketx/socketx-server/internal/wstest"
 	"github.com/socketx/socketx-server/mte"
 	"github.com/socketx/socketx-server/routing"
 	"github.com/socketx/socketx-server/upstream"
@@ -90,207 +84,13 @@ func echoMap(upstreamURL string) string {
 	return `{"*":{"upstream":"` + upstreamURL + `","allowedOrigins":["*"]}}`
 }
 
-// rawClient speaks the SocketX protocol byte by byte, so tests control
-// exactly what goes on the wire (and how it is split).
-type rawClient struct {
-	t     testing.TB
-	conn  net.Conn
-	br    *bufio.Reader
-	sess  mte.Session
-	split func(b []byte) [][]byte // how writes are chunked; nil = whole
-}
-
-// dialRaw opens TCP and sends an upgrade request with the given headers.
-func dialRaw(t testing.TB, addr string) *rawClient {
+// connect = dial + upgrade + pair.
+func connect(t testing.TB, px *proxy, pathname string, headers ...string) *wstest.Client {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
-	return &rawClient{t: t, conn: conn, br: bufio.NewReader(conn)}
-}
-
-func upgradeHead(path string, headers ...string) string {
-	var b strings.Builder
-	b.WriteString("GET " + path + " HTTP/1.1\r\nHost: app.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n")
-	for _, h := range headers {
-		b.WriteString(h + "\r\n")
-	}
-	b.WriteString("\r\n")
-	return b.String()
-}
-
-func (c *rawClient) write(b []byte) {
-	c.t.Helper()
-	parts := [][]byte{b}
-	if c.split != nil {
-		parts = c.split(b)
-	}
-	for _, p := range parts {
-		if _, err := c.conn.Write(p); err != nil {
-			c.t.Fatalf("write: %v", err)
-		}
-	}
-}
-
-// upgrade sends the request head and expects 101.
-func (c *rawClient) upgrade(path string, headers ...string) {
-	c.t.Helper()
-	c.write([]byte(upgradeHead(path, headers...)))
-	resp, err := http.ReadResponse(c.br, nil)
-	if err != nil {
-		c.t.Fatalf("read 101: %v", err)
-	}
-	if resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
-		c.t.Fatalf("upgrade: status %d accept %q", resp.StatusCode, resp.Header.Get("Sec-WebSocket-Accept"))
-	}
-}
-
-// frameBytes is one masked client frame.
-func frameBytes(fin bool, op codec.OpCode, payload []byte) []byte {
-	var m [4]byte
-	_, _ = rand.Read(m[:])
-	out := codec.AppendFrameHeader(nil, fin, op, len(payload), &m)
-	start := len(out)
-	out = append(out, payload...)
-	codec.Unmask(out[start:], m, 0)
-	return out
-}
-
-func (c *rawClient) writeFrame(fin bool, op codec.OpCode, payload []byte) {
-	c.write(frameBytes(fin, op, payload))
-}
-
-func (c *rawClient) readFrame() ws.Frame {
-	c.t.Helper()
-	f, err := ws.ReadFrame(c.br)
-	if err != nil {
-		c.t.Fatalf("read frame: %v", err)
-	}
-	if f.Header.Masked {
-		c.t.Fatalf("server frame is masked")
-	}
-	return f
-}
-
-// readMessage skips pings/pongs and returns the next data or close frame.
-func (c *rawClient) readMessage() ws.Frame {
-	c.t.Helper()
-	for {
-		f := c.readFrame()
-		if f.Header.OpCode == ws.OpPing || f.Header.OpCode == ws.OpPong {
-			continue
-		}
-		return f
-	}
-}
-
-func (c *rawClient) sendHandshake(a mte.Action, payload []byte) {
-	c.writeFrame(true, codec.OpBinary, append(mte.AppendHeader(nil, a, mte.TypeHandshake), payload...))
-}
-
-// expectHandshake reads a handshake message with the given action.
-func (c *rawClient) expectHandshake(a mte.Action) []byte {
-	c.t.Helper()
-	f := c.readMessage()
-	if f.Header.OpCode != ws.OpBinary {
-		c.t.Fatalf("want binary handshake frame for %v, got op %v payload %q", a, f.Header.OpCode, f.Payload)
-	}
-	h, payload, err := mte.ParseHeader(f.Payload)
-	if err != nil || h.Action != a || h.Type != mte.TypeHandshake {
-		c.t.Fatalf("want action %v type 254, got %+v err %v", a, h, err)
-	}
-	return payload
-}
-
-// pair runs actions 0–5 with the given pathname.
-func (c *rawClient) pair(p *mte.Profile, pathname string) {
-	c.t.Helper()
-	c.sendHandshake(mte.ActionRequest, nil)
-	if got := c.expectHandshake(mte.ActionResponse); len(got) != 0 {
-		c.t.Fatalf("action 1 payload = %q, want empty", got)
-	}
-	in, err := mte.NewInitiator(p, rand.Reader)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.sendHandshake(mte.ActionPairRequest, in.Request())
-	resp := c.expectHandshake(mte.ActionPairResponse)
-	if err := in.Finish(resp, &c.sess); err != nil {
-		c.t.Fatalf("Finish: %v", err)
-	}
-	body := fmt.Appendf(nil, `{"pathname":%q}`, pathname)
-	msg, err := c.sess.Seal(nil, mte.ActionUpstreamRequest, mte.TypeHandshake, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.writeFrame(true, codec.OpBinary, msg)
-	if got := c.expectHandshake(mte.ActionUpstreamResponse); len(got) != 0 {
-		c.t.Fatalf("action 5 payload = %q, want empty", got)
-	}
-}
-
-// connect = dialRaw + upgrade + pair.
-func connect(t testing.TB, px *proxy, pathname string, headers ...string) *rawClient {
-	t.Helper()
-	c := dialRaw(t, px.addr)
-	c.upgrade("/", headers...)
-	c.pair(px.profile, pathname)
+	c := wstest.Dial(t, px.addr)
+	c.Upgrade("/", headers...)
+	c.Pair(px.profile, pathname)
 	return c
-}
-
-func (c *rawClient) sealData(t mte.MessageType, data []byte) []byte {
-	c.t.Helper()
-	msg, err := c.sess.Seal(nil, mte.ActionProxyData, t, data)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return msg
-}
-
-func (c *rawClient) send(t mte.MessageType, data []byte) {
-	c.writeFrame(true, codec.OpBinary, c.sealData(t, data))
-}
-
-// recv decodes the next proxyData message.
-func (c *rawClient) recv() (mte.MessageType, []byte) {
-	c.t.Helper()
-	f := c.readMessage()
-	if f.Header.OpCode != ws.OpBinary {
-		c.t.Fatalf("want binary proxyData, got op %v payload %q", f.Header.OpCode, f.Payload)
-	}
-	h, plain, err := c.sess.Open(f.Payload)
-	if err != nil || h.Action != mte.ActionProxyData {
-		c.t.Fatalf("Open: %+v %v", h, err)
-	}
-	return h.Type, append([]byte(nil), plain...)
-}
-
-// expectClose reads until a close frame and checks code and reason.
-func (c *rawClient) expectClose(code uint16, reason string) {
-	c.t.Helper()
-	f := c.readMessage()
-	if f.Header.OpCode != ws.OpClose {
-		c.t.Fatalf("want close %d %q, got op %v payload %q", code, reason, f.Header.OpCode, f.Payload)
-	}
-	var gotCode uint16
-	var gotReason string
-	if len(f.Payload) >= 2 {
-		gotCode = binary.BigEndian.Uint16(f.Payload)
-		gotReason = string(f.Payload[2:])
-	}
-	if gotCode != code || gotReason != reason {
-		c.t.Fatalf("close = %d %q, want %d %q", gotCode, gotReason, code, reason)
-	}
-	// Answer like a real client, then the proxy's EOF must follow.
-	_, _ = c.conn.Write(frameBytes(true, codec.OpClose, f.Payload))
-	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := io.Copy(io.Discard, c.br); err != nil || n != 0 {
-		c.t.Fatalf("after close: %d more bytes, err %v (want clean EOF)", n, err)
-	}
 }
 
 // httpExchange sends a raw request and returns the raw response.

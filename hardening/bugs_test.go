@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/internal/wstest"
 	"github.com/socketx/socketx-server/mte"
 	"github.com/socketx/socketx-server/routing"
 	"github.com/socketx/socketx-server/upstream"
@@ -40,13 +41,13 @@ func TestRejectLogDoesNotAlias(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Stop(t.Context()) })
 	addr := srv.Addr().String()
 
-	c := dialRaw(t, addr)
-	c.write([]byte(upgradeHead("/", "Origin: https://evil.example")))
-	c.readAll()
+	c := wstest.Dial(t, addr)
+	c.Write([]byte(wstest.UpgradeHead("/", "Origin: https://evil.example")))
+	c.ReadAll()
 	// Another request on the same (single) loop overwrites the read buffer.
-	d := dialRaw(t, addr)
-	d.write([]byte(strings.Repeat("X", 200) + " / HTTP/1.1\r\n\r\n"))
-	d.readAll()
+	d := wstest.Dial(t, addr)
+	d.Write([]byte(strings.Repeat("X", 200) + " / HTTP/1.1\r\n\r\n"))
+	d.ReadAll()
 	var origins []any
 	for _, e := range logs.FilterMessage("Request rejected").All() {
 		if e.ContextMap()["reason"] == "origin" {

@@ -14,6 +14,7 @@ import (
 	"github.com/socketx/socketx-server/codec"
 	"github.com/socketx/socketx-server/engine"
 	"github.com/socketx/socketx-server/internal/testupstream"
+	"github.com/socketx/socketx-server/internal/wstest"
 	"github.com/socketx/socketx-server/mte"
 )
 
@@ -30,12 +31,12 @@ func faultProxy(t *testing.T, upstreamURL string, mutate func(*engine.Config)) *
 // answers the upstream request instead of action 5.
 func pairUntilClose(t *testing.T, px *proxy, code uint16, reason string) {
 	t.Helper()
-	c := dialRaw(t, px.addr)
-	c.upgrade("/")
-	c.hello()
-	c.keys(px.profile)
-	c.sendPathname("/fault")
-	c.expectClose(code, reason)
+	c := wstest.Dial(t, px.addr)
+	c.Upgrade("/")
+	c.Hello()
+	c.Keys(px.profile)
+	c.SendPathname("/fault")
+	c.ExpectClose(code, reason)
 	released(t, px)
 }
 
@@ -82,11 +83,11 @@ func TestFaultUpstreamResetsMidMessage(t *testing.T) {
 			}
 			up := testupstream.NewAbrupt(t, opts...)
 			px := faultProxy(t, up.URL, nil)
-			c := dialRaw(t, px.addr)
-			c.upgrade("/")
-			c.pair(px.profile, "/")
-			c.send(mte.TypeBinary, make([]byte, 32<<10))
-			c.expectClose(1011, "upstream connection lost")
+			c := wstest.Dial(t, px.addr)
+			c.Upgrade("/")
+			c.Pair(px.profile, "/")
+			c.Send(mte.TypeBinary, make([]byte, 32<<10))
+			c.ExpectClose(1011, "upstream connection lost")
 			released(t, px)
 		})
 	}
@@ -95,16 +96,16 @@ func TestFaultUpstreamResetsMidMessage(t *testing.T) {
 func TestFaultUpstreamSendsGarbage(t *testing.T) {
 	up := testupstream.NewGarbage(t)
 	px := faultProxy(t, up.URL, nil)
-	c := dialRaw(t, px.addr)
-	c.upgrade("/")
-	c.hello()
-	c.keys(px.profile)
-	c.sendPathname("/")
+	c := wstest.Dial(t, px.addr)
+	c.Upgrade("/")
+	c.Hello()
+	c.Keys(px.profile)
+	c.SendPathname("/")
 	// The garbage may arrive in the same read as the 101: action 5 is
 	// still sent first, then the close.
-	f := c.readMessage()
+	f := c.ReadMessage()
 	if f.Header.OpCode == ws.OpBinary {
-		f = c.readMessage()
+		f = c.ReadMessage()
 	}
 	if f.Header.OpCode != ws.OpClose || binary.BigEndian.Uint16(f.Payload) != 1014 || string(f.Payload[2:]) != "upstream sent an invalid frame" {
 		t.Fatalf("got op %v payload %q, want close 1014 upstream sent an invalid frame", f.Header.OpCode, f.Payload)
@@ -123,9 +124,9 @@ func TestFaultUpstreamStalls(t *testing.T) {
 		c.MaxQueuedBytes = highWater
 		c.WriteTimeout = 500 * time.Millisecond
 	})
-	c := dialRaw(t, px.addr)
-	c.upgrade("/")
-	c.pair(px.profile, "/")
+	c := wstest.Dial(t, px.addr)
+	c.Upgrade("/")
+	c.Pair(px.profile, "/")
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -135,7 +136,7 @@ func TestFaultUpstreamStalls(t *testing.T) {
 	sent := make(chan int, 1)
 	msgs := make([][]byte, 200)
 	for i := range msgs {
-		msgs[i] = frameBytes(true, codec.OpBinary, c.sealData(mte.TypeBinary, make([]byte, 60<<10)))
+		msgs[i] = wstest.Frame(true, codec.OpBinary, c.Seal(mte.TypeBinary, make([]byte, 60<<10)))
 	}
 	go func() {
 		n := 0
@@ -146,14 +147,14 @@ func TestFaultUpstreamStalls(t *testing.T) {
 				return
 			default:
 			}
-			_ = c.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
-			if _, err := c.conn.Write(m); err != nil {
+			_ = c.Conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			if _, err := c.Conn.Write(m); err != nil {
 				return
 			}
 			n++
 		}
 	}()
-	f := c.readMessage()
+	f := c.ReadMessage()
 	close(stop)
 	n := <-sent
 	if f.Header.OpCode != ws.OpClose || binary.BigEndian.Uint16(f.Payload) != 1013 {
@@ -170,7 +171,7 @@ func TestFaultUpstreamStalls(t *testing.T) {
 	if n == len(msgs) {
 		t.Fatalf("the proxy accepted all %d messages (%d MiB) for a stalled upstream", n, n*60>>10)
 	}
-	_ = c.conn.Close()
+	_ = c.Conn.Close()
 	released(t, px)
 }
 
@@ -182,11 +183,11 @@ func TestFaultUpstreamCloseCodes(t *testing.T) {
 			reason := "upstream says " + strconv.Itoa(int(code))
 			up := testupstream.NewCloser(t, websocket.StatusCode(code), reason)
 			px := faultProxy(t, up.URL, nil)
-			c := dialRaw(t, px.addr)
-			c.upgrade("/")
-			c.pair(px.profile, "/")
-			c.send(mte.TypeText, []byte("trigger"))
-			c.expectClose(code, reason)
+			c := wstest.Dial(t, px.addr)
+			c.Upgrade("/")
+			c.Pair(px.profile, "/")
+			c.Send(mte.TypeText, []byte("trigger"))
+			c.ExpectClose(code, reason)
 			select {
 			case err := <-up.Closed():
 				if err != nil {

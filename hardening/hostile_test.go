@@ -13,6 +13,7 @@ import (
 	"github.com/socketx/socketx-server/codec"
 	"github.com/socketx/socketx-server/engine"
 	"github.com/socketx/socketx-server/internal/testupstream"
+	"github.com/socketx/socketx-server/internal/wstest"
 	"github.com/socketx/socketx-server/mte"
 )
 
@@ -32,7 +33,7 @@ const (
 type hostileEnv struct {
 	px      *proxy
 	echo    *testupstream.Echo
-	witness *rawClient
+	witness *wstest.Client
 }
 
 // hostileCase drives one hostile client and asserts what it gets back; the
@@ -63,9 +64,9 @@ func proxyClosed(code uint16, reason string) []logLine {
 // httpReject sends a raw request and expects exactly the error response.
 func httpReject(raw string, status int, reason string) func(*testing.T, *hostileEnv) {
 	return func(t *testing.T, h *hostileEnv) {
-		c := dialRaw(t, h.px.addr)
-		c.write([]byte(raw))
-		if got, want := c.readAll(), errorResponse(status, reason); got != want {
+		c := wstest.Dial(t, h.px.addr)
+		c.Write([]byte(raw))
+		if got, want := c.ReadAll(), errorResponse(status, reason); got != want {
 			t.Fatalf("response:\n%q\nwant\n%q", got, want)
 		}
 	}
@@ -73,12 +74,12 @@ func httpReject(raw string, status int, reason string) func(*testing.T, *hostile
 
 // upgradeReject sends a valid upgrade head with extra lines.
 func upgradeReject(status int, reason string, headers ...string) func(*testing.T, *hostileEnv) {
-	return httpReject(upgradeHead("/", headers...), status, reason)
+	return httpReject(wstest.UpgradeHead("/", headers...), status, reason)
 }
 
 // replaceHead is a valid upgrade head with one line replaced.
 func replaceHead(old, new string) string {
-	h := upgradeHead("/", goodOrigin)
+	h := wstest.UpgradeHead("/", wstest.GoodOrigin)
 	if !strings.Contains(h, old) {
 		panic("replaceHead: no " + old)
 	}
@@ -88,33 +89,33 @@ func replaceHead(old, new string) string {
 // afterUpgrade sends raw bytes right after the 101 and expects a close.
 func afterUpgrade(wire []byte, code uint16, reason string) func(*testing.T, *hostileEnv) {
 	return func(t *testing.T, h *hostileEnv) {
-		c := dialRaw(t, h.px.addr)
-		c.upgrade("/", goodOrigin)
-		c.write(wire)
-		c.expectClose(code, reason)
+		c := wstest.Dial(t, h.px.addr)
+		c.Upgrade("/", wstest.GoodOrigin)
+		c.Write(wire)
+		c.ExpectClose(code, reason)
 	}
 }
 
 // afterPairing runs a whole pairing, then does f and expects a close.
-func afterPairing(f func(c *rawClient), code uint16, reason string) func(*testing.T, *hostileEnv) {
+func afterPairing(f func(c *wstest.Client), code uint16, reason string) func(*testing.T, *hostileEnv) {
 	return func(t *testing.T, h *hostileEnv) {
-		c := dialRaw(t, h.px.addr)
-		c.upgrade("/", goodOrigin)
-		c.pair(h.px.profile, "/room")
-		c.roundTrip(mte.TypeText, []byte("before"))
+		c := wstest.Dial(t, h.px.addr)
+		c.Upgrade("/", wstest.GoodOrigin)
+		c.Pair(h.px.profile, "/room")
+		c.RoundTrip(mte.TypeText, []byte("before"))
 		f(c)
-		c.expectClose(code, reason)
+		c.ExpectClose(code, reason)
 	}
 }
 
 // duringPairing runs hello then sends a pairRequest payload.
 func badPairRequest(payload []byte, code uint16, reason string) func(*testing.T, *hostileEnv) {
 	return func(t *testing.T, h *hostileEnv) {
-		c := dialRaw(t, h.px.addr)
-		c.upgrade("/", goodOrigin)
-		c.hello()
-		c.sendHandshake(mte.ActionPairRequest, payload)
-		c.expectClose(code, reason)
+		c := wstest.Dial(t, h.px.addr)
+		c.Upgrade("/", wstest.GoodOrigin)
+		c.Hello()
+		c.SendHandshake(mte.ActionPairRequest, payload)
+		c.ExpectClose(code, reason)
 	}
 }
 
@@ -173,7 +174,7 @@ func hostileCases() []hostileCase {
 	}
 	return []hostileCase{
 		// ---- HTTP request head ----
-		{"oversized head", upgradeReject(431, "request header too large", goodOrigin, "X-Pad: "+strings.Repeat("a", 8<<10)),
+		{"oversized head", upgradeReject(431, "request header too large", wstest.GoodOrigin, "X-Pad: "+strings.Repeat("a", 8<<10)),
 			[]logLine{rejected("bad_request", 431, "request header too large")}},
 		{"too many header fields", upgradeReject(431, "too many header fields", strings.TrimSuffix(tooManyHeaders.String(), "\r\n")),
 			[]logLine{rejected("bad_request", 431, "too many header fields")}},
@@ -185,15 +186,15 @@ func hostileCases() []hostileCase {
 			[]logLine{rejected("bad_request", 400, "invalid request method")}},
 		{"TLS ClientHello on the plain port", httpReject("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400, "invalid request method"),
 			[]logLine{rejected("bad_request", 400, "invalid request method")}},
-		{"absolute-form target", httpReject(strings.Replace(upgradeHead("/", goodOrigin), "GET / ", "GET http://evil.example/ ", 1), 400, "invalid request target"),
+		{"absolute-form target", httpReject(strings.Replace(wstest.UpgradeHead("/", wstest.GoodOrigin), "GET / ", "GET http://evil.example/ ", 1), 400, "invalid request target"),
 			[]logLine{rejected("bad_request", 400, "invalid request target")}},
-		{"HTTP/2.0 request line", httpReject(strings.Replace(upgradeHead("/", goodOrigin), "HTTP/1.1", "HTTP/2.0", 1), 505, "HTTP version not supported"),
+		{"HTTP/2.0 request line", httpReject(strings.Replace(wstest.UpgradeHead("/", wstest.GoodOrigin), "HTTP/1.1", "HTTP/2.0", 1), 505, "HTTP version not supported"),
 			[]logLine{rejected("bad_request", 505, "HTTP version not supported")}},
 		{"bare LF line ending", httpReject("GET / HTTP/1.1\nHost: app.example.com\n\n", 400, "bare LF in request head"),
 			[]logLine{rejected("bad_request", 400, "bare LF in request head")}},
 		{"obsolete line folding", httpReject(replaceHead("Upgrade: websocket\r\n", "Upgrade:\r\n websocket\r\n"), 400, "obsolete line folding"),
 			[]logLine{rejected("bad_request", 400, "obsolete line folding")}},
-		{"Content-Length with Transfer-Encoding", upgradeReject(400, "Content-Length with Transfer-Encoding", goodOrigin, "Content-Length: 5", "Transfer-Encoding: chunked"),
+		{"Content-Length with Transfer-Encoding", upgradeReject(400, "Content-Length with Transfer-Encoding", wstest.GoodOrigin, "Content-Length: 5", "Transfer-Encoding: chunked"),
 			[]logLine{rejected("bad_request", 400, "Content-Length with Transfer-Encoding")}},
 
 		// ---- header injection ----
@@ -203,39 +204,39 @@ func hostileCases() []hostileCase {
 			[]logLine{rejected("bad_request", 400, "bare LF in request head")}},
 		{"NUL inside Host", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app.example.com\x00.evil\r\n"), 400, "invalid character in header value"),
 			[]logLine{rejected("bad_request", 400, "invalid character in header value")}},
-		{"CR inside Origin", httpReject(replaceHead(goodOrigin+"\r\n", goodOrigin+"\rSet-Cookie: x=1\r\n"), 400, "invalid character in header value"),
+		{"CR inside Origin", httpReject(replaceHead(wstest.GoodOrigin+"\r\n", wstest.GoodOrigin+"\rSet-Cookie: x=1\r\n"), 400, "invalid character in header value"),
 			[]logLine{rejected("bad_request", 400, "invalid character in header value")}},
-		{"LF inside Origin", httpReject(replaceHead(goodOrigin+"\r\n", goodOrigin+"\nX-Injected: 1\r\n"), 400, "bare LF in request head"),
+		{"LF inside Origin", httpReject(replaceHead(wstest.GoodOrigin+"\r\n", wstest.GoodOrigin+"\nX-Injected: 1\r\n"), 400, "bare LF in request head"),
 			[]logLine{rejected("bad_request", 400, "bare LF in request head")}},
-		{"NUL inside Origin", httpReject(replaceHead(goodOrigin+"\r\n", goodOrigin+"\x00\r\n"), 400, "invalid character in header value"),
+		{"NUL inside Origin", httpReject(replaceHead(wstest.GoodOrigin+"\r\n", wstest.GoodOrigin+"\x00\r\n"), 400, "invalid character in header value"),
 			[]logLine{rejected("bad_request", 400, "invalid character in header value")}},
 		{"Host with a space", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app example.com\r\n"), 400, "invalid Host header"),
 			[]logLine{rejected("bad_request", 400, "invalid Host header")}},
-		{"duplicate Host", upgradeReject(400, "duplicate Host header", goodOrigin, "Host: evil.example"),
+		{"duplicate Host", upgradeReject(400, "duplicate Host header", wstest.GoodOrigin, "Host: evil.example"),
 			[]logLine{rejected("bad_request", 400, "duplicate Host header")}},
 		{"missing Host", httpReject(replaceHead("Host: app.example.com\r\n", ""), 400, "missing Host header"),
 			[]logLine{rejected("bad_request", 400, "missing Host header")}},
-		{"duplicate Origin", upgradeReject(400, "duplicate Origin header", goodOrigin, "Origin: https://evil.example"),
+		{"duplicate Origin", upgradeReject(400, "duplicate Origin header", wstest.GoodOrigin, "Origin: https://evil.example"),
 			[]logLine{rejected("bad_request", 400, "duplicate Origin header")}},
 
 		// ---- WebSocket upgrade ----
-		{"missing Sec-WebSocket-Key", httpReject(replaceHead("Sec-WebSocket-Key: "+testKey+"\r\n", ""), 400, "invalid Sec-WebSocket-Key"),
+		{"missing Sec-WebSocket-Key", httpReject(replaceHead("Sec-WebSocket-Key: "+wstest.TestKey+"\r\n", ""), 400, "invalid Sec-WebSocket-Key"),
 			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Key")}},
-		{"duplicate Sec-WebSocket-Key", upgradeReject(400, "duplicate Sec-WebSocket-Key header", goodOrigin, "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA=="),
+		{"duplicate Sec-WebSocket-Key", upgradeReject(400, "duplicate Sec-WebSocket-Key header", wstest.GoodOrigin, "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA=="),
 			[]logLine{rejected("bad_request", 400, "duplicate Sec-WebSocket-Key header")}},
-		{"Sec-WebSocket-Key of 15 bytes", httpReject(replaceHead(testKey, "AAAAAAAAAAAAAAAAAAAA"), 400, "invalid Sec-WebSocket-Key"),
+		{"Sec-WebSocket-Key of 15 bytes", httpReject(replaceHead(wstest.TestKey, "AAAAAAAAAAAAAAAAAAAA"), 400, "invalid Sec-WebSocket-Key"),
 			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Key")}},
-		{"Sec-WebSocket-Key not base64", httpReject(replaceHead(testKey, "!!!!!!!!!!!!!!!!!!!!!!=="), 400, "invalid Sec-WebSocket-Key"),
+		{"Sec-WebSocket-Key not base64", httpReject(replaceHead(wstest.TestKey, "!!!!!!!!!!!!!!!!!!!!!!=="), 400, "invalid Sec-WebSocket-Key"),
 			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Key")}},
 		{"missing Sec-WebSocket-Version", httpReject(replaceHead("Sec-WebSocket-Version: 13\r\n", ""), 426, "unsupported Sec-WebSocket-Version"),
 			[]logLine{rejected("bad_request", 426, "unsupported Sec-WebSocket-Version")}},
 		{"Sec-WebSocket-Version 8", httpReject(replaceHead("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8"), 426, "unsupported Sec-WebSocket-Version"),
 			[]logLine{rejected("bad_request", 426, "unsupported Sec-WebSocket-Version")}},
-		{"duplicate Sec-WebSocket-Version", upgradeReject(400, "duplicate Sec-WebSocket-Version header", goodOrigin, "Sec-WebSocket-Version: 13"),
+		{"duplicate Sec-WebSocket-Version", upgradeReject(400, "duplicate Sec-WebSocket-Version header", wstest.GoodOrigin, "Sec-WebSocket-Version: 13"),
 			[]logLine{rejected("bad_request", 400, "duplicate Sec-WebSocket-Version header")}},
-		{"POST upgrade", httpReject(strings.Replace(upgradeHead("/", goodOrigin), "GET", "POST", 1), 405, "websocket upgrade requires GET"),
+		{"POST upgrade", httpReject(strings.Replace(wstest.UpgradeHead("/", wstest.GoodOrigin), "GET", "POST", 1), 405, "websocket upgrade requires GET"),
 			[]logLine{rejected("bad_request", 405, "websocket upgrade requires GET")}},
-		{"HTTP/1.0 upgrade", httpReject(strings.Replace(upgradeHead("/", goodOrigin), "HTTP/1.1", "HTTP/1.0", 1), 400, "websocket upgrade requires HTTP/1.1"),
+		{"HTTP/1.0 upgrade", httpReject(strings.Replace(wstest.UpgradeHead("/", wstest.GoodOrigin), "HTTP/1.1", "HTTP/1.0", 1), 400, "websocket upgrade requires HTTP/1.1"),
 			[]logLine{rejected("bad_request", 400, "websocket upgrade requires HTTP/1.1")}},
 		{"unknown host", httpReject(replaceHead("Host: app.example.com", "Host: other.example.com"), 404, "unknown host"),
 			[]logLine{rejected("unknown_host", 404, "unknown host")}},
@@ -246,8 +247,8 @@ func hostileCases() []hostileCase {
 		{"Upgrade header without Connection: Upgrade", httpReject(replaceHead("Connection: Upgrade\r\n", ""), 400, "invalid websocket upgrade request"),
 			[]logLine{rejected("bad_request", 400, "invalid websocket upgrade request")}},
 		{"slowloris head", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			head := upgradeHead("/", goodOrigin)
+			c := wstest.Dial(t, h.px.addr)
+			head := wstest.UpgradeHead("/", wstest.GoodOrigin)
 			// Drip one byte every 50 ms: the head deadline does not move.
 			stop := make(chan struct{})
 			dripped := make(chan struct{})
@@ -259,12 +260,12 @@ func hostileCases() []hostileCase {
 						return
 					case <-time.After(50 * time.Millisecond):
 					}
-					if _, err := c.conn.Write([]byte{head[i]}); err != nil {
+					if _, err := c.Conn.Write([]byte{head[i]}); err != nil {
 						return
 					}
 				}
 			}()
-			got := c.readAll()
+			got := c.ReadAll()
 			close(stop)
 			<-dripped
 			if want := errorResponse(408, "request head timeout"); got != want {
@@ -274,9 +275,9 @@ func hostileCases() []hostileCase {
 		{"upgrade with pipelined garbage", func(t *testing.T, h *hostileEnv) {
 			// The head and a text frame in one segment: the frame is parsed
 			// after the 101, in the same read.
-			c := dialRaw(t, h.px.addr)
-			c.write(append([]byte(upgradeHead("/", goodOrigin)), frameBytes(true, codec.OpText, []byte("hi"))...))
-			if got := c.readAll(); !strings.HasPrefix(got, "HTTP/1.1 101 Switching Protocols\r\n") ||
+			c := wstest.Dial(t, h.px.addr)
+			c.Write(append([]byte(wstest.UpgradeHead("/", wstest.GoodOrigin)), wstest.Frame(true, codec.OpText, []byte("hi"))...))
+			if got := c.ReadAll(); !strings.HasPrefix(got, "HTTP/1.1 101 Switching Protocols\r\n") ||
 				!strings.HasSuffix(got, "\x88\x21\x03\xebsocketx messages must be binary") {
 				t.Fatalf("got %q", got)
 			}
@@ -297,13 +298,13 @@ func hostileCases() []hostileCase {
 			proxyClosed(1002, "control frame too long")},
 		{"fragmented ping", afterUpgrade(rawFrame(0x9, []byte{1}, []byte("p")), 1002, "fragmented control frame"),
 			proxyClosed(1002, "fragmented control frame")},
-		{"close with code 1005", afterUpgrade(frameBytes(true, codec.OpClose, closePayload(1005, "")), 1002, "invalid close code"),
+		{"close with code 1005", afterUpgrade(wstest.Frame(true, codec.OpClose, closePayload(1005, "")), 1002, "invalid close code"),
 			proxyClosed(1002, "invalid close code")},
-		{"close with code 999", afterUpgrade(frameBytes(true, codec.OpClose, closePayload(999, "x")), 1002, "invalid close code"),
+		{"close with code 999", afterUpgrade(wstest.Frame(true, codec.OpClose, closePayload(999, "x")), 1002, "invalid close code"),
 			proxyClosed(1002, "invalid close code")},
-		{"close with a 1-byte payload", afterUpgrade(frameBytes(true, codec.OpClose, []byte{3}), 1002, "invalid close payload"),
+		{"close with a 1-byte payload", afterUpgrade(wstest.Frame(true, codec.OpClose, []byte{3}), 1002, "invalid close payload"),
 			proxyClosed(1002, "invalid close payload")},
-		{"close reason not UTF-8", afterUpgrade(frameBytes(true, codec.OpClose, closePayload(1000, "bad \xff\xfe")), 1007, "invalid UTF-8 in close reason"),
+		{"close reason not UTF-8", afterUpgrade(wstest.Frame(true, codec.OpClose, closePayload(1000, "bad \xff\xfe")), 1007, "invalid UTF-8 in close reason"),
 			proxyClosed(1007, "invalid UTF-8 in close reason")},
 		{"frame claiming 2^63 bytes", afterUpgrade(headerOnly(1<<63), 1002, "invalid payload length"),
 			proxyClosed(1002, "invalid payload length")},
@@ -313,77 +314,77 @@ func hostileCases() []hostileCase {
 			proxyClosed(1009, "message too big")},
 		{"non-minimal 16-bit length", afterUpgrade(rawFrame(0x82, []byte{126, 0, 5}, []byte("hello")), 1002, "non-minimal length encoding"),
 			proxyClosed(1002, "non-minimal length encoding")},
-		{"continuation without a first frame", afterUpgrade(frameBytes(true, codec.OpContinuation, []byte("x")), 1002, "unexpected continuation frame"),
+		{"continuation without a first frame", afterUpgrade(wstest.Frame(true, codec.OpContinuation, []byte("x")), 1002, "unexpected continuation frame"),
 			proxyClosed(1002, "unexpected continuation frame")},
-		{"new message inside a fragmented one", afterUpgrade(append(frameBytes(false, codec.OpBinary, []byte("a")), frameBytes(true, codec.OpBinary, []byte("b"))...), 1002, "expected continuation frame"),
+		{"new message inside a fragmented one", afterUpgrade(append(wstest.Frame(false, codec.OpBinary, []byte("a")), wstest.Frame(true, codec.OpBinary, []byte("b"))...), 1002, "expected continuation frame"),
 			proxyClosed(1002, "expected continuation frame")},
-		{"text frame during pairing", afterUpgrade(frameBytes(true, codec.OpText, []byte("hello")), 1003, "socketx messages must be binary"),
+		{"text frame during pairing", afterUpgrade(wstest.Frame(true, codec.OpText, []byte("hello")), 1003, "socketx messages must be binary"),
 			proxyClosed(1003, "socketx messages must be binary")},
 		{"fragmented message never finished", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.writeFrame(false, codec.OpBinary, handshakeMsg(mte.ActionRequest, nil)[:3])
-			c.expectClose(1008, "pairing timeout")
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.WriteFrame(false, codec.OpBinary, wstest.HandshakeMsg(mte.ActionRequest, nil)[:3])
+			c.ExpectClose(1008, "pairing timeout")
 		}, []logLine{{"Pairing timeout", map[string]any{"state": "hello"}}, closed(1008, "pairing timeout", "proxy")}},
 		{"fragments summing over WS_MAX_MESSAGE_SIZE", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.pair(h.px.profile, "/room")
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Pair(h.px.profile, "/room")
 			chunk := make([]byte, 16<<10)
-			c.writeFrame(false, codec.OpBinary, chunk)
+			c.WriteFrame(false, codec.OpBinary, chunk)
 			for range 3 {
-				c.writeFrame(false, codec.OpContinuation, chunk)
+				c.WriteFrame(false, codec.OpContinuation, chunk)
 			}
-			c.writeFrame(false, codec.OpContinuation, make([]byte, tableMaxFrame-4*len(chunk)+1))
-			c.expectClose(1009, "message too big")
+			c.WriteFrame(false, codec.OpContinuation, make([]byte, tableMaxFrame-4*len(chunk)+1))
+			c.ExpectClose(1009, "message too big")
 		}, proxyClosed(1009, "message too big")},
 
 		// ---- SocketX handshake ----
 		{"slow pairing (nothing after the upgrade)", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.expectClose(1008, "pairing timeout")
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.ExpectClose(1008, "pairing timeout")
 		}, []logLine{{"Pairing timeout", map[string]any{"state": "hello"}}, closed(1008, "pairing timeout", "proxy")}},
 		{"slow pairing (stops after hello)", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.hello()
-			c.expectClose(1008, "pairing timeout")
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Hello()
+			c.ExpectClose(1008, "pairing timeout")
 		}, []logLine{{"Pairing timeout", map[string]any{"state": "pair"}}, closed(1008, "pairing timeout", "proxy")}},
-		{"data before pairing", afterUpgrade(frameBytes(true, codec.OpBinary, mte.AppendHeader(nil, mte.ActionProxyData, mte.TypeBinary)), 1002, "unexpected action proxyData during hello"),
+		{"data before pairing", afterUpgrade(wstest.Frame(true, codec.OpBinary, mte.AppendHeader(nil, mte.ActionProxyData, mte.TypeBinary)), 1002, "unexpected action proxyData during hello"),
 			append([]logLine{pairFailed("hello", "unexpected action proxyData during hello")}, proxyClosed(1002, "unexpected action proxyData during hello")...)},
-		{"wrong SocketX magic", afterUpgrade(frameBytes(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45, 0x03, 1, 0, 254}), 1002, "mte: bad header magic"),
+		{"wrong SocketX magic", afterUpgrade(wstest.Frame(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45, 0x03, 1, 0, 254}), 1002, "mte: bad header magic"),
 			[]logLine{pairFailed("hello", "mte: bad header magic"), closed(1002, "mte: bad header magic", "proxy")}},
-		{"wrong SocketX version", afterUpgrade(frameBytes(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45, 0x02, 2, 0, 254}), 1002, "mte: unsupported header version"),
+		{"wrong SocketX version", afterUpgrade(wstest.Frame(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45, 0x02, 2, 0, 254}), 1002, "mte: unsupported header version"),
 			[]logLine{pairFailed("hello", "mte: unsupported header version"), closed(1002, "mte: unsupported header version", "proxy")}},
-		{"hello with messageType text", afterUpgrade(frameBytes(true, codec.OpBinary, mte.AppendHeader(nil, mte.ActionRequest, mte.TypeText)), 1002, "mte: invalid action/messageType combination"),
+		{"hello with messageType text", afterUpgrade(wstest.Frame(true, codec.OpBinary, mte.AppendHeader(nil, mte.ActionRequest, mte.TypeText)), 1002, "mte: invalid action/messageType combination"),
 			[]logLine{pairFailed("hello", "mte: invalid action/messageType combination"), closed(1002, "mte: invalid action/messageType combination", "proxy")}},
-		{"unknown action 7", afterUpgrade(frameBytes(true, codec.OpBinary, mte.AppendHeader(nil, 7, mte.TypeHandshake)), 1002, "mte: invalid action/messageType combination"),
+		{"unknown action 7", afterUpgrade(wstest.Frame(true, codec.OpBinary, mte.AppendHeader(nil, 7, mte.TypeHandshake)), 1002, "mte: invalid action/messageType combination"),
 			[]logLine{pairFailed("hello", "mte: invalid action/messageType combination"), closed(1002, "mte: invalid action/messageType combination", "proxy")}},
-		{"SocketX message of 3 bytes", afterUpgrade(frameBytes(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45}), 1002, "mte: message too short"),
+		{"SocketX message of 3 bytes", afterUpgrade(wstest.Frame(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45}), 1002, "mte: message too short"),
 			[]logLine{pairFailed("hello", "mte: message too short"), closed(1002, "mte: message too short", "proxy")}},
 		{"pairRequest before hello", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.sendHandshake(mte.ActionPairRequest, pairRequestWith(t, h.px.profile, nil))
-			c.expectClose(1002, "unexpected action pairRequest during hello")
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.SendHandshake(mte.ActionPairRequest, pairRequestWith(t, h.px.profile, nil))
+			c.ExpectClose(1002, "unexpected action pairRequest during hello")
 		}, append([]logLine{pairFailed("hello", "unexpected action pairRequest during hello")}, proxyClosed(1002, "unexpected action pairRequest during hello")...)},
 		{"hello twice", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.hello()
-			c.sendHandshake(mte.ActionRequest, nil)
-			c.expectClose(1002, "unexpected action request during pair")
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Hello()
+			c.SendHandshake(mte.ActionRequest, nil)
+			c.ExpectClose(1002, "unexpected action request during pair")
 		}, append([]logLine{pairFailed("pair", "unexpected action request during pair")}, proxyClosed(1002, "unexpected action request during pair")...)},
 		{"duplicated pairing", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.hello()
-			c.keys(h.px.profile)
-			c.sendHandshake(mte.ActionPairRequest, pairRequestWith(t, h.px.profile, nil))
-			c.expectClose(1002, "unexpected action pairRequest during pathname")
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Hello()
+			c.Keys(h.px.profile)
+			c.SendHandshake(mte.ActionPairRequest, pairRequestWith(t, h.px.profile, nil))
+			c.ExpectClose(1002, "unexpected action pairRequest during pathname")
 		}, append([]logLine{pairFailed("pathname", "unexpected action pairRequest during pathname")}, proxyClosed(1002, "unexpected action pairRequest during pathname")...)},
-		{"server-only action from the client", afterUpgrade(frameBytes(true, codec.OpBinary, handshakeMsg(mte.ActionPairResponse, nil)), 1002, "unexpected action pairResponse during hello"),
+		{"server-only action from the client", afterUpgrade(wstest.Frame(true, codec.OpBinary, wstest.HandshakeMsg(mte.ActionPairResponse, nil)), 1002, "unexpected action pairResponse during hello"),
 			append([]logLine{pairFailed("hello", "unexpected action pairResponse during hello")}, proxyClosed(1002, "unexpected action pairResponse during hello")...)},
 		{"ML-KEM-768 keys to a 512 proxy", func(t *testing.T, h *hostileEnv) {
 			p768, err := mte.NewProfile(mte.Params{Strength: mte.Strength768})
@@ -425,160 +426,160 @@ func hostileCases() []hostileCase {
 
 		// ---- pathname (action 4) ----
 		{"pathname climbing above the base", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.hello()
-			c.keys(h.px.profile)
-			c.sendPathname("/../admin")
-			c.expectClose(1008, "pathname not allowed")
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Hello()
+			c.Keys(h.px.profile)
+			c.SendPathname("/../admin")
+			c.ExpectClose(1008, "pathname not allowed")
 		}, []logLine{{"Pathname refused", map[string]any{"error": "upstream: pathname escapes the base path: dot segments climb above the base path"}}, closed(1008, "pathname not allowed", "proxy")}},
 		{"pathname with an encoded slash", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.hello()
-			c.keys(h.px.profile)
-			c.sendPathname("/..%2Fadmin")
-			c.expectClose(1008, "pathname not allowed")
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Hello()
+			c.Keys(h.px.profile)
+			c.SendPathname("/..%2Fadmin")
+			c.ExpectClose(1008, "pathname not allowed")
 		}, []logLine{{"Pathname refused", map[string]any{"error": "upstream: pathname escapes the base path: encoded slash or backslash"}}, closed(1008, "pathname not allowed", "proxy")}},
 		{"pathname with a control byte", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.hello()
-			c.keys(h.px.profile)
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Hello()
+			c.Keys(h.px.profile)
 			body := []byte(`{"pathname":"/a\u0001b"}`)
-			msg, err := c.sess.Seal(nil, mte.ActionUpstreamRequest, mte.TypeHandshake, body)
+			msg, err := c.Session.Seal(nil, mte.ActionUpstreamRequest, mte.TypeHandshake, body)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.writeFrame(true, codec.OpBinary, msg)
-			c.expectClose(1002, "mte: pathname has control byte 0x1 at offset 2")
+			c.WriteFrame(true, codec.OpBinary, msg)
+			c.ExpectClose(1002, "mte: pathname has control byte 0x1 at offset 2")
 		}, []logLine{pairFailed("pathname", "mte: pathname has control byte 0x1 at offset 2"), closed(1002, "mte: pathname has control byte 0x1 at offset 2", "proxy")}},
 		{"pathname request not encoded", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.hello()
-			c.keys(h.px.profile)
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Hello()
+			c.Keys(h.px.profile)
 			// seq 0 and then plain JSON where the AES-GCM ciphertext belongs.
-			c.sendHandshake(mte.ActionUpstreamRequest, append(make([]byte, 8), `{"pathname":"/plain/text/is/not/encoded"}`...))
-			c.expectClose(1008, "mte: message authentication failed")
+			c.SendHandshake(mte.ActionUpstreamRequest, append(make([]byte, 8), `{"pathname":"/plain/text/is/not/encoded"}`...))
+			c.ExpectClose(1008, "mte: message authentication failed")
 		}, []logLine{pairFailed("pathname", "mte: message authentication failed"), closed(1008, "mte: message authentication failed", "proxy")}},
 		{"pathname request shorter than the MTE overhead", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.hello()
-			c.keys(h.px.profile)
-			c.sendHandshake(mte.ActionUpstreamRequest, []byte(`{}`))
-			c.expectClose(1002, "mte: message too short")
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Hello()
+			c.Keys(h.px.profile)
+			c.SendHandshake(mte.ActionUpstreamRequest, []byte(`{}`))
+			c.ExpectClose(1002, "mte: message too short")
 		}, []logLine{pairFailed("pathname", "mte: message too short"), closed(1002, "mte: message too short", "proxy")}},
 
 		// ---- proxyData (after pairing) ----
-		{"tampered proxyData", afterPairing(func(c *rawClient) {
-			msg := c.sealData(mte.TypeText, []byte("tamper me"))
+		{"tampered proxyData", afterPairing(func(c *wstest.Client) {
+			msg := c.Seal(mte.TypeText, []byte("tamper me"))
 			msg[len(msg)-20] ^= 1
-			c.writeFrame(true, codec.OpBinary, msg)
+			c.WriteFrame(true, codec.OpBinary, msg)
 		}, 1008, "mte: message authentication failed"),
 			[]logLine{{"Client message rejected", map[string]any{"error": "mte: message authentication failed"}}, closed(1008, "mte: message authentication failed", "proxy")}},
-		{"truncated proxyData", afterPairing(func(c *rawClient) {
-			msg := c.sealData(mte.TypeText, []byte("cut me"))
-			c.writeFrame(true, codec.OpBinary, msg[:len(msg)-1])
+		{"truncated proxyData", afterPairing(func(c *wstest.Client) {
+			msg := c.Seal(mte.TypeText, []byte("cut me"))
+			c.WriteFrame(true, codec.OpBinary, msg[:len(msg)-1])
 		}, 1008, "mte: message authentication failed"),
 			[]logLine{{"Client message rejected", map[string]any{"error": "mte: message authentication failed"}}, closed(1008, "mte: message authentication failed", "proxy")}},
-		{"proxyData cut to its header", afterPairing(func(c *rawClient) {
-			c.writeFrame(true, codec.OpBinary, c.sealData(mte.TypeText, nil)[:mte.HeaderLen+3])
+		{"proxyData cut to its header", afterPairing(func(c *wstest.Client) {
+			c.WriteFrame(true, codec.OpBinary, c.Seal(mte.TypeText, nil)[:mte.HeaderLen+3])
 		}, 1002, "mte: message too short"),
 			[]logLine{{"Client message rejected", map[string]any{"error": "mte: message too short"}}, closed(1002, "mte: message too short", "proxy")}},
-		{"replayed proxyData", afterPairing(func(c *rawClient) {
-			msg := c.sealData(mte.TypeText, []byte("once"))
-			c.writeFrame(true, codec.OpBinary, msg)
-			if _, got := c.recv(); string(got) != "once" {
-				c.t.Fatalf("echo %q", got)
+		{"replayed proxyData", afterPairing(func(c *wstest.Client) {
+			msg := c.Seal(mte.TypeText, []byte("once"))
+			c.WriteFrame(true, codec.OpBinary, msg)
+			if _, got := c.Recv(); string(got) != "once" {
+				c.T.Fatalf("echo %q", got)
 			}
-			c.writeFrame(true, codec.OpBinary, msg)
+			c.WriteFrame(true, codec.OpBinary, msg)
 		}, 1008, "mte: replayed message"),
 			[]logLine{{"Client message rejected", map[string]any{"error": "mte: replayed message"}}, closed(1008, "mte: replayed message", "proxy")}},
-		{"reordered beyond the window (too old)", afterPairing(func(c *rawClient) {
-			old := c.sealData(mte.TypeText, []byte("old"))
+		{"reordered beyond the window (too old)", afterPairing(func(c *wstest.Client) {
+			old := c.Seal(mte.TypeText, []byte("old"))
 			var batch []byte
 			for range tableWindow {
-				batch = append(batch, frameBytes(true, codec.OpBinary, c.sealData(mte.TypeText, []byte("new")))...)
+				batch = append(batch, wstest.Frame(true, codec.OpBinary, c.Seal(mte.TypeText, []byte("new")))...)
 			}
-			c.write(batch)
+			c.Write(batch)
 			for range tableWindow {
-				if _, got := c.recv(); string(got) != "new" {
-					c.t.Fatalf("echo %q", got)
+				if _, got := c.Recv(); string(got) != "new" {
+					c.T.Fatalf("echo %q", got)
 				}
 			}
-			c.writeFrame(true, codec.OpBinary, old)
+			c.WriteFrame(true, codec.OpBinary, old)
 		}, 1008, "mte: sequence number outside window"),
 			[]logLine{{"Client message rejected", map[string]any{"error": "mte: sequence number outside window"}}, closed(1008, "mte: sequence number outside window", "proxy")}},
-		{"sequence jump beyond the window (too far ahead)", afterPairing(func(c *rawClient) {
+		{"sequence jump beyond the window (too far ahead)", afterPairing(func(c *wstest.Client) {
 			var last []byte
 			for range tableWindow + 1 {
-				last = c.sealData(mte.TypeText, []byte("skipped"))
+				last = c.Seal(mte.TypeText, []byte("skipped"))
 			}
-			c.writeFrame(true, codec.OpBinary, last)
+			c.WriteFrame(true, codec.OpBinary, last)
 		}, 1008, "mte: sequence number outside window"),
 			[]logLine{{"Client message rejected", map[string]any{"error": "mte: sequence number outside window"}}, closed(1008, "mte: sequence number outside window", "proxy")}},
 		{"reordered within the window is accepted", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			c.upgrade("/", goodOrigin)
-			c.pair(h.px.profile, "/room")
-			a := c.sealData(mte.TypeText, []byte("a"))
-			b := c.sealData(mte.TypeText, []byte("b"))
-			c.write(append(frameBytes(true, codec.OpBinary, b), frameBytes(true, codec.OpBinary, a)...))
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Pair(h.px.profile, "/room")
+			a := c.Seal(mte.TypeText, []byte("a"))
+			b := c.Seal(mte.TypeText, []byte("b"))
+			c.Write(append(wstest.Frame(true, codec.OpBinary, b), wstest.Frame(true, codec.OpBinary, a)...))
 			for _, want := range []string{"b", "a"} {
-				if _, got := c.recv(); string(got) != want {
+				if _, got := c.Recv(); string(got) != want {
 					t.Fatalf("echo %q, want %q", got, want)
 				}
 			}
-			c.writeFrame(true, codec.OpClose, closePayload(1000, "done"))
-			c.expectClose(1000, "done")
+			c.WriteFrame(true, codec.OpClose, closePayload(1000, "done"))
+			c.ExpectClose(1000, "done")
 		}, []logLine{closed(1000, "done", "client")}},
-		{"handshake message after pairing", afterPairing(func(c *rawClient) {
-			c.sendHandshake(mte.ActionRequest, nil)
+		{"handshake message after pairing", afterPairing(func(c *wstest.Client) {
+			c.SendHandshake(mte.ActionRequest, nil)
 		}, 1002, "mte: invalid action/messageType combination"),
 			[]logLine{{"Client message rejected", map[string]any{"error": "mte: invalid action/messageType combination"}}, closed(1002, "mte: invalid action/messageType combination", "proxy")}},
-		{"text proxyData that is not UTF-8", afterPairing(func(c *rawClient) {
-			c.send(mte.TypeText, []byte{0xff, 0xfe})
+		{"text proxyData that is not UTF-8", afterPairing(func(c *wstest.Client) {
+			c.Send(mte.TypeText, []byte{0xff, 0xfe})
 		}, 1007, "text message is not valid UTF-8"),
 			proxyClosed(1007, "text message is not valid UTF-8")},
-		{"text WebSocket frame after pairing", afterPairing(func(c *rawClient) {
-			c.writeFrame(true, codec.OpText, []byte("plain"))
+		{"text WebSocket frame after pairing", afterPairing(func(c *wstest.Client) {
+			c.WriteFrame(true, codec.OpText, []byte("plain"))
 		}, 1003, "socketx messages must be binary"),
 			proxyClosed(1003, "socketx messages must be binary")},
-		{"unmasked frame after pairing", afterPairing(func(c *rawClient) {
-			c.write([]byte{0x82, 0x00})
+		{"unmasked frame after pairing", afterPairing(func(c *wstest.Client) {
+			c.Write([]byte{0x82, 0x00})
 		}, 1002, "frame not masked"),
 			proxyClosed(1002, "frame not masked")},
 
 		// ---- well-behaved but awkward clients ----
 		{"byte-at-a-time client", func(t *testing.T, h *hostileEnv) {
-			c := dialRaw(t, h.px.addr)
-			_ = c.conn.(*net.TCPConn).SetNoDelay(true)
-			c.split = func(b []byte) [][]byte {
+			c := wstest.Dial(t, h.px.addr)
+			_ = c.Conn.(*net.TCPConn).SetNoDelay(true)
+			c.Split = func(b []byte) [][]byte {
 				out := make([][]byte, len(b))
 				for i := range b {
 					out[i] = b[i : i+1]
 				}
 				return out
 			}
-			c.upgrade("/", goodOrigin)
-			c.pair(h.px.profile, "/bytes?x=1")
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Pair(h.px.profile, "/bytes?x=1")
 			for i := range 5 {
-				c.roundTrip(mte.TypeBinary, make([]byte, i*50))
+				c.RoundTrip(mte.TypeBinary, make([]byte, i*50))
 			}
-			c.writeFrame(true, codec.OpClose, closePayload(1000, ""))
-			c.expectClose(1000, "")
+			c.WriteFrame(true, codec.OpClose, closePayload(1000, ""))
+			c.ExpectClose(1000, "")
 		}, []logLine{closed(1000, "", "client")}},
 		{"whole session in one segment", func(t *testing.T, h *hostileEnv) {
 			// Upgrade head and hello pipelined; pairRequest right after.
-			c := dialRaw(t, h.px.addr)
-			c.write(append([]byte(upgradeHead("/", goodOrigin)), frameBytes(true, codec.OpBinary, handshakeMsg(mte.ActionRequest, nil))...))
-			if line, _ := c.br.ReadString('\n'); line != "HTTP/1.1 101 Switching Protocols\r\n" {
+			c := wstest.Dial(t, h.px.addr)
+			c.Write(append([]byte(wstest.UpgradeHead("/", wstest.GoodOrigin)), wstest.Frame(true, codec.OpBinary, wstest.HandshakeMsg(mte.ActionRequest, nil))...))
+			if line, _ := c.BR.ReadString('\n'); line != "HTTP/1.1 101 Switching Protocols\r\n" {
 				t.Fatalf("status line %q", line)
 			}
 			for {
-				line, err := c.br.ReadString('\n')
+				line, err := c.BR.ReadString('\n')
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -586,12 +587,12 @@ func hostileCases() []hostileCase {
 					break
 				}
 			}
-			c.expectHandshake(mte.ActionResponse)
-			c.keys(h.px.profile)
-			c.pathname("/")
-			c.roundTrip(mte.TypeText, []byte("fast"))
-			c.writeFrame(true, codec.OpClose, closePayload(4321, "app close"))
-			c.expectClose(4321, "app close")
+			c.ExpectHandshake(mte.ActionResponse)
+			c.Keys(h.px.profile)
+			c.Pathname("/")
+			c.RoundTrip(mte.TypeText, []byte("fast"))
+			c.WriteFrame(true, codec.OpClose, closePayload(4321, "app close"))
+			c.ExpectClose(4321, "app close")
 		}, []logLine{closed(4321, "app close", "client")}},
 	}
 }
@@ -608,11 +609,11 @@ func TestHostileInput(t *testing.T) {
 		},
 	})
 	h := &hostileEnv{px: px, echo: echo}
-	h.witness = dialRaw(t, px.addr)
-	_ = h.witness.conn.SetDeadline(time.Time{})
-	h.witness.upgrade("/", goodOrigin)
-	h.witness.pair(px.profile, "/witness")
-	h.witness.roundTrip(mte.TypeText, []byte("warm-up"))
+	h.witness = wstest.Dial(t, px.addr)
+	_ = h.witness.Conn.SetDeadline(time.Time{})
+	h.witness.Upgrade("/", wstest.GoodOrigin)
+	h.witness.Pair(px.profile, "/witness")
+	h.witness.RoundTrip(mte.TypeText, []byte("warm-up"))
 	baseG, _ := goroutines()
 	const baseActive = 1 // the witness
 
@@ -630,8 +631,8 @@ func TestHostileInput(t *testing.T) {
 			if err := matchLogs(px.logs.All()[before:], tc.logs); err != nil {
 				t.Fatal(err)
 			}
-			_ = h.witness.conn.SetDeadline(time.Now().Add(10 * time.Second))
-			h.witness.roundTrip(mte.TypeBinary, fmt.Appendf(nil, "witness after case %d", i))
+			_ = h.witness.Conn.SetDeadline(time.Now().Add(10 * time.Second))
+			h.witness.RoundTrip(mte.TypeBinary, fmt.Appendf(nil, "witness after case %d", i))
 			waitGoroutines(t, baseCase)
 		})
 		if ok {
