@@ -167,10 +167,10 @@ func TestFragmentedClientMessageWithInterleavedPing(t *testing.T) {
 	}
 }
 
-func TestUpstreamFragmentedMessageIsOneClientMessage(t *testing.T) {
-	// The echo upstream (coder/websocket) writes whole frames; a raw
-	// upstream that fragments is covered by codec's assembler tests. Here
-	// check that binary/text types survive a round trip with large frames.
+// TestLargeTextRoundTrip: a 150 KB multi-byte UTF-8 text message keeps its
+// type and bytes both ways (upstream fragmentation is covered by
+// TestUpstreamFragmentsAndGarbage).
+func TestLargeTextRoundTrip(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength768})
 	c := connect(t, px, "/")

@@ -34,16 +34,12 @@ func (sess *session) readClient() {
 		}
 		off = n
 	}
-	if sess.state == stateRelay {
-		// Time the batch, not each message: two clock reads per read.
-		start, before := time.Now(), sess.msgsUp
-		off += sess.clientFrames(buf[off:])
-		sess.flush()
-		sess.accountBatch(&sess.loop.metrics.decode, &sess.loop.metrics.decodeNs, &sess.decodeNs, start, sess.msgsUp-before)
-	} else {
-		off += sess.clientFrames(buf[off:])
-		sess.flush()
-	}
+	// Time the batch, not each message: two clock reads per read (only
+	// relayed proxyData counts, so handshake reads account nothing).
+	start, before := time.Now(), sess.msgsUp
+	off += sess.clientFrames(buf[off:])
+	sess.flush()
+	sess.accountBatch(&sess.loop.metrics.decode, &sess.loop.metrics.decodeNs, &sess.decodeNs, start, sess.msgsUp-before)
 	if off > 0 {
 		_, _ = c.Discard(off)
 	}
