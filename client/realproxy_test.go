@@ -2,7 +2,9 @@ package client
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,7 +88,11 @@ func TestRedialRefusedGivesUp(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	p1 := startRealProxy(t, echo.URL, proxyConfig{})
 	rec := newRecorder()
-	r, err := DialReconnecting(ctx, p1.url, Options{Origin: "https://app.example"}, fastRetry(rec))
+	// Short dial and pairing timeouts: an attempt that reaches the first
+	// proxy's listener while it shuts down must not hold up the redial that
+	// meets the second proxy's 403.
+	opts := Options{Origin: "https://app.example", DialTimeout: 2 * time.Second, PairTimeout: 2 * time.Second}
+	r, err := DialReconnecting(ctx, p1.url, opts, fastRetry(rec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,9 +104,23 @@ func TestRedialRefusedGivesUp(t *testing.T) {
 		se ws.StatusError
 	)
 	if _, _, err := r.Receive(ctx); !errors.As(err, &re) || !errors.As(err, &se) || se != 403 || re.Attempts < 1 {
-		t.Fatalf("Receive = %v, want *ReconnectError wrapping HTTP 403", err)
+		t.Fatalf("Receive = %v, want *ReconnectError wrapping HTTP 403; attempts: %s", err, drainAttempts(rec))
 	}
 	if len(rec.reconnected) != 0 {
 		t.Fatal("reconnected")
+	}
+}
+
+// drainAttempts describes the reconnect attempts recorded so far, for
+// failure messages.
+func drainAttempts(rec *recorder) string {
+	var b strings.Builder
+	for {
+		select {
+		case ev := <-rec.reconnecting:
+			fmt.Fprintf(&b, "[%d: %v] ", ev.attempt, ev.err)
+		default:
+			return b.String()
+		}
 	}
 }
