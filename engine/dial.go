@@ -132,6 +132,10 @@ func (sess *session) upstreamHandshake(buf []byte) (int, bool) {
 	sess.loop.metrics.dial.observe(uint64(sess.readyAt - sess.dialAt))
 	sess.sendHandshake(mte.ActionUpstreamResponse, nil)
 	sess.flush()
+	// Setup used the decoder's AES-GCM object for the pathname; drop it so
+	// a connection that stays idle holds only keys (the first message
+	// rebuilds what it needs, ≈ 0.3 µs and one allocation per direction).
+	sess.mte.Release()
 	// Client messages that arrived while we connected are waiting in the
 	// client's inbound buffer.
 	if sess.client.open && sess.client.conn.InboundBuffered() > 0 {

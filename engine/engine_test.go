@@ -584,3 +584,35 @@ func proxyGoroutines() int {
 	}
 	return n
 }
+
+// An idle session drops its AES-GCM objects after CipherIdleRelease and
+// rebuilds them for the next message; the client sees nothing change. A
+// session that never relayed a message holds none (setup releases the
+// decoder that opened the pathname), so it has nothing to release.
+func TestIdleSessionReleasesCiphers(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512, mutate: func(c *Config) {
+		c.CipherIdleRelease = 250 * time.Millisecond
+	}})
+	releases := func() uint64 { return px.srv.Stats().CipherReleases }
+	silent := connect(t, px, "/")
+	c := connect(t, px, "/")
+	for round := 1; round <= 3; round++ {
+		msg := []byte(fmt.Sprintf("round %d", round))
+		c.Send(mte.TypeText, msg)
+		if typ, got := c.Recv(); typ != mte.TypeText || !bytes.Equal(got, msg) {
+			t.Fatalf("round %d: echo = %v %q", round, typ, got)
+		}
+		want := uint64(round)
+		waitFor(t, fmt.Sprintf("release %d", want), func() bool { return releases() >= want })
+	}
+	silent.Send(mte.TypeBinary, []byte{1, 2, 3})
+	if typ, got := silent.Recv(); typ != mte.TypeBinary || !bytes.Equal(got, []byte{1, 2, 3}) {
+		t.Fatalf("silent session's first echo = %v %x", typ, got)
+	}
+	waitFor(t, "release 4", func() bool { return releases() >= 4 })
+	st := px.srv.Stats()
+	if st.Decoded != 4 || st.Encoded != 4 || st.CipherReleases != 4 {
+		t.Fatalf("decoded/encoded/releases = %d/%d/%d, want 4/4/4", st.Decoded, st.Encoded, st.CipherReleases)
+	}
+}

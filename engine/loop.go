@@ -172,6 +172,26 @@ func (l *loop) sweep() {
 			sess.end(sideProxy, 1013, "upstream write timeout", 0, "")
 			continue
 		}
+		if sess.state == stateRelay && cfg.CipherIdleRelease > 0 {
+			sess.releaseIdleCiphers(now, cfg.CipherIdleRelease.Nanoseconds())
+		}
+	}
+}
+
+// releaseIdleCiphers drops the session's AES-GCM objects once no message
+// has been sealed or opened for idle nanoseconds. Sequence numbers only
+// grow, so their sum changes exactly when a message went through.
+func (sess *session) releaseIdleCiphers(now, idle int64) {
+	n := sess.mte.Encoder().Seq() + sess.mte.Decoder().Next()
+	if n != sess.mteCount || sess.mteQuietFrom == 0 {
+		sess.mteCount, sess.mteQuietFrom, sess.mteReleased = n, now, false
+		return
+	}
+	if !sess.mteReleased && now-sess.mteQuietFrom >= idle {
+		sess.mteReleased = true
+		if sess.mte.Release() {
+			sess.loop.stats.CipherReleases.Add(1)
+		}
 	}
 }
 

@@ -43,6 +43,12 @@ type Config struct {
 
 	TickInterval time.Duration // how often each loop sweeps its timers
 
+	// CipherIdleRelease: a relaying session that has sealed and opened no
+	// message for this long drops its two AES-GCM objects (≈ 1.5 KiB); the
+	// next message rebuilds them. Idle connections then cost only their
+	// keys. 0 never releases.
+	CipherIdleRelease time.Duration
+
 	MaxConnections int            // upgraded connections beyond which upgrades get 503; 0 = no cap
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For/Proto are believed
 	ProxyProtocol  bool           // expect a PROXY v1/v2 header on every connection
@@ -66,6 +72,7 @@ func DefaultConfig() Config {
 		DialTimeout:          10 * time.Second,
 		CloseTimeout:         5 * time.Second,
 		TickInterval:         time.Second,
+		CipherIdleRelease:    30 * time.Second,
 	}
 }
 
@@ -86,6 +93,8 @@ func (c Config) Validate() error {
 		return errors.New("engine: timeouts must be positive")
 	case c.TickInterval <= 0:
 		return errors.New("engine: TickInterval must be positive")
+	case c.CipherIdleRelease < 0:
+		return errors.New("engine: CipherIdleRelease must not be negative")
 	}
 	return nil
 }

@@ -75,6 +75,12 @@ type session struct {
 	closeReason string
 	closedBy    string
 
+	// Idle cipher release: the MTE message count at the last sweep that saw
+	// it change, and when.
+	mteCount     uint64
+	mteQuietFrom int64
+	mteReleased  bool
+
 	msgsUp, msgsDown   uint64
 	bytesUp, bytesDown uint64
 	decodeNs, encodeNs uint64 // relay time spent per direction

@@ -14,6 +14,7 @@ type Stats struct {
 	Paired            atomic.Uint64 // pairings completed
 	UpstreamsReady    atomic.Uint64 // upstream handshakes completed
 	Rejected          atomic.Uint64 // HTTP rejections and failed setups
+	CipherReleases    atomic.Uint64 // idle sessions that dropped their AES-GCM objects
 
 	// Decoded counts successful proxyData decodes (client→upstream) and
 	// Encoded successful proxyData encodes (upstream→client). Handshake
@@ -32,6 +33,7 @@ type StatsSnapshot struct {
 	Upgrades, Paired, UpstreamsReady     uint64
 	WebSocketsClosed                     uint64
 	Rejected                             uint64
+	CipherReleases                       uint64
 	Decoded, Encoded                     uint64
 	DecodedBytes, EncodedBytes           uint64
 	Active                               int64 // connections still open (any state)
@@ -49,6 +51,7 @@ func (s *Server) statsSnapshot() StatsSnapshot {
 		t.Paired += st.Paired.Load()
 		t.UpstreamsReady += st.UpstreamsReady.Load()
 		t.Rejected += st.Rejected.Load()
+		t.CipherReleases += st.CipherReleases.Load()
 		t.Decoded += st.Decoded.Load()
 		t.Encoded += st.Encoded.Load()
 		t.DecodedBytes += st.DecodedBytes.Load()

@@ -8,40 +8,42 @@ import (
 // Decoder authenticates and decodes the messages of one direction. The zero
 // value is unpaired. Not safe for concurrent use.
 //
-// It keeps the current epoch's AES-GCM object and, when its window is
-// non-zero, the raw key and IV of the previous epoch so that a late message
-// from just before a key boundary still opens (that rare path builds a
-// temporary cipher and allocates).
+// It keeps the current epoch's key and builds its AES-GCM object on first
+// use (and again after Release). When its window is non-zero it also keeps
+// the previous epoch's key and IV so that a late message from just before a
+// key boundary still opens (that rare path builds a temporary cipher and
+// allocates).
 type Decoder struct {
 	_ noCopy
 
-	aead    cipher.AEAD // AES-256-GCM with K_epoch
+	aead    cipher.AEAD // AES-256-GCM with key; nil until first used and after Release
 	epoch   uint64
 	win     window
+	paired  bool          // keys derived
 	iv      [ivSize]byte  // IV_epoch
 	nonce   [ivSize]byte  // scratch: lives here so it does not escape per call
 	prevIV  [ivSize]byte  // IV_{epoch-1}, valid when hasPrev
 	hasPrev bool          // window > 0 and epoch > 0
 	ck      [keySize]byte // CK_{epoch+1}
-	key     [keySize]byte // K_epoch, kept only when window > 0
+	key     [keySize]byte // K_epoch
 	prevKey [keySize]byte // K_{epoch-1}, valid when hasPrev
 }
 
 // init sets up the decoder from CK_0 with the given window (0 = strict).
 func (d *Decoder) init(ck0 [keySize]byte, win int) {
-	*d = Decoder{ck: ck0}
+	*d = Decoder{ck: ck0, paired: true}
 	d.win.init(win)
 	ek := ratchet(&d.ck)
-	d.aead = newAEAD(&ek.key)
-	d.iv = ek.iv
-	if win > 0 {
-		d.key = ek.key
-	}
+	d.key, d.iv = ek.key, ek.iv
 	clear(ek.key[:])
 }
 
 // Paired reports whether the decoder has keys.
-func (d *Decoder) Paired() bool { return d.aead != nil }
+func (d *Decoder) Paired() bool { return d.paired }
+
+// Release drops the AES-GCM object; the next Open rebuilds it (one
+// allocation). See Encoder.Release.
+func (d *Decoder) Release() { d.aead = nil }
 
 // Next returns the lowest sequence number above every accepted one.
 func (d *Decoder) Next() uint64 { return d.win.next }
@@ -53,7 +55,8 @@ func (d *Decoder) Next() uint64 { return d.win.next }
 //
 // The decoder's state changes only when the message authenticates. On an
 // authentication failure msg's ciphertext bytes are overwritten (cleared).
-// Open does not allocate except when a message opens a new key epoch or
+// Open does not allocate except when it builds its AES-GCM object (first
+// message, after Release), when a message opens a new key epoch, or when one
 // arrives late from the previous one.
 func (d *Decoder) Open(msg []byte) (Header, []byte, error) {
 	h, payload, err := ParseHeader(msg)
@@ -63,7 +66,7 @@ func (d *Decoder) Open(msg []byte) (Header, []byte, error) {
 	if !h.Action.encoded() || h.Validate() != nil {
 		return h, nil, ErrBadMessageType
 	}
-	if d.aead == nil {
+	if !d.paired {
 		return h, nil, ErrNotPaired
 	}
 	if len(payload) < Overhead {
@@ -79,6 +82,9 @@ func (d *Decoder) Open(msg []byte) (Header, []byte, error) {
 	var pt []byte
 	switch {
 	case epoch == d.epoch:
+		if d.aead == nil {
+			d.aead = newAEAD(&d.key)
+		}
 		gcmNonce(&d.nonce, &d.iv, seq)
 		pt, err = d.aead.Open(body[:0], d.nonce[:], body, aad)
 	case epoch+1 == d.epoch && d.hasPrev:
@@ -96,9 +102,8 @@ func (d *Decoder) Open(msg []byte) (Header, []byte, error) {
 		if err == nil {
 			if d.win.size > 0 {
 				d.prevKey, d.prevIV, d.hasPrev = d.key, d.iv, true
-				d.key = ek.key
 			}
-			d.aead, d.iv, d.ck = a, ek.iv, ck
+			d.aead, d.key, d.iv, d.ck = a, ek.key, ek.iv, ck
 			d.epoch++
 		}
 		clear(ek.key[:])

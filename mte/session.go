@@ -8,10 +8,10 @@ import (
 // Session is the MTE state of one paired connection: an encoder for the
 // messages this side sends, a decoder for those it receives, and the
 // pairing's EEID. The zero value is unpaired. A Session uses fixed arrays
-// only; once paired it owns two AES-GCM objects and, for windows above 128,
-// one bitmap slice. Seal and Open may run concurrently with each other, but
-// each must have a single caller at a time; pairing must not overlap
-// either. A Session must not be copied after pairing.
+// only; once paired it owns up to two AES-GCM objects (built on first use,
+// dropped by Release) and, for windows above 128, one bitmap slice. Seal
+// and Open may run concurrently with each other, but each must have a
+// single caller at a time; pairing must not overlap either. A Session must not be copied after pairing.
 type Session struct {
 	enc  Encoder
 	dec  Decoder
@@ -29,6 +29,17 @@ func (s *Session) EEID() EEID { return s.eeid }
 
 // Paired reports whether pairing completed.
 func (s *Session) Paired() bool { return s.enc.Paired() }
+
+// Release drops both AES-GCM objects of an idle session (about 1.5 KiB of
+// heap); the next Seal and Open rebuild theirs. Keys and sequence numbers
+// are kept, so nothing changes on the wire. It reports whether there was
+// anything to drop.
+func (s *Session) Release() bool {
+	had := s.enc.aead != nil || s.dec.aead != nil
+	s.enc.Release()
+	s.dec.Release()
+	return had
+}
 
 // Reset forgets all keys and returns s to the unpaired state.
 func (s *Session) Reset() { *s = Session{} }
