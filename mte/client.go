@@ -1,6 +1,7 @@
 package mte
 
 import (
+	"encoding/base64"
 	"io"
 )
 
@@ -9,11 +10,12 @@ import (
 // key (s2c direction).
 type Initiator struct {
 	profile *Profile
-	enc     *kexKey // client encoder key: decapsulates decoderSecret
-	dec     *kexKey // client decoder key: decapsulates encoderSecret
+	enc     kexKey // client encoder key: decapsulates decoderSecret
+	dec     kexKey // client decoder key: decapsulates encoderSecret
 	encPers string
 	decPers string
 	request []byte
+	rnd     initiatorRand // NewInitiator's reads; the seeds are cleared once used
 }
 
 // personalizationLen and personalizationAlphabet match the SocketX SDKs.
@@ -22,6 +24,16 @@ const (
 	personalizationAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 )
 
+// initiatorRand is NewInitiator's room for what it reads from rand, kept in
+// the Initiator because rand.Read makes its argument escape (so it is on the
+// heap either way). The key seeds are cleared before NewInitiator returns;
+// the rest only determines the public personalizations.
+type initiatorRand struct {
+	seed [2][mlkemKeySeed]byte
+	pers [2 * personalizationLen]byte
+	buf  [personalizationLen]byte
+}
+
 // NewInitiator generates the client's two key pairs and personalizations
 // from rand. It reads, in order: the encoder key seed (64 bytes for ML-KEM:
 // d || z; 32 for X25519), the encoder personalization, the decoder key seed,
@@ -29,60 +41,75 @@ const (
 // [A-Za-z0-9], drawn by rejection sampling from rand bytes (a byte b < 248
 // gives alphabet[b % 62]).
 func NewInitiator(p *Profile, rand io.Reader) (*Initiator, error) {
-	st := p.Strength()
-	seed := make([]byte, keySeedSize(st))
-	defer clear(seed)
-	if _, err := io.ReadFull(rand, seed); err != nil {
+	in := new(Initiator)
+	r := &in.rnd
+	defer clear(r.seed[0][:])
+	defer clear(r.seed[1][:])
+	n := keySeedSize(p.Strength())
+	encSeed, decSeed := r.seed[0][:n], r.seed[1][:n]
+	encPers := (*[personalizationLen]byte)(r.pers[:personalizationLen])
+	decPers := (*[personalizationLen]byte)(r.pers[personalizationLen:])
+	if _, err := io.ReadFull(rand, encSeed); err != nil {
 		return nil, err
 	}
-	encPers, err := randomPersonalization(rand)
-	if err != nil {
+	if err := drawPersonalization(encPers, &r.buf, rand); err != nil {
 		return nil, err
 	}
-	encSeed := append([]byte(nil), seed...)
-	defer clear(encSeed)
-	if _, err := io.ReadFull(rand, seed); err != nil {
+	if _, err := io.ReadFull(rand, decSeed); err != nil {
 		return nil, err
 	}
-	decPers, err := randomPersonalization(rand)
-	if err != nil {
+	if err := drawPersonalization(decPers, &r.buf, rand); err != nil {
 		return nil, err
 	}
-	return newInitiator(p, encSeed, encPers, seed, decPers)
+	pers := string(r.pers[:]) // one string for both
+	if err := in.init(p, encSeed, pers[:personalizationLen], decSeed, pers[personalizationLen:]); err != nil {
+		return nil, err
+	}
+	return in, nil
 }
 
 // newInitiator builds an Initiator from explicit material (vectors).
 func newInitiator(p *Profile, encSeed []byte, encPers string, decSeed []byte, decPers string) (*Initiator, error) {
-	st := p.Strength()
-	if len(encSeed) != keySeedSize(st) || len(decSeed) != keySeedSize(st) {
-		return nil, ErrKeySize
-	}
-	if err := checkPersonalization(fieldEncPers, encPers); err != nil {
+	in := new(Initiator)
+	if err := in.init(p, encSeed, encPers, decSeed, decPers); err != nil {
 		return nil, err
 	}
-	if err := checkPersonalization(fieldDecPers, decPers); err != nil {
-		return nil, err
-	}
-	enc, err := newKexKey(st, encSeed)
-	if err != nil {
-		return nil, err
-	}
-	dec, err := newKexKey(st, decSeed)
-	if err != nil {
-		return nil, err
-	}
-	in := &Initiator{profile: p, enc: enc, dec: dec, encPers: encPers, decPers: decPers}
-	in.request = appendPairRequest(nil, enc.pub, encPers, dec.pub, decPers)
 	return in, nil
 }
 
-func randomPersonalization(rand io.Reader) (string, error) {
-	var out [personalizationLen]byte
-	var buf [personalizationLen]byte
+// init derives in's key pairs and builds its request.
+func (in *Initiator) init(p *Profile, encSeed []byte, encPers string, decSeed []byte, decPers string) error {
+	st := p.Strength()
+	if len(encSeed) != keySeedSize(st) || len(decSeed) != keySeedSize(st) {
+		return ErrKeySize
+	}
+	if err := checkPersonalization(fieldEncPers, encPers); err != nil {
+		return err
+	}
+	if err := checkPersonalization(fieldDecPers, decPers); err != nil {
+		return err
+	}
+	in.profile, in.encPers, in.decPers = p, encPers, decPers
+	if err := in.enc.init(st, encSeed); err != nil {
+		return err
+	}
+	if err := in.dec.init(st, decSeed); err != nil {
+		return err
+	}
+	// Exact size but for personalization quoting, which at most doubles.
+	size := len(`{"`+fieldEncPub+`":"","`+fieldEncPers+`":,"`+fieldDecPub+`":"","`+fieldDecPers+`":}`) +
+		2*base64.StdEncoding.EncodedLen(len(in.enc.pub)) + 2*(2+len(encPers)) + 2*(2+len(decPers))
+	in.request = appendPairRequest(make([]byte, 0, size), in.enc.pub, encPers, in.dec.pub, decPers)
+	return nil
+}
+
+// drawPersonalization fills out with personalizationAlphabet characters
+// drawn by rejection sampling from rand; buf is room for the reads.
+func drawPersonalization(out, buf *[personalizationLen]byte, rand io.Reader) error {
 	n := 0
 	for n < len(out) {
 		if _, err := io.ReadFull(rand, buf[:len(out)-n]); err != nil {
-			return "", err
+			return err
 		}
 		for _, b := range buf[:len(out)-n] {
 			if b < 248 { // 248 = 4·62: unbiased
@@ -90,6 +117,16 @@ func randomPersonalization(rand io.Reader) (string, error) {
 				n++
 			}
 		}
+	}
+	return nil
+}
+
+// randomPersonalization draws one personalization from rand as
+// NewInitiator does.
+func randomPersonalization(rand io.Reader) (string, error) {
+	var out, buf [personalizationLen]byte
+	if err := drawPersonalization(&out, &buf, rand); err != nil {
+		return "", err
 	}
 	return string(out[:]), nil
 }
@@ -101,11 +138,12 @@ func (in *Initiator) Request() []byte { return in.request }
 // Finish completes pairing from the server's pairResponse payload (action 3,
 // without header) and pairs s: its encoder is the c2s direction, its decoder
 // the s2c direction in strict order (window 0), as in every SocketX client.
-// On error s is left unpaired.
+// On error s is left unpaired. It does not allocate on success.
 func (in *Initiator) Finish(pairResponse []byte, s *Session) error {
 	s.Reset()
 	st := in.profile.Strength()
-	resp, err := parsePairResponse(pairResponse, st)
+	var sc pairScratch // decoded secrets, on the stack
+	resp, err := readPairResponse(pairResponse, st, &sc)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package mte
 
 import (
+	"bytes"
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -48,97 +50,184 @@ func (s *jsonScanner) peek() byte {
 	return 0
 }
 
-// str reads a string (after optional whitespace) and returns its value.
-func (s *jsonScanner) str() (string, bool) {
-	if !s.consume('"') {
-		return "", false
+// jsonString is a JSON string as it appears in the input: raw is the bytes
+// between the quotes, aliasing the scanned input (valid as long as it is),
+// and esc reports whether raw holds escapes, in which case appendTo must be
+// used to get the value. A jsonString from rawStr is known to be valid.
+type jsonString struct {
+	raw []byte
+	esc bool
+}
+
+// appendTo appends the string's value to dst. Without escapes that is raw;
+// with escapes the value is never longer than raw, so a dst with len(raw)
+// spare capacity never grows.
+func (v jsonString) appendTo(dst []byte) []byte {
+	if !v.esc {
+		return append(dst, v.raw...)
 	}
-	start := s.i
-	// Fast path: no escapes.
+	s := jsonScanner{b: v.raw}
 	for s.i < len(s.b) {
 		c := s.b[s.i]
-		if c == '"' {
-			raw := s.b[start:s.i]
-			s.i++
-			if !utf8.Valid(raw) {
-				return "", false
-			}
-			return string(raw), true
-		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
-			return "", false
-		}
-		s.i++
-	}
-	out := append([]byte(nil), s.b[start:s.i]...)
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			if !utf8.Valid(out) {
-				return "", false
-			}
-			return string(out), true
-		case c < 0x20:
-			return "", false
-		case c != '\\':
-			out = append(out, c)
+		if c != '\\' {
+			dst = append(dst, c)
 			s.i++
 			continue
 		}
-		if s.i+1 >= len(s.b) {
-			return "", false
+		r, ok := s.escape()
+		if !ok { // rawStr validated v: never
+			return dst
 		}
-		e := s.b[s.i+1]
-		s.i += 2
-		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := s.hex4()
-			if !ok {
-				return "", false
-			}
-			if utf16.IsSurrogate(r) {
-				// A valid pair combines; a lone surrogate becomes U+FFFD
-				// (as encoding/json does).
-				if s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
-					save := s.i
-					s.i += 2
-					r2, ok := s.hex4()
-					if !ok {
-						return "", false
-					}
-					if c := utf16.DecodeRune(r, r2); c != utf8.RuneError {
-						r = c
-					} else {
-						r = utf8.RuneError
-						s.i = save
-					}
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			return "", false
+		if r < utf8.RuneSelf {
+			dst = append(dst, byte(r))
+		} else {
+			dst = utf8.AppendRune(dst, r)
 		}
 	}
-	return "", false
+	return dst
+}
+
+// equal reports whether the string's value is name, without allocating.
+func (v jsonString) equal(name string) bool {
+	if !v.esc {
+		return string(v.raw) == name
+	}
+	if len(v.raw) > 6*len(name) { // each value byte takes at most 6 raw bytes (\u0041)
+		return false
+	}
+	var buf [160]byte // the value is never longer than raw
+	if len(v.raw) > len(buf) {
+		return string(v.appendTo(nil)) == name
+	}
+	return string(v.appendTo(buf[:0])) == name
+}
+
+// str reads a string (after optional whitespace) and returns its value.
+func (s *jsonScanner) str() (string, bool) {
+	v, ok := s.rawStr()
+	if !ok {
+		return "", false
+	}
+	return v.String(), true
+}
+
+// String returns the string's value.
+func (v jsonString) String() string {
+	if !v.esc {
+		return string(v.raw)
+	}
+	return string(v.appendTo(make([]byte, 0, len(v.raw))))
+}
+
+// rawStr reads and validates a string (after optional whitespace) without
+// decoding or copying it. The value's UTF-8 validity is checked on raw:
+// escapes are ASCII and decode to whole runes, so raw and value are either
+// both valid or both invalid.
+func (s *jsonScanner) rawStr() (jsonString, bool) {
+	if !s.consume('"') {
+		return jsonString{}, false
+	}
+	start := s.i
+	// Fast path for the long base64 values: printable ASCII up to the
+	// closing quote, no escapes.
+	if n := bytes.IndexByte(s.b[s.i:], '"'); n >= 0 {
+		raw := s.b[s.i : s.i+n]
+		if printableASCII(raw) && bytes.IndexByte(raw, '\\') < 0 {
+			s.i += n + 1
+			return jsonString{raw: raw}, true
+		}
+	}
+	esc := false
+	for s.i < len(s.b) {
+		switch c := s.b[s.i]; {
+		case c == '"':
+			raw := s.b[start:s.i]
+			s.i++
+			if !utf8.Valid(raw) {
+				return jsonString{}, false
+			}
+			return jsonString{raw: raw, esc: esc}, true
+		case c < 0x20:
+			return jsonString{}, false
+		case c == '\\':
+			if _, ok := s.escape(); !ok {
+				return jsonString{}, false
+			}
+			esc = true
+		default:
+			s.i++
+		}
+	}
+	return jsonString{}, false
+}
+
+// printableASCII reports whether every byte of b is in 0x20..0x7f, eight
+// bytes at a time: for words whose bytes are all below 0x80, w - 0x20…20
+// sets a byte's top bit exactly when some byte is below 0x20.
+func printableASCII(b []byte) bool {
+	const lo, hi = 0x2020202020202020, 0x8080808080808080
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		if (w|(w-lo))&hi != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x20 || c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// escape reads one escape sequence at s.i (which holds the backslash) and
+// returns the rune it stands for. A \u surrogate pair combines into one
+// rune; a lone surrogate becomes U+FFFD (as encoding/json does), and a high
+// surrogate followed by a \u escape that does not pair with it leaves that
+// escape to be read on its own.
+func (s *jsonScanner) escape() (rune, bool) {
+	if s.i+1 >= len(s.b) {
+		return 0, false
+	}
+	e := s.b[s.i+1]
+	s.i += 2
+	switch e {
+	case '"', '\\', '/':
+		return rune(e), true
+	case 'b':
+		return '\b', true
+	case 'f':
+		return '\f', true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	case 'u':
+		r, ok := s.hex4()
+		if !ok {
+			return 0, false
+		}
+		if !utf16.IsSurrogate(r) {
+			return r, true
+		}
+		if s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
+			save := s.i
+			s.i += 2
+			r2, ok := s.hex4()
+			if !ok {
+				return 0, false
+			}
+			if c := utf16.DecodeRune(r, r2); c != utf8.RuneError {
+				return c, true
+			}
+			s.i = save
+		}
+		return utf8.RuneError, true
+	}
+	return 0, false
 }
 
 func (s *jsonScanner) hex4() (rune, bool) {
@@ -170,7 +259,7 @@ func (s *jsonScanner) skipValue(depth int) bool {
 	}
 	switch c := s.peek(); {
 	case c == '"':
-		_, ok := s.str()
+		_, ok := s.rawStr()
 		return ok
 	case c == '{':
 		s.i++
@@ -178,7 +267,7 @@ func (s *jsonScanner) skipValue(depth int) bool {
 			return true
 		}
 		for {
-			if _, ok := s.str(); !ok || !s.consume(':') || !s.skipValue(depth+1) {
+			if _, ok := s.rawStr(); !ok || !s.consume(':') || !s.skipValue(depth+1) {
 				return false
 			}
 			if s.consume('}') {

@@ -81,7 +81,9 @@ type kexKey struct {
 	k768 *mlkem768.PrivateKey
 	k1k  *mlkem1024.PrivateKey
 	x    *ecdh.PrivateKey
-	pub  []byte
+	pub  []byte // pubBuf[:st.PublicKeySize()]
+
+	pubBuf [maxSecret]byte
 }
 
 // keySeedSize is the seed length newKexKey needs for st.
@@ -95,7 +97,19 @@ func keySeedSize(st Strength) int {
 // newKexKey derives a key pair deterministically from seed (d || z for
 // ML-KEM.KeyGen_internal, the private scalar for X25519).
 func newKexKey(st Strength, seed []byte) (*kexKey, error) {
-	k := &kexKey{st: st, pub: make([]byte, st.PublicKeySize())}
+	k := new(kexKey)
+	if err := k.init(st, seed); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// init is newKexKey into k. circl allocates the key itself (the private
+// key and the public key it keeps, each with its inner CPA-PKE key: 4
+// objects for ML-KEM).
+func (k *kexKey) init(st Strength, seed []byte) error {
+	*k = kexKey{st: st}
+	k.pub = k.pubBuf[:st.PublicKeySize()]
 	switch st {
 	case Strength512:
 		pk, sk := mlkem512.NewKeyFromSeed(seed)
@@ -112,12 +126,12 @@ func newKexKey(st Strength, seed []byte) (*kexKey, error) {
 	default:
 		sk, err := ecdh.X25519().NewPrivateKey(seed)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		k.x = sk
 		copy(k.pub, sk.PublicKey().Bytes())
 	}
-	return k, nil
+	return nil
 }
 
 // decapsulate recovers the shared secret from the server's secret, whose

@@ -3,7 +3,6 @@ package mte
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/binary"
 )
@@ -36,31 +35,116 @@ const (
 // after the 7-byte header: the 8-byte sequence number and the 16-byte tag.
 const Overhead = seqSize + tagSize
 
-// hkdfExpand is HKDF-Expand-SHA256 (RFC 5869 §2.3) into out.
-func hkdfExpand(out, prk []byte, info string) {
-	k, err := hkdf.Expand(sha256.New, prk, info, len(out))
-	if err != nil { // only for len(out) > 255*32, never here
-		panic("mte: hkdf: " + err.Error())
-	}
-	copy(out, k)
-	clear(k)
+// text is a personalization or info string held either way: the server
+// reads it from the request bytes, the client keeps it as a string.
+type text interface{ ~string | ~[]byte }
+
+// hmacSHA256 holds the padded key blocks of HMAC-SHA256 (RFC 2104 §2):
+// K XOR ipad and K XOR opad. Each sum hashes them again rather than
+// caching digest states, because crypto/sha256 only lets a digest stay on
+// the stack when it is created and used in one function (New is inlined
+// and its methods devirtualized). Nothing here allocates.
+type hmacSHA256 struct {
+	ipad, opad [sha256.BlockSize]byte
 }
 
-// chainKey0 derives CK_0 of one direction from the shared secret.
-func chainKey0(salt, secret []byte, dir string, nonce uint64, pers string) (ck [keySize]byte) {
-	prk, err := hkdf.Extract(sha256.New, secret, salt) // RFC 5869 §2.2
-	if err != nil {
-		panic("mte: hkdf: " + err.Error())
+// init keys m; keys longer than a block are hashed first (RFC 2104 §2).
+func (m *hmacSHA256) init(key []byte) {
+	if len(key) > sha256.BlockSize {
+		k := sha256.Sum256(key)
+		copy(m.ipad[:], k[:])
+		clear(k[:])
+	} else {
+		copy(m.ipad[:], key)
+		clear(m.ipad[len(key):])
 	}
-	info := make([]byte, 0, len(profileLabel)+1+len(dir)+1+8+len(pers))
-	info = append(info, profileLabel...)
+	m.opad = m.ipad
+	for i := range m.ipad {
+		m.ipad[i] ^= 0x36
+		m.opad[i] ^= 0x5c
+	}
+}
+
+func (m *hmacSHA256) clear() {
+	clear(m.ipad[:])
+	clear(m.opad[:])
+}
+
+// hmacSum writes HMAC(K, a || b || c || d) into out.
+func hmacSum[T text](m *hmacSHA256, out *[sha256.Size]byte, a, b []byte, c T, d []byte) {
+	h := sha256.New()
+	h.Write(m.ipad[:])
+	h.Write(a)
+	h.Write(b)
+	var chunk [sha256.BlockSize]byte // c through a stack copy: []byte(c) would allocate
+	for len(c) > 0 {
+		n := copy(chunk[:], c)
+		h.Write(chunk[:n])
+		c = c[n:]
+	}
+	h.Write(d)
+	h.Sum(out[:0])
+	h = sha256.New()
+	h.Write(m.opad[:])
+	h.Write(out[:])
+	h.Sum(out[:0])
+}
+
+// expand is HKDF-Expand-SHA256 (RFC 5869 §2.3) keyed by m (the PRK) into
+// out, with info = info1 || info2:
+//
+//	T(0) = empty, T(i) = HMAC(PRK, T(i-1) || info || i), OKM = T(1) || T(2) ...
+//
+// len(out) must be at most 255·32 bytes.
+func expand[T text](m *hmacSHA256, out, info1 []byte, info2 T) {
+	if len(out) > 255*sha256.Size {
+		panic("mte: hkdf: output too long") // fixed sizes here: never
+	}
+	var t [sha256.Size]byte
+	prev := t[:0]
+	ctr := [1]byte{0}
+	for n := 0; n < len(out); n += sha256.Size {
+		ctr[0]++
+		hmacSum(m, &t, prev, info1, info2, ctr[:])
+		copy(out[n:], t[:])
+		prev = t[:]
+	}
+	clear(t[:])
+}
+
+// hkdfExpand is HKDF-Expand-SHA256 (RFC 5869 §2.3) into out.
+func hkdfExpand(out, prk []byte, info string) {
+	var m hmacSHA256
+	m.init(prk)
+	expand(&m, out, nil, info)
+	m.clear()
+}
+
+// hkdfExtract is HKDF-Extract-SHA256 (RFC 5869 §2.2): PRK = HMAC(salt, IKM).
+func hkdfExtract(prk *[sha256.Size]byte, salt, ikm []byte) {
+	var m hmacSHA256
+	m.init(salt)
+	hmacSum(&m, prk, ikm, nil, "", nil)
+	m.clear()
+}
+
+// chainKey0 derives CK_0 of one direction from the shared secret. It does
+// not allocate.
+func chainKey0[T text](salt, secret []byte, dir string, nonce uint64, pers T) (ck [keySize]byte) {
+	var prk [sha256.Size]byte
+	hkdfExtract(&prk, salt, secret)
+	// info = "socketx-mte-v1 " || dir || 0x00 || nonce LE64 || personalization
+	var head [len(profileLabel) + 1 + len(dirC2S) + 1 + 8]byte
+	info := append(head[:0], profileLabel...)
 	info = append(info, ' ')
 	info = append(info, dir...)
 	info = append(info, 0)
 	info = binary.LittleEndian.AppendUint64(info, nonce)
-	info = append(info, pers...)
-	hkdfExpand(ck[:], prk, string(info))
-	clear(prk)
+	var m hmacSHA256
+	m.init(prk[:])
+	expand(&m, ck[:], info, pers)
+	m.clear()
+	clear(prk[:])
 	return ck
 }
 
@@ -71,14 +155,14 @@ type epochKeys struct {
 }
 
 // ratchet derives the keys of the epoch whose chain key is *ck and replaces
-// *ck with the next chain key, erasing the old one.
+// *ck with the next chain key, erasing the old one. It does not allocate.
 func ratchet(ck *[keySize]byte) (ek epochKeys) {
-	hkdfExpand(ek.key[:], ck[:], "key")
-	hkdfExpand(ek.iv[:], ck[:], "iv")
-	var next [keySize]byte
-	hkdfExpand(next[:], ck[:], "chain")
-	*ck = next
-	clear(next[:])
+	var m hmacSHA256
+	m.init(ck[:])
+	expand(&m, ek.key[:], nil, "key")
+	expand(&m, ek.iv[:], nil, "iv")
+	expand(&m, ck[:], nil, "chain") // m holds the old key's pads
+	m.clear()
 	return ek
 }
 

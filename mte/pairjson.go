@@ -2,6 +2,7 @@ package mte
 
 import (
 	"encoding/base64"
+	"math"
 	"strconv"
 )
 
@@ -34,12 +35,12 @@ var (
 	responseFields = [4]string{fieldEncSec, fieldEncNon, fieldDecSec, fieldDecNon}
 )
 
-// parseFields parses data as one JSON object whose listed fields must each
+// scanFields parses data as one JSON object whose listed fields must each
 // appear exactly once with a string value; other fields are ignored, and
 // field names match exactly (case-sensitive, unlike encoding/json's
 // Unmarshal); at most 4 names. what names the payload in errors; kind is the
-// sentinel.
-func parseFields(data []byte, what string, names []string, kind error) (vals [4]string, err error) {
+// sentinel. The values alias data; only errors allocate.
+func scanFields(data []byte, what string, names []string, kind error) (vals [4]jsonString, err error) {
 	s := jsonScanner{b: data}
 	if !s.consume('{') {
 		return vals, detail("mte: "+what+" is not a JSON object", kind)
@@ -47,12 +48,12 @@ func parseFields(data []byte, what string, names []string, kind error) (vals [4]
 	var seen [4]bool
 	if !s.consume('}') {
 		for {
-			key, ok := s.str()
+			key, ok := s.rawStr()
 			if !ok || !s.consume(':') {
 				return vals, detail("mte: "+what+" is not valid JSON", kind)
 			}
 			i := 0
-			for i < len(names) && names[i] != key {
+			for i < len(names) && !key.equal(names[i]) {
 				i++
 			}
 			if i == len(names) {
@@ -61,16 +62,16 @@ func parseFields(data []byte, what string, names []string, kind error) (vals [4]
 				}
 			} else {
 				if seen[i] {
-					return vals, detail("mte: "+what+" has duplicate field "+key, kind)
+					return vals, detail("mte: "+what+" has duplicate field "+names[i], kind)
 				}
 				seen[i] = true
 				if s.peek() != '"' {
 					if !s.skipValue(0) {
 						return vals, detail("mte: "+what+" is not valid JSON", kind)
 					}
-					return vals, detail("mte: "+what+" field "+key+" is not a string", kind)
+					return vals, detail("mte: "+what+" field "+names[i]+" is not a string", kind)
 				}
-				if vals[i], ok = s.str(); !ok {
+				if vals[i], ok = s.rawStr(); !ok {
 					return vals, detail("mte: "+what+" is not valid JSON", kind)
 				}
 			}
@@ -93,22 +94,60 @@ func parseFields(data []byte, what string, names []string, kind error) (vals [4]
 	return vals, nil
 }
 
-// decodeKey decodes a standard padded base64 field and checks its size.
-func decodeKey(field, b64 string, want int, st Strength, kind error) ([]byte, error) {
-	b, err := base64.StdEncoding.DecodeString(b64)
+// parseFields is scanFields with the values decoded into strings.
+func parseFields(data []byte, what string, names []string, kind error) (vals [4]string, err error) {
+	raw, err := scanFields(data, what, names, kind)
+	if err != nil {
+		return vals, err
+	}
+	for i := range names {
+		vals[i] = raw[i].String()
+	}
+	return vals, nil
+}
+
+// maxKeyB64 is the base64 length of the largest public key or secret.
+const maxKeyB64 = (maxSecret + 2) / 3 * 4
+
+// pairScratch is room for parsing a pairing payload without allocating,
+// meant to live on the caller's stack: the two decoded keys (pairRequest)
+// or secrets (pairResponse), the two personalizations when they arrive
+// with JSON escapes, and one escaped base64 value at a time.
+type pairScratch struct {
+	key  [2][maxSecret + 2]byte // + 2: base64.Decode writes whole 3-byte groups
+	text [2][MaxPersonalization]byte
+	b64  [maxKeyB64]byte
+}
+
+// decodeKey decodes the standard padded base64 field v into dst and checks
+// its size; the result is dst[:want]. tmp is room for v's value when it has
+// JSON escapes. It allocates only on the way to an error.
+func decodeKey(dst []byte, field string, v jsonString, want int, st Strength, kind error, tmp []byte) ([]byte, error) {
+	src := v.raw
+	if v.esc {
+		src = v.appendTo(tmp[:0])
+	}
+	enc := base64.StdEncoding
+	if len(src) == enc.EncodedLen(want) && enc.DecodedLen(len(src)) <= len(dst) {
+		if n, err := enc.Decode(dst, src); err == nil && n == want {
+			return dst[:n], nil
+		}
+	}
+	// The checks of the general case, for their exact error.
+	b, err := enc.DecodeString(string(src))
 	// DecodeString skips \r and \n; insist on the canonical length too.
-	if err != nil || base64.StdEncoding.EncodedLen(len(b)) != len(b64) {
+	if err != nil || enc.EncodedLen(len(b)) != len(src) {
 		return nil, detail("mte: "+field+" is not standard padded base64", kind)
 	}
 	if len(b) != want {
 		return nil, detail("mte: "+field+" is "+strconv.Itoa(len(b))+" bytes, want "+
 			strconv.Itoa(want)+" for "+st.String(), ErrKeySize, kind)
 	}
-	return b, nil
+	return append(dst[:0], b...), nil // only if dst was too small for the fast path
 }
 
 // checkPersonalization enforces 1–256 bytes of printable ASCII.
-func checkPersonalization(field, s string) error {
+func checkPersonalization[T text](field string, s T) error {
 	if len(s) < MinPersonalization || len(s) > MaxPersonalization {
 		return detail("mte: "+field+" is "+strconv.Itoa(len(s))+" bytes, want 1 to 256", ErrBadPairRequest)
 	}
@@ -121,36 +160,45 @@ func checkPersonalization(field, s string) error {
 	return nil
 }
 
-// pairRequest is a parsed and checked pairRequest.
+// pairRequest is a parsed and checked pairRequest. Its fields alias the
+// payload and the pairScratch it was parsed with.
 type pairRequest struct {
 	encPub, decPub   []byte
-	encPers, decPers string
+	encPers, decPers []byte
 }
 
-// parsePairRequest parses and checks a pairRequest payload for strength st.
-func parsePairRequest(data []byte, st Strength) (pairRequest, error) {
+// parsePairRequest parses and checks a pairRequest payload for strength st,
+// using sc for the decoded keys. Only errors allocate.
+func parsePairRequest(data []byte, st Strength, sc *pairScratch) (pairRequest, error) {
 	if len(data) > MaxPairRequest {
 		return pairRequest{}, detail("mte: pairRequest is "+strconv.Itoa(len(data))+
 			" bytes, limit "+strconv.Itoa(MaxPairRequest), ErrBadPairRequest)
 	}
-	v, err := parseFields(data, "pairRequest", requestFields[:], ErrBadPairRequest)
+	v, err := scanFields(data, "pairRequest", requestFields[:], ErrBadPairRequest)
 	if err != nil {
 		return pairRequest{}, err
 	}
 	var r pairRequest
-	if r.encPub, err = decodeKey(fieldEncPub, v[0], st.PublicKeySize(), st, ErrBadPairRequest); err != nil {
+	if r.encPub, err = decodeKey(sc.key[0][:], fieldEncPub, v[0], st.PublicKeySize(), st, ErrBadPairRequest, sc.b64[:]); err != nil {
 		return r, err
 	}
-	if err = checkPersonalization(fieldEncPers, v[1]); err != nil {
+	r.encPers = v[1].raw
+	if v[1].esc {
+		r.encPers = v[1].appendTo(sc.text[0][:0])
+	}
+	if err = checkPersonalization(fieldEncPers, r.encPers); err != nil {
 		return r, err
 	}
-	if r.decPub, err = decodeKey(fieldDecPub, v[2], st.PublicKeySize(), st, ErrBadPairRequest); err != nil {
+	if r.decPub, err = decodeKey(sc.key[1][:], fieldDecPub, v[2], st.PublicKeySize(), st, ErrBadPairRequest, sc.b64[:]); err != nil {
 		return r, err
 	}
-	if err = checkPersonalization(fieldDecPers, v[3]); err != nil {
+	r.decPers = v[3].raw
+	if v[3].esc {
+		r.decPers = v[3].appendTo(sc.text[1][:0])
+	}
+	if err = checkPersonalization(fieldDecPers, r.decPers); err != nil {
 		return r, err
 	}
-	r.encPers, r.decPers = v[1], v[3]
 	return r, nil
 }
 
@@ -181,44 +229,58 @@ func appendPairResponse(dst, encSecret []byte, encNonce uint64, decSecret []byte
 	return append(dst, `"}`...)
 }
 
-// pairResponse is a parsed and checked pairResponse.
+// pairResponse is a parsed and checked pairResponse. Its secrets alias the
+// pairScratch it was parsed with.
 type pairResponse struct {
 	encSecret, decSecret []byte
 	encNonce, decNonce   uint64
 }
 
 // parseNonce accepts 1–20 ASCII digits whose value fits in a uint64.
-func parseNonce(field, s string) (uint64, error) {
+func parseNonce(field string, v jsonString) (uint64, error) {
+	var buf [24]byte
+	s := v.raw
+	if v.esc {
+		s = v.appendTo(buf[:0])
+	}
 	ok := len(s) >= 1 && len(s) <= 20
+	var n uint64
 	for i := 0; ok && i < len(s); i++ {
-		ok = s[i] >= '0' && s[i] <= '9'
+		d := uint64(s[i] - '0')
+		ok = s[i] >= '0' && s[i] <= '9' && n <= (math.MaxUint64-d)/10
+		n = n*10 + d
 	}
 	if ok {
-		if n, err := strconv.ParseUint(s, 10, 64); err == nil {
-			return n, nil
-		}
+		return n, nil
 	}
 	return 0, detail("mte: "+field+" is not a decimal uint64 string", ErrBadPairResponse)
 }
 
-// parsePairResponse parses and checks a pairResponse payload for strength st.
+// parsePairResponse parses and checks a pairResponse payload for strength
+// st into fresh memory.
 func parsePairResponse(data []byte, st Strength) (pairResponse, error) {
+	return readPairResponse(data, st, new(pairScratch))
+}
+
+// readPairResponse parses and checks a pairResponse payload for strength st,
+// using sc for the decoded secrets. Only errors allocate.
+func readPairResponse(data []byte, st Strength, sc *pairScratch) (pairResponse, error) {
 	if len(data) > MaxPairResponse {
 		return pairResponse{}, detail("mte: pairResponse is "+strconv.Itoa(len(data))+
 			" bytes, limit "+strconv.Itoa(MaxPairResponse), ErrBadPairResponse)
 	}
-	v, err := parseFields(data, "pairResponse", responseFields[:], ErrBadPairResponse)
+	v, err := scanFields(data, "pairResponse", responseFields[:], ErrBadPairResponse)
 	if err != nil {
 		return pairResponse{}, err
 	}
 	var r pairResponse
-	if r.encSecret, err = decodeKey(fieldEncSec, v[0], st.SecretSize(), st, ErrBadPairResponse); err != nil {
+	if r.encSecret, err = decodeKey(sc.key[0][:], fieldEncSec, v[0], st.SecretSize(), st, ErrBadPairResponse, sc.b64[:]); err != nil {
 		return r, err
 	}
 	if r.encNonce, err = parseNonce(fieldEncNon, v[1]); err != nil {
 		return r, err
 	}
-	if r.decSecret, err = decodeKey(fieldDecSec, v[2], st.SecretSize(), st, ErrBadPairResponse); err != nil {
+	if r.decSecret, err = decodeKey(sc.key[1][:], fieldDecSec, v[2], st.SecretSize(), st, ErrBadPairResponse, sc.b64[:]); err != nil {
 		return r, err
 	}
 	if r.decNonce, err = parseNonce(fieldDecNon, v[3]); err != nil {

@@ -64,15 +64,19 @@ const serverRandSize = 2 * (encapsSeedSize + 8)
 // with randomness from rand, appends the pairResponse payload (action 3,
 // without header) to dst and pairs s: its encoder is the s2c direction, its
 // decoder the c2s direction with window p.Window(). On error s is left
-// unpaired and dst is returned unchanged.
+// unpaired and dst is returned unchanged. Given a dst with room for the
+// response, it allocates three times for ML-KEM: once per direction inside
+// circl's PublicKey.Unpack, and once for the random bytes, which escape
+// through rand (see TestRespondAllocs).
 func (s *Session) Respond(p *Profile, pairRequest []byte, rand io.Reader, dst []byte) ([]byte, error) {
 	s.Reset()
 	st := p.Strength()
-	req, err := parsePairRequest(pairRequest, st)
+	var sc pairScratch // decoded public keys, on the stack
+	req, err := parsePairRequest(pairRequest, st, &sc)
 	if err != nil {
 		return dst, err
 	}
-	var rnd [serverRandSize]byte
+	var rnd [serverRandSize]byte // escapes through rand.Read: one allocation
 	if _, err := io.ReadFull(rand, rnd[:]); err != nil {
 		return dst, err
 	}
