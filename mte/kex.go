@@ -2,10 +2,14 @@ package mte
 
 import (
 	"crypto/ecdh"
+	"crypto/sha3"
 
 	"github.com/cloudflare/circl/kem/mlkem/mlkem1024"
 	"github.com/cloudflare/circl/kem/mlkem/mlkem512"
 	"github.com/cloudflare/circl/kem/mlkem/mlkem768"
+	kpke1024 "github.com/cloudflare/circl/pke/kyber/kyber1024"
+	kpke512 "github.com/cloudflare/circl/pke/kyber/kyber512"
+	kpke768 "github.com/cloudflare/circl/pke/kyber/kyber768"
 )
 
 // The key exchange of one direction. For ML-KEM (FIPS 203) the client's
@@ -32,23 +36,17 @@ const (
 func encapsulate(st Strength, field string, pub, seed, secret, shared []byte) error {
 	switch st {
 	case Strength512:
-		var pk mlkem512.PublicKey
-		if pk.Unpack(pub) != nil {
+		if !encaps512(pub, seed, secret, shared) {
 			return modulusError(field, st)
 		}
-		pk.EncapsulateTo(secret, shared, seed)
 	case Strength768:
-		var pk mlkem768.PublicKey
-		if pk.Unpack(pub) != nil {
+		if !encaps768(pub, seed, secret, shared) {
 			return modulusError(field, st)
 		}
-		pk.EncapsulateTo(secret, shared, seed)
 	case Strength1024:
-		var pk mlkem1024.PublicKey
-		if pk.Unpack(pub) != nil {
+		if !encaps1024(pub, seed, secret, shared) {
 			return modulusError(field, st)
 		}
-		pk.EncapsulateTo(secret, shared, seed)
 	default:
 		curve := ecdh.X25519()
 		peer, err := curve.NewPublicKey(pub)
@@ -68,6 +66,63 @@ func encapsulate(st Strength, field string, pub, seed, secret, shared []byte) er
 		copy(secret, eph.PublicKey().Bytes())
 	}
 	return nil
+}
+
+// ML-KEM.Encaps_internal (FIPS 203 Algorithm 17) over circl's K-PKE:
+//
+//	(K, r) = G(m || H(ek)),  c = K-PKE.Encrypt(ek, m, r)
+//
+// with G = SHA3-512 and H = SHA3-256. circl's kem packages allocate the
+// unpacked key (≈ 3–10 KiB) on every call; its pke packages unpack into a
+// caller value, which here lives on the stack. UnpackMLKEM is the FIPS 203
+// §7.2 modulus check. One function per parameter set keeps one key's frame
+// live at a time. The ACVP encapsulation cases in mlkem_test.go pin them.
+
+func encaps512(pub, m, ct, shared []byte) bool {
+	var pk kpke512.PublicKey
+	if pk.UnpackMLKEM(pub) != nil {
+		return false
+	}
+	kr := encapsKR(pub, m)
+	pk.EncryptTo(ct, m, kr[32:])
+	copy(shared, kr[:sharedSize])
+	clear(kr[:])
+	return true
+}
+
+func encaps768(pub, m, ct, shared []byte) bool {
+	var pk kpke768.PublicKey
+	if pk.UnpackMLKEM(pub) != nil {
+		return false
+	}
+	kr := encapsKR(pub, m)
+	pk.EncryptTo(ct, m, kr[32:])
+	copy(shared, kr[:sharedSize])
+	clear(kr[:])
+	return true
+}
+
+func encaps1024(pub, m, ct, shared []byte) bool {
+	var pk kpke1024.PublicKey
+	if pk.UnpackMLKEM(pub) != nil {
+		return false
+	}
+	kr := encapsKR(pub, m)
+	pk.EncryptTo(ct, m, kr[32:])
+	copy(shared, kr[:sharedSize])
+	clear(kr[:])
+	return true
+}
+
+// encapsKR returns G(m || H(ek)) = K || r.
+func encapsKR(ek, m []byte) [64]byte {
+	var in [64]byte
+	copy(in[:32], m)
+	h := sha3.Sum256(ek)
+	copy(in[32:], h[:])
+	kr := sha3.Sum512(in[:])
+	clear(in[:])
+	return kr
 }
 
 func modulusError(field string, st Strength) error {
