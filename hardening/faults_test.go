@@ -131,22 +131,26 @@ func TestFaultUpstreamStalls(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	// Push 60 KiB messages from a goroutine until the proxy closes; the
-	// reader below sees the close.
+	// reader below sees the close. The cap (60 MiB) is beyond what the
+	// kernel can buffer on the way (client send buffer ≤ 4 MiB, proxy
+	// receive buffer ≤ 32 MiB by tcp_rmem here, proxy send buffer ≤ 4 MiB)
+	// plus the proxy's 1 MiB high-water mark, so reaching it means the
+	// proxy kept reading without bound. Messages are sealed as they go
+	// (the encoder is the writer's alone; the reader only decodes).
+	const maxMsgs = 1000
 	stop := make(chan struct{})
 	sent := make(chan int, 1)
-	msgs := make([][]byte, 200)
-	for i := range msgs {
-		msgs[i] = wstest.Frame(true, codec.OpBinary, c.Seal(mte.TypeBinary, make([]byte, 60<<10)))
-	}
+	payload := make([]byte, 60<<10)
 	go func() {
 		n := 0
 		defer func() { sent <- n }()
-		for _, m := range msgs {
+		for range maxMsgs {
 			select {
 			case <-stop:
 				return
 			default:
 			}
+			m := wstest.Frame(true, codec.OpBinary, c.Seal(mte.TypeBinary, payload))
 			_ = c.Conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
 			if _, err := c.Conn.Write(m); err != nil {
 				return
@@ -168,7 +172,7 @@ func TestFaultUpstreamStalls(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	t.Logf("stalled upstream: client wrote %d × 60 KiB before close 1013 %q; heap in use %d → %d KiB", n, reason,
 		before.HeapInuse>>10, after.HeapInuse>>10)
-	if n == len(msgs) {
+	if n == maxMsgs {
 		t.Fatalf("the proxy accepted all %d messages (%d MiB) for a stalled upstream", n, n*60>>10)
 	}
 	_ = c.Conn.Close()
