@@ -8,6 +8,7 @@
 # Environment knobs: TARGETS="direct nginx haproxy socketx", DURATION=15s,
 # CONNS=200, INFLIGHT=8, SIZES="64 1024", HOLD_LOW=1000, HOLD_HIGH=9000,
 # SETUP_CONNS=3000, STRENGTH=768, PIN=1 (0 skips the taskset runs),
+# SYSCALLS=1 (0 skips counting system calls with perf stat),
 # KEEP=1 (keep the scratch directory), OUT=perf/results.
 #
 # Writes $OUT/<date>[-quick].md, .svg and .jsonl. Every process it starts is
@@ -38,6 +39,7 @@ SIZES=${SIZES:-64 1024}
 HOLD_LOW=${HOLD_LOW:-1000}
 STRENGTH=${STRENGTH:-768}
 PIN=${PIN:-1}
+SYSCALLS=${SYSCALLS:-1}
 OUT=${OUT:-$ROOT/perf/results}
 
 ECHO_PORT=19001 NGINX_PORT=19002 HAPROXY_PORT=19003 SOCKETX_PORT=19004 ADMIN_PORT=19090
@@ -51,11 +53,16 @@ RESULTS=$RUN/results.jsonl
 declare -A PIDS=() # name → pid of every long-running process we started
 ECHO_PID=
 TPID=
+PERF_EVENTS= # comma-separated syscall tracepoints perf stat can count here; empty: none
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
-stop_pid() { # stop_pid PID: TERM, wait up to 5 s, then KILL
-	local pid=$1 _
+stop_pid() { # stop_pid PID [GRACE]: wait up to GRACE s (default 0) for it to exit, then TERM, wait up to 5 s, then KILL
+	local pid=$1 grace=${2:-0} _
+	for _ in $(seq $((grace * 10))); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
 	kill -0 "$pid" 2>/dev/null || return 0
 	kill -TERM "$pid" 2>/dev/null || true
 	for _ in $(seq 50); do
@@ -198,6 +205,63 @@ pin() { # pin CPUS PID...: every thread of every process
 
 sample() { "$BIN/compare" sample -pid "$1"; }
 
+# ---- system calls per message (perf stat) ---------------------------------------
+# perf_start CSV PID...: count PERF_EVENTS in the PIDs (and threads and children
+# they start) into CSV. perf attaches with its counters disabled and enables
+# them through a control FIFO, so counting starts once perf_start returns.
+perf_start() {
+	local csv=$1 pids
+	shift
+	pids=$(IFS=,; echo "$*")
+	rm -f "$RUN/perf.ctl" "$RUN/perf.ack" "$csv"
+	mkfifo "$RUN/perf.ctl" "$RUN/perf.ack"
+	"${BENCH_PREFIX[@]}" perf stat -D -1 --control="fifo:$RUN/perf.ctl,$RUN/perf.ack" -x, -o "$csv" \
+		-e "$PERF_EVENTS" -p "$pids" >>"$RUN/perf.log" 2>&1 &
+	PIDS[perf]=$!
+	# A bounded handshake: blocks until perf opens the FIFOs, fails if it died.
+	# shellcheck disable=SC2016 # $1 and $2 are sh -c's arguments
+	if ! timeout 5 sh -c 'echo enable >"$1" && head -c 4 "$2" >/dev/null' sh "$RUN/perf.ctl" "$RUN/perf.ack"; then
+		log "  perf stat did not start counting (see perf.log)"
+	fi
+}
+
+# perf_stop CSV: SIGINT perf (it then writes CSV), wait up to 5 s, and set
+# PERF_RESULT to the counts as a JSON object, or null. Not in a $(…): the
+# process and PIDS entry belong to this shell.
+PERF_RESULT=null
+perf_stop() {
+	local csv=$1 pid=${PIDS[perf]:-}
+	PERF_RESULT=null
+	[[ -n $pid ]] || return 0
+	kill -INT "$pid" 2>/dev/null || true
+	stop_pid "$pid" 5
+	unset 'PIDS[perf]'
+	PERF_RESULT=$("$BIN/compare" perfstat "$csv" 2>>"$RUN/perf.log") || PERF_RESULT=null
+}
+
+probe_perf() { # sets PERF_EVENTS to the events perf stat counts here
+	local ev ok=()
+	[[ $SYSCALLS == 1 ]] || return 0
+	if ! command -v perf >/dev/null || ! perf stat -x, -o /dev/null -e raw_syscalls:sys_enter -- true >>"$RUN/perf.log" 2>&1; then
+		log "perf stat cannot count system calls here (needs linux-perf, and root or kernel.perf_event_paranoid ≤ -1): no recv/send/epoll columns"
+		return 0
+	fi
+	for ev in syscalls:sys_enter_{read,recvfrom,readv,recvmsg,write,sendto,writev,sendmsg,epoll_wait,epoll_pwait} raw_syscalls:sys_enter; do
+		if perf stat -x, -o /dev/null -e "$ev" -- true >>"$RUN/perf.log" 2>&1; then
+			ok+=("$ev")
+		else
+			log "perf stat cannot count $ev here; it adds nothing"
+		fi
+	done
+	PERF_EVENTS=$(IFS=,; echo "${ok[*]}")
+	perf_start "$RUN/perf-probe.csv" $$
+	perf_stop "$RUN/perf-probe.csv"
+	if [[ $PERF_RESULT != *'"total":'[0-9]* ]]; then
+		log "perf stat -p does not count here (got $PERF_RESULT; see perf.log): no recv/send/epoll columns"
+		PERF_EVENTS=
+	fi
+}
+
 mode_args() { # mode_args TARGET: bench flags for the target's protocol
 	if [[ $1 == socketx ]]; then echo "-strength $STRENGTH"; else echo "-plain"; fi
 }
@@ -219,7 +283,7 @@ bench() { # bench NAME TARGET ARGS...: bounded bench run, JSON to $RUN/NAME.json
 
 # ---- scenarios -----------------------------------------------------------------
 throughput() { # throughput TARGET SIZE PINNED
-	local t=$1 size=$2 pinned=$3 before after res
+	local t=$1 size=$2 pinned=$3 before after res sc=null
 	BENCH_PREFIX=()
 	if [[ $pinned == true ]]; then
 		# shellcheck disable=SC2046
@@ -228,16 +292,24 @@ throughput() { # throughput TARGET SIZE PINNED
 		BENCH_PREFIX=(taskset -c 1)
 	fi
 	before=$(sample "$TPID")
+	if [[ -n $PERF_EVENTS ]]; then
+		# shellcheck disable=SC2046
+		perf_start "$RUN/perf-tp-$t-$size-$pinned.csv" $(tree "$TPID")
+	fi
 	res=$(bench "tp-$t-$size-$pinned" "$t" -a "$CONNS" -inflight "$INFLIGHT" -s "$size" -d "$DURATION")
+	if [[ -n $PERF_EVENTS ]]; then
+		perf_stop "$RUN/perf-tp-$t-$size-$pinned.csv"
+		sc=$PERF_RESULT
+	fi
 	after=$(sample "$TPID")
 	BENCH_PREFIX=()
 	if [[ $pinned == true ]]; then
 		# shellcheck disable=SC2046
 		pin "$ALLCPUS" $(tree "$TPID") "$ECHO_PID"
 	fi
-	printf '{"kind":"throughput","target":"%s","size":%d,"pinned":%s,"before":%s,"after":%s,"bench":%s}\n' \
-		"$t" "$size" "$pinned" "$before" "$after" "$res" >>"$RESULTS"
-	log "  $t ${size}B pinned=$pinned: $(jq_msgs "$res")"
+	printf '{"kind":"throughput","target":"%s","size":%d,"pinned":%s,"before":%s,"after":%s,"bench":%s,"syscalls":%s}\n' \
+		"$t" "$size" "$pinned" "$before" "$after" "$res" "$sc" >>"$RESULTS"
+	log "  $t ${size}B pinned=$pinned: $(jq_msgs "$res")syscalls $sc"
 }
 
 jq_msgs() { # a one-line summary without jq
@@ -286,6 +358,7 @@ hold() { # hold TARGET: fresh proxy, sample before, at HOLD_LOW and at HOLD_HIGH
 
 # ---- run -------------------------------------------------------------------------
 log "targets: $TARGETS; duration $DURATION; $CONNS conns × $INFLIGHT in flight; sizes $SIZES; hold $HOLD_LOW→$HOLD_HIGH; setup $SETUP_CONNS; ML-KEM-$STRENGTH"
+probe_perf
 start_echo
 for t in $TARGETS; do
 	log "$t"

@@ -33,9 +33,16 @@ func TestSampleSelf(t *testing.T) {
 	}
 }
 
+// Records as compare.sh writes them: nginx from an older file (no
+// "syscalls" key, /proc io counters only), haproxy and socketx with perf
+// counts (socketx's io counters must be ignored then, its epoll unknown),
+// direct with the echo's counts, and a pinned nginx run where perf was
+// unavailable ("syscalls":null) and io saw no read()/write().
 const sampleRecords = `{"kind":"throughput","target":"nginx","size":64,"before":{"cpu_sec":1,"syscr":0,"syscw":0},"after":{"cpu_sec":3,"syscr":2000000,"syscw":1000000},"bench":{"msgs":1000000,"msgs_per_sec":100000,"errors":{}}}
-{"kind":"throughput","target":"haproxy","size":64,"before":{"cpu_sec":1},"after":{"cpu_sec":2.6},"bench":{"msgs":1000000,"msgs_per_sec":110000,"errors":{}}}
-{"kind":"throughput","target":"socketx","size":64,"before":{"cpu_sec":0},"after":{"cpu_sec":1},"bench":{"msgs":1000000,"msgs_per_sec":120000,"errors":{}}}
+{"kind":"throughput","target":"direct","size":64,"before":{"cpu_sec":0},"after":{"cpu_sec":1},"bench":{"msgs":1000000,"msgs_per_sec":200000,"errors":{}},"syscalls":{"recv":1000000,"send":1000000,"epoll":100000,"total":2300000}}
+{"kind":"throughput","target":"haproxy","size":64,"before":{"cpu_sec":1},"after":{"cpu_sec":2.6},"bench":{"msgs":1000000,"msgs_per_sec":110000,"errors":{}},"syscalls":{"recv":296000,"send":296000,"epoll":48000,"total":700000}}
+{"kind":"throughput","target":"socketx","size":64,"before":{"cpu_sec":0,"syscr":0,"syscw":0},"after":{"cpu_sec":1,"syscr":5000000,"syscw":5000000},"bench":{"msgs":1000000,"msgs_per_sec":120000,"errors":{}},"syscalls":{"recv":360000,"send":360000,"epoll":null,"total":900000}}
+{"kind":"throughput","target":"nginx","size":64,"pinned":true,"before":{"cpu_sec":1,"syscr":7,"syscw":7},"after":{"cpu_sec":2,"syscr":7,"syscw":7},"bench":{"msgs":1000000,"msgs_per_sec":90000,"errors":{}},"syscalls":null}
 {"kind":"hold","target":"haproxy","base":{"rss_kib":1000},"low":{"rss_kib":5000},"high":{"rss_kib":41000},"low_conns":1000,"high_conns":9000}
 {"kind":"hold","target":"socketx","base":{"rss_kib":1000},"low":{"rss_kib":4000},"high":{"rss_kib":28000},"low_conns":1000,"high_conns":9000}
 {"kind":"setup","target":"socketx","before":{"cpu_sec":0},"after":{"cpu_sec":1},"bench":{"established":5000,"setup_rate":6000,"strength":768,"errors":{}}}
@@ -57,8 +64,12 @@ func TestReportFigures(t *testing.T) {
 	writeMarkdown(&md, recs, "T", "", "", "c.svg")
 	out := md.String()
 	for _, want := range []string{
-		"| 64 B | no | nginx | 0 | 100000 | 0.00 | 0 | 0 | 0 | 1.00 | 1.00 | 0.50 | 0 |",
-		"| 64 B | no | socketx | 0 | 120000 | 0.00 | 0 | 0 | 0 | 0.50 | - | - | 0 |",
+		"| size | proxy pinned | target | conns | msgs/s | MB/s | RTT p50 µs | p99 µs | p99.9 µs | proxy CPU µs/msg | recv/msg | send/msg | epoll/msg | syscalls/msg | errors |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" +
+			"| 64 B | no | direct | 0 | 200000 | 0.00 | 0 | 0 | 0 | - | 0.500 | 0.500 | 0.050 | 1.150 | 0 |\n" +
+			"| 64 B | no | nginx | 0 | 100000 | 0.00 | 0 | 0 | 0 | 1.00 | 1.000 (io) | 0.500 (io) | - | - | 0 |\n" +
+			"| 64 B | no | haproxy | 0 | 110000 | 0.00 | 0 | 0 | 0 | 0.80 | 0.148 | 0.148 | 0.024 | 0.350 | 0 |\n" +
+			"| 64 B | no | socketx | 0 | 120000 | 0.00 | 0 | 0 | 0 | 0.50 | 0.180 | 0.180 | - | 0.450 | 0 |\n" +
+			"| 64 B | CPU 0 (load on CPU 1) | nginx | 0 | 90000 | 0.00 | 0 | 0 | 0 | 0.50 | - | - | - | - | 0 |\n\n",
 		"| 64 B | false | 1.20× | 1.09× | 0.50× | 0.62× | met (0.62×) | met (1.09×) |",
 		"| haproxy | 1000 → 9000 | 1.0 | 4.9 | 40.0 | 4.44 | 4.50 | 0.00 | - |",
 		"| socketx | 1000 → 9000 | 1.0 | 3.9 | 27.3 | 3.00 | 3.00 | 0.00 | - |",

@@ -24,6 +24,10 @@ type Record struct {
 	Before *Sample         `json:"before,omitempty"`
 	After  *Sample         `json:"after,omitempty"`
 	Bench  *loadgen.Result `json:"bench,omitempty"`
+	// Syscalls is perf stat's count over the bench run for the target's
+	// process tree (the echo's for direct); nil when perf was unavailable
+	// and in files written before compare.sh counted them.
+	Syscalls *Syscalls `json:"syscalls,omitempty"`
 
 	Base      *Sample         `json:"base,omitempty"`
 	Low       *Sample         `json:"low,omitempty"`
@@ -43,17 +47,32 @@ func (r *Record) cpuPerMsg() (float64, bool) {
 	return (r.After.CPUSec - r.Before.CPUSec) * 1e6 / float64(2*r.Bench.Msgs), true
 }
 
-// sysPerMsg is the proxy's read- and write-class syscalls per relayed message.
-func (r *Record) sysPerMsg() (rd, wr float64, ok bool) {
-	if r.Target == "direct" || r.Before == nil || r.After == nil || r.Bench == nil || r.Bench.Msgs == 0 {
-		return 0, 0, false
+// sysPerMsg renders the recv/msg, send/msg, epoll/msg and syscalls/msg
+// cells: perf's counts ÷ (2 × echoes) when the record has them, else the
+// /proc/<pid>/io read and write counters marked "(io)", else "-".
+func (r *Record) sysPerMsg() (recv, send, epoll, total string) {
+	recv, send, epoll, total = "-", "-", "-", "-"
+	if r.Bench == nil || r.Bench.Msgs == 0 {
+		return
+	}
+	n := float64(2 * r.Bench.Msgs)
+	if s := r.Syscalls; s != nil {
+		cell := func(v *int64) string {
+			if v == nil {
+				return "-"
+			}
+			return fmt.Sprintf("%.3f", float64(*v)/n)
+		}
+		return cell(s.Recv), cell(s.Send), cell(s.Epoll), cell(s.Total)
+	}
+	if r.Before == nil || r.After == nil {
+		return
 	}
 	dr, dw := r.After.SysR-r.Before.SysR, r.After.SysW-r.Before.SysW
-	n := float64(2 * r.Bench.Msgs)
-	if float64(dr+dw)/n < 0.01 { // recv/send are not counted: see the report's note
-		return 0, 0, false
+	if float64(dr+dw)/n < 0.01 { // recv()/send() are not counted there: see the report's note
+		return
 	}
-	return float64(dr) / n, float64(dw) / n, true
+	return fmt.Sprintf("%.3f (io)", float64(dr)/n), fmt.Sprintf("%.3f (io)", float64(dw)/n), "-", "-"
 }
 
 // perConn is KiB of RSS per held connection from the base, and the slope
@@ -190,9 +209,9 @@ func writeMarkdown(w io.Writer, recs []Record, title, params, versions, svg stri
 	}
 
 	fmt.Fprintf(w, "\n## (a) Throughput and (d) proxy CPU per relayed message\n\n")
-	fmt.Fprintf(w, "Proxy CPU per relayed message = proxy utime+stime over the run ÷ (2 × echoes): each echo is relayed once each way. reads/writes per message: the proxy's read()/readv() and write()/writev() system calls (/proc/<pid>/io syscr, syscw) over the same count; fewer means more batching. The kernel does not count recv()/send() there, which nginx and HAProxy use, so they show \"-\" (use strace -c -f -p PID for those).\n\n")
-	fmt.Fprintf(w, "| size | proxy pinned | target | conns | msgs/s | MB/s | RTT p50 µs | p99 µs | p99.9 µs | proxy CPU µs/msg | read()s/msg | write()s/msg | errors |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "Proxy CPU per relayed message = proxy utime+stime over the run ÷ (2 × echoes): each echo is relayed once each way. recv/msg, send/msg, epoll/msg and syscalls/msg: system calls the proxy's processes entered during the run, counted by perf stat on the syscall tracepoints, over the same count: recv = read + recvfrom + readv + recvmsg, send = write + sendto + writev + sendmsg, epoll = epoll_wait + epoll_pwait, syscalls = every system call (raw_syscalls:sys_enter). Fewer means more batching: 1 recv and 1 send per message is none. The direct row counts the echo upstream, which handles each echo once, over the same divisor. Figures marked (io) come from /proc/<pid>/io syscr/syscw because perf was unavailable: those count read()/readv() and write()/writev() but not recv()/send(), which nginx and HAProxy use, so they show \"-\" there. perf's counting adds a little kernel work to every system call of the counted processes, which their CPU figure includes.\n\n")
+	fmt.Fprintf(w, "| size | proxy pinned | target | conns | msgs/s | MB/s | RTT p50 µs | p99 µs | p99.9 µs | proxy CPU µs/msg | recv/msg | send/msg | epoll/msg | syscalls/msg | errors |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	var sizes []int
 	var pins []bool
 	for _, r := range recs {
@@ -217,17 +236,14 @@ func writeMarkdown(w io.Writer, recs []Record, title, params, versions, svg stri
 				if v, ok := r.cpuPerMsg(); ok {
 					cpu = fmt.Sprintf("%.2f", v)
 				}
-				rd, wr := "-", "-"
-				if r, w, ok := r.sysPerMsg(); ok {
-					rd, wr = fmt.Sprintf("%.2f", r), fmt.Sprintf("%.2f", w)
-				}
+				recv, send, epoll, total := r.sysPerMsg()
 				pin := "no"
 				if pinned {
 					pin = "CPU 0 (load on CPU 1)"
 				}
 				b := r.Bench
-				fmt.Fprintf(w, "| %d B | %s | %s | %d | %.0f | %.2f | %.0f | %.0f | %.0f | %s | %s | %s | %s |\n",
-					size, pin, t, b.Established, b.MsgsPerSec, b.MBPerSec, b.RTTP50, b.RTTP99, b.RTTP999, cpu, rd, wr, errs(b))
+				fmt.Fprintf(w, "| %d B | %s | %s | %d | %.0f | %.2f | %.0f | %.0f | %.0f | %s | %s | %s | %s | %s | %s |\n",
+					size, pin, t, b.Established, b.MsgsPerSec, b.MBPerSec, b.RTTP50, b.RTTP99, b.RTTP999, cpu, recv, send, epoll, total, errs(b))
 			}
 		}
 	}
