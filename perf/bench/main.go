@@ -46,7 +46,7 @@ func run(args []string) int {
 	fs.IntVar(&cfg.Conns, "a", 100, "total connections")
 	fs.Float64Var(&cfg.Rate, "c", 0, "new connections per second (0 = as fast as -p allows)")
 	fs.IntVar(&cfg.Parallel, "p", 64, "connection setups in flight at most")
-	fs.IntVar(&cfg.Messages, "m", 0, "messages per connection (0 = until -d)")
+	fs.IntVar(&cfg.Messages, "m", 0, "messages per connection (0 = until -d); with -hold: echo this many on each connection before holding it")
 	fs.DurationVar(&cfg.Duration, "d", 10*time.Second, "sending (or -hold) time after all connections are set up")
 	fs.IntVar(&cfg.Size, "s", 64, "message size in bytes")
 	fs.IntVar(&cfg.Inflight, "inflight", 1, "messages in flight per connection")

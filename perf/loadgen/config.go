@@ -14,7 +14,7 @@ type Config struct {
 	Conns    int           // total connections (-a)
 	Rate     float64       // new connections per second (-c); 0 = as fast as DialParallel allows
 	Parallel int           // dials in flight at most (default 64)
-	Messages int           // messages per connection (-m); 0 = until Duration
+	Messages int           // messages per connection (-m); 0 = until Duration; with Hold: echoes before holding
 	Duration time.Duration // sending (or holding) time after the dial phase (-d)
 	Size     int           // message size in bytes (-s)
 	Inflight int           // messages in flight per connection (default 1)

@@ -47,7 +47,7 @@ func startEcho(t *testing.T) *wsecho.Server {
 	return srv
 }
 
-func startProxy(t *testing.T, echoURL string) *engine.Server {
+func startProxy(t *testing.T, echoURL string, mutate ...func(*engine.Config)) *engine.Server {
 	t.Helper()
 	routes, err := routing.Parse([]byte(`{"*":{"upstream":"` + echoURL + `","allowedOrigins":["*"]}}`))
 	if err != nil {
@@ -60,6 +60,9 @@ func startProxy(t *testing.T, echoURL string) *engine.Server {
 	cfg := engine.DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Loops = 1
+	for _, m := range mutate {
+		m(&cfg)
+	}
 	log := zap.NewNop()
 	srv, err := engine.New(cfg, routes, profile, upstream.NewManager(upstream.Config{DialTimeout: 3 * time.Second}, log), log)
 	if err != nil {
@@ -150,6 +153,49 @@ func TestHoldAndDialErrors(t *testing.T) {
 	}
 	if res.Established != 0 || res.Failed != 3 || res.Errors["dial"] != 3 || len(res.Errors) != 1 {
 		t.Fatalf("failed %d errors %v", res.Failed, res.Errors)
+	}
+}
+
+// Hold mode with -m echoes that many messages on every connection before
+// reporting it set up (DialDone), then holds it idle.
+func TestHoldAfterWarmUp(t *testing.T) {
+	echo := startEcho(t)
+	var framesAtReady uint64
+	res, err := Run(context.Background(), Config{URL: echo.URL(), Conns: 10, Hold: true, Plain: true, Messages: 3, Size: 32},
+		Hooks{DialDone: func() { framesAtReady = echo.Stats().Frames }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Scenario != "hold" || res.Established != 10 || res.ErrorCount() != 0 {
+		t.Fatalf("%+v", res)
+	}
+	if framesAtReady != 30 {
+		t.Fatalf("echo had echoed %d frames when every connection was reported set up, want 10 × 3", framesAtReady)
+	}
+}
+
+// Held SocketX connections answer the proxy's keepalive pings: with a
+// 50 ms ping interval and a 300 ms pong timeout, a 1.2 s hold loses none
+// (before hold mode read, the proxy closed every one with "pong timeout").
+func TestHoldAnswersPings(t *testing.T) {
+	echo := startEcho(t)
+	proxy := startProxy(t, echo.URL(), func(c *engine.Config) {
+		c.ClientPingInterval = 50 * time.Millisecond
+		c.ClientPongTimeout = 300 * time.Millisecond
+		c.TickInterval = 20 * time.Millisecond
+	})
+	res, err := Run(context.Background(), Config{
+		URL: fmt.Sprintf("ws://%s/", proxy.Addr()), Conns: 6, Hold: true, Duration: 1200 * time.Millisecond, Strength: 512,
+	}, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A connection the proxy dropped would count as a "closed" error.
+	if res.Established != 6 || res.ErrorCount() != 0 {
+		t.Fatalf("established %d errors %v", res.Established, res.Errors)
+	}
+	if st := proxy.Stats(); st.WebSocketsClosed != 6 {
+		t.Fatalf("proxy closed %d WebSockets, want the 6 held ones", st.WebSocketsClosed)
 	}
 }
 

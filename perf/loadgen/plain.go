@@ -160,11 +160,19 @@ func (c *plainConn) receive() ([]byte, error) {
 	}
 }
 
-// close sends a close frame and closes the socket without waiting.
+// close sends a close frame and closes the socket without waiting. It may
+// run while another goroutine is in receive (hold mode), so it builds its
+// frame in its own buffer with a fixed mask instead of using c's.
 func (c *plainConn) close() {
 	var p [2]byte
 	binary.BigEndian.PutUint16(p[:], codec.CloseNormal)
+	var buf [codec.MaxHeaderLen + 2]byte
+	mask := [4]byte{0x5a, 0x5a, 0x5a, 0x5a}
+	b := codec.AppendFrameHeader(buf[:0], true, codec.OpClose, len(p), &mask)
+	start := len(b)
+	b = append(b, p[:]...)
+	codec.Unmask(b[start:], mask, 0)
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = c.writeFrame(codec.OpClose, p[:])
+	_, _ = c.nc.Write(b)
 	_ = c.nc.Close()
 }

@@ -134,6 +134,30 @@ func Run(ctx context.Context, cfg Config, hooks Hooks) (*Result, error) {
 	return res, nil
 }
 
+// hold keeps c open until the run ends. It reads meanwhile, because the
+// proxy pings idle connections (CLIENT_PING_INTERVAL) and closes those
+// that do not answer: receive answers pings. A connection the peer drops
+// during the hold counts as an error of its kind.
+func (r *runner) hold(c wsConn) {
+	dropped := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := c.receive(); err != nil {
+				dropped <- err
+				return
+			}
+		}
+	}()
+	select {
+	case <-r.stopCh:
+		c.close() // safe alongside receive; the reader then ends
+		<-dropped
+	case err := <-dropped:
+		r.errs[classifyRelay(err)].Add(1)
+		c.abort()
+	}
+}
+
 // halt stops new sends (and ends holds) once.
 func (r *runner) halt() {
 	if r.stop.CompareAndSwap(false, true) {
@@ -215,16 +239,25 @@ func (r *runner) conn(ctx context.Context, i int, sem chan struct{}) {
 	r.mu.Lock()
 	r.live[i] = c
 	r.mu.Unlock()
-	r.dials.Done()
 	defer func() {
 		r.mu.Lock()
 		delete(r.live, i)
 		r.mu.Unlock()
 	}()
+	if r.cfg.Hold && r.cfg.Messages > 0 {
+		// Warm the connection (-m echoes) before it counts as set up, so
+		// the ready file means "every connection has carried traffic".
+		if err := r.echo(c); err != nil {
+			r.errs[classifyRelay(err)].Add(1)
+			r.dials.Done()
+			c.abort()
+			return
+		}
+	}
+	r.dials.Done()
 
 	if r.cfg.Hold {
-		<-r.stopCh
-		c.close()
+		r.hold(c)
 		return
 	}
 	if err := r.echo(c); err != nil {
