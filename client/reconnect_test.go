@@ -55,9 +55,13 @@ func fastRetry(rec *recorder) ReconnectOptions {
 	return ReconnectOptions{BaseDelay: 2 * time.Millisecond, MaxDelay: 20 * time.Millisecond, Events: rec.events()}
 }
 
+// dialReconnecting uses 2 s attempt timeouts: a redial that lands in a
+// stopping proxy's listener backlog (these tests restart proxies on the same
+// port) must give up and retry well inside the 20 s test context, not wait
+// out the 10 s defaults.
 func dialReconnecting(t *testing.T, ctx context.Context, url string, ro ReconnectOptions) *ReconnectingConn {
 	t.Helper()
-	r, err := DialReconnecting(ctx, url, Options{}, ro)
+	r, err := DialReconnecting(ctx, url, Options{DialTimeout: 2 * time.Second, PairTimeout: 2 * time.Second}, ro)
 	if err != nil {
 		t.Fatalf("DialReconnecting: %v", err)
 	}
