@@ -76,7 +76,9 @@ func encapsulate(st Strength, field string, pub, seed, secret, shared []byte) er
 // unpacked key (≈ 3–10 KiB) on every call; its pke packages unpack into a
 // caller value, which here lives on the stack. UnpackMLKEM is the FIPS 203
 // §7.2 modulus check. One function per parameter set keeps one key's frame
-// live at a time. The ACVP encapsulation cases in mlkem_test.go pin them.
+// live at a time (a generic version would move the key to the heap: go
+// build -gcflags=-m reports "moved to heap: pk" for method calls through a
+// type parameter). The ACVP encapsulation cases in mlkem_test.go pin them.
 
 func encaps512(pub, m, ct, shared []byte) bool {
 	var pk kpke512.PublicKey
