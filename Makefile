@@ -25,7 +25,7 @@ staticcheck:
 	PATH="$$PATH:$$($(GO) env GOPATH)/bin" staticcheck $(PKGS)
 
 race:
-	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -count=1 -timeout 5m $(PKGS)
 
 # Every benchmark once so none rots; timings are printed, never asserted.
 bench-once:

@@ -299,15 +299,19 @@ func TestDialConcurrencyCap(t *testing.T) {
 	capped := ln.Addr().String()
 
 	m := NewManager(Config{MaxConcurrentDials: 1}, zap.NewNop())
+	// The first dial to capped holds its slot until release. (A non-blocking
+	// send on an unbuffered channel here once hung CI for 15 minutes: when
+	// the dial got there before the test was receiving, it signalled
+	// nothing.)
 	entered, release := make(chan struct{}), make(chan struct{})
+	var hold sync.Once
 	real := m.dial
 	m.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if addr == capped {
-			select {
-			case entered <- struct{}{}:
+			hold.Do(func() {
+				close(entered)
 				<-release
-			default:
-			}
+			})
 		}
 		return real(ctx, network, addr)
 	}
