@@ -99,8 +99,19 @@ func TestBridgeEchoAndEngineClose(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("echoed bytes differ")
 	}
-	if s := m.Stats(); s.BridgesOpen != 1 || s.BridgesTotal != 1 || s.BridgeBytesUp != 1<<20 || s.BridgeBytesDown != 1<<20 {
-		t.Fatalf("stats %+v", s)
+	// The bridge adds to its byte counters after each write returns, so
+	// the reader can hold every byte a moment before the last add: wait
+	// (bounded) for the counters rather than read them once.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := m.Stats()
+		if s.BridgesOpen == 1 && s.BridgesTotal == 1 && s.BridgeBytesUp == 1<<20 && s.BridgeBytesDown == 1<<20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v", s)
+		}
+		time.Sleep(time.Millisecond)
 	}
 
 	// The engine closes its end: the peer sees a clean end of stream.
