@@ -229,12 +229,13 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 func drain(srv *engine.Server, timeout time.Duration, sig os.Signal, sigs <-chan os.Signal, done <-chan error, log *zap.Logger) int {
 	start := time.Now()
 	active := srv.Stats().ActiveWebSockets
-	log.Info("Draining", zap.String("signal", sig.String()), zap.Duration("drain_timeout", timeout), zap.Int64("connections", active))
 	// Spread the closes over most of the window, leaving time for the
 	// close handshakes and for stopping the event loops (gnet polls its
-	// shutdown every 500 ms) before the deadline.
+	// shutdown every 500 ms) before the deadline. Drain first, then log:
+	// once "Draining" is logged, /ready already answers 503.
 	stopBudget := min(time.Second, timeout/4)
 	srv.Drain((timeout - stopBudget) * 3 / 4)
+	log.Info("Draining", zap.String("signal", sig.String()), zap.Duration("drain_timeout", timeout), zap.Int64("connections", active))
 	deadline := time.NewTimer(timeout - stopBudget)
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)

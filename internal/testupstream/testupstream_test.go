@@ -53,7 +53,11 @@ func roundTrip(t *testing.T, ctx context.Context, c *websocket.Conn, typ websock
 
 func TestEcho(t *testing.T) {
 	ctx := testCtx(t)
-	msgs := make(chan Message, 8)
+	// Room for every message pingRoundTrip may send before its ping goes
+	// out: the echo's report blocks on a full channel, and with 8 slots a
+	// slow-to-schedule Ping once made it stall the echo (and the test) for
+	// 20 s on a loaded machine.
+	msgs := make(chan Message, 1024)
 	e := NewEcho(t, WithMessages(msgs))
 	if !strings.HasPrefix(e.URL, "ws://127.0.0.1:") || !strings.HasSuffix(e.URL, "/") {
 		t.Fatalf("URL = %q", e.URL)
@@ -100,7 +104,11 @@ func TestEcho(t *testing.T) {
 		t.Fatalf("big message recorded with %d bytes", len(got.Data))
 	}
 	// Ping answered by the library.
-	pingRoundTrip(t, ctx, c)
+	for n := pingRoundTrip(t, ctx, c); n > 0; n-- {
+		if got := <-msgs; string(got.Data) != "after ping" {
+			t.Fatalf("recorded %q during the ping, want \"after ping\"", got.Data)
+		}
+	}
 
 	if err := c.Close(websocket.StatusNormalClosure, "bye"); err != nil {
 		t.Fatalf("close: %v", err)
