@@ -180,18 +180,17 @@ func (l *loop) sweep() {
 
 // releaseIdleCiphers drops the session's AES-GCM objects once no message
 // has been sealed or opened for idle nanoseconds. Sequence numbers only
-// grow, so their sum changes exactly when a message went through.
+// grow, so their sum changes exactly when a message went through. Release
+// reports false once there is nothing left to drop, so a session stays
+// counted once per idle period.
 func (sess *session) releaseIdleCiphers(now, idle int64) {
 	n := sess.mte.Encoder().Seq() + sess.mte.Decoder().Next()
 	if n != sess.mteCount || sess.mteQuietFrom == 0 {
-		sess.mteCount, sess.mteQuietFrom, sess.mteReleased = n, now, false
+		sess.mteCount, sess.mteQuietFrom = n, now
 		return
 	}
-	if !sess.mteReleased && now-sess.mteQuietFrom >= idle {
-		sess.mteReleased = true
-		if sess.mte.Release() {
-			sess.loop.stats.CipherReleases.Add(1)
-		}
+	if now-sess.mteQuietFrom >= idle && sess.mte.Release() {
+		sess.loop.stats.CipherReleases.Add(1)
 	}
 }
 

@@ -79,7 +79,6 @@ type session struct {
 	// it change, and when.
 	mteCount     uint64
 	mteQuietFrom int64
-	mteReleased  bool
 
 	msgsUp, msgsDown   uint64
 	bytesUp, bytesDown uint64

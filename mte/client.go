@@ -68,15 +68,6 @@ func NewInitiator(p *Profile, rand io.Reader) (*Initiator, error) {
 	return in, nil
 }
 
-// newInitiator builds an Initiator from explicit material (vectors).
-func newInitiator(p *Profile, encSeed []byte, encPers string, decSeed []byte, decPers string) (*Initiator, error) {
-	in := new(Initiator)
-	if err := in.init(p, encSeed, encPers, decSeed, decPers); err != nil {
-		return nil, err
-	}
-	return in, nil
-}
-
 // init derives in's key pairs and builds its request.
 func (in *Initiator) init(p *Profile, encSeed []byte, encPers string, decSeed []byte, decPers string) error {
 	st := p.Strength()
@@ -121,16 +112,6 @@ func drawPersonalization(out, buf *[personalizationLen]byte, rand io.Reader) err
 	return nil
 }
 
-// randomPersonalization draws one personalization from rand as
-// NewInitiator does.
-func randomPersonalization(rand io.Reader) (string, error) {
-	var out, buf [personalizationLen]byte
-	if err := drawPersonalization(&out, &buf, rand); err != nil {
-		return "", err
-	}
-	return string(out[:]), nil
-}
-
 // Request returns the pairRequest payload (action 2, without header). The
 // caller must not modify it.
 func (in *Initiator) Request() []byte { return in.request }
@@ -143,7 +124,7 @@ func (in *Initiator) Finish(pairResponse []byte, s *Session) error {
 	s.Reset()
 	st := in.profile.Strength()
 	var sc pairScratch // decoded secrets, on the stack
-	resp, err := readPairResponse(pairResponse, st, &sc)
+	resp, err := parsePairResponse(pairResponse, st, &sc)
 	if err != nil {
 		return err
 	}

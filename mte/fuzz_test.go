@@ -108,7 +108,7 @@ func FuzzRespond(f *testing.F) {
 			}
 			return
 		}
-		if _, err := parsePairResponse(resp, st); err != nil || !s.Paired() {
+		if _, err := parsePairResponse(resp, st, new(pairScratch)); err != nil || !s.Paired() {
 			t.Fatalf("own response does not parse: %v", err)
 		}
 	})

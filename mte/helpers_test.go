@@ -54,3 +54,31 @@ func seal(t testing.TB, e interface {
 	}
 	return m
 }
+
+// newKexKey is a fresh kexKey initialized from seed.
+func newKexKey(st Strength, seed []byte) (*kexKey, error) {
+	k := new(kexKey)
+	if err := k.init(st, seed); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// randomPersonalization draws one personalization from rand as
+// NewInitiator does.
+func randomPersonalization(rand io.Reader) (string, error) {
+	var out, buf [personalizationLen]byte
+	if err := drawPersonalization(&out, &buf, rand); err != nil {
+		return "", err
+	}
+	return string(out[:]), nil
+}
+
+// newInitiator builds an Initiator from explicit material (vectors).
+func newInitiator(p *Profile, encSeed []byte, encPers string, decSeed []byte, decPers string) (*Initiator, error) {
+	in := new(Initiator)
+	if err := in.init(p, encSeed, encPers, decSeed, decPers); err != nil {
+		return nil, err
+	}
+	return in, nil
+}

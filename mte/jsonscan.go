@@ -78,11 +78,7 @@ func (v jsonString) appendTo(dst []byte) []byte {
 		if !ok { // rawStr validated v: never
 			return dst
 		}
-		if r < utf8.RuneSelf {
-			dst = append(dst, byte(r))
-		} else {
-			dst = utf8.AppendRune(dst, r)
-		}
+		dst = utf8.AppendRune(dst, r)
 	}
 	return dst
 }

@@ -143,7 +143,7 @@ type kexKey struct {
 	pubBuf [maxSecret]byte
 }
 
-// keySeedSize is the seed length newKexKey needs for st.
+// keySeedSize is the seed length kexKey.init needs for st.
 func keySeedSize(st Strength) int {
 	if st.PostQuantum() {
 		return mlkemKeySeed
@@ -151,19 +151,10 @@ func keySeedSize(st Strength) int {
 	return x25519KeySeed
 }
 
-// newKexKey derives a key pair deterministically from seed (d || z for
-// ML-KEM.KeyGen_internal, the private scalar for X25519).
-func newKexKey(st Strength, seed []byte) (*kexKey, error) {
-	k := new(kexKey)
-	if err := k.init(st, seed); err != nil {
-		return nil, err
-	}
-	return k, nil
-}
-
-// init is newKexKey into k. circl allocates the key itself (the private
-// key and the public key it keeps, each with its inner CPA-PKE key: 4
-// objects for ML-KEM).
+// init derives k's key pair deterministically from seed (d || z for
+// ML-KEM.KeyGen_internal, the private scalar for X25519). circl allocates
+// the key itself (the private key and the public key it keeps, each with
+// its inner CPA-PKE key: 4 objects for ML-KEM).
 func (k *kexKey) init(st Strength, seed []byte) error {
 	*k = kexKey{st: st}
 	k.pub = k.pubBuf[:st.PublicKeySize()]

@@ -256,15 +256,9 @@ func parseNonce(field string, v jsonString) (uint64, error) {
 	return 0, detail("mte: "+field+" is not a decimal uint64 string", ErrBadPairResponse)
 }
 
-// parsePairResponse parses and checks a pairResponse payload for strength
-// st into fresh memory.
-func parsePairResponse(data []byte, st Strength) (pairResponse, error) {
-	return readPairResponse(data, st, new(pairScratch))
-}
-
-// readPairResponse parses and checks a pairResponse payload for strength st,
+// parsePairResponse parses and checks a pairResponse payload for strength st,
 // using sc for the decoded secrets. Only errors allocate.
-func readPairResponse(data []byte, st Strength, sc *pairScratch) (pairResponse, error) {
+func parsePairResponse(data []byte, st Strength, sc *pairScratch) (pairResponse, error) {
 	if len(data) > MaxPairResponse {
 		return pairResponse{}, detail("mte: pairResponse is "+strconv.Itoa(len(data))+
 			" bytes, limit "+strconv.Itoa(MaxPairResponse), ErrBadPairResponse)

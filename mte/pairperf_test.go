@@ -247,7 +247,7 @@ func checkPairTwins(t *testing.T, st Strength, data []byte) {
 		t.Fatalf("%v pairRequest: ErrKeySize differs for %v", st, err)
 	}
 	sc = pairScratch{}
-	resp, err := readPairResponse(data, st, &sc)
+	resp, err := parsePairResponse(data, st, &sc)
 	es, en, ds, dn, nerr := naiveResponse(data, st)
 	if errText(err) != errText(nerr) {
 		t.Fatalf("%v pairResponse %q: error %q, naive %q", st, data, errText(err), errText(nerr))
@@ -500,11 +500,11 @@ func TestParsePairZeroAllocs(t *testing.T) {
 		}
 		for _, r := range [][]byte{resp, esc(resp)} {
 			if n := testing.AllocsPerRun(20, func() {
-				if _, err := readPairResponse(r, st, &sc); err != nil {
+				if _, err := parsePairResponse(r, st, &sc); err != nil {
 					t.Fatal(err)
 				}
 			}); n != 0 {
-				t.Errorf("%v: readPairResponse allocates %v times", st, n)
+				t.Errorf("%v: parsePairResponse allocates %v times", st, n)
 			}
 		}
 	}

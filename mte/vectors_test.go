@@ -163,7 +163,7 @@ func buildVector(t testing.TB, c vectorCase) vector {
 	v.PairRequest, v.PairResponse, v.EEID = string(in.Request()), string(resp), ss.EEID().String()
 
 	// Shared secrets, recomputed from the client side.
-	pr, _ := parsePairResponse(resp, c.st)
+	pr, _ := parsePairResponse(resp, c.st, new(pairScratch))
 	c2s, s2c := make([]byte, 32), make([]byte, 32)
 	in.enc.decapsulate("", pr.decSecret, c2s)
 	in.dec.decapsulate("", pr.encSecret, s2c)
