@@ -1,10 +1,6 @@
 package hardening
 
 import (
-	"bufio"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,7 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/socketx/socketx-server/internal/proctest"
 )
 
 // The fault and soak tests that need a separate proxy process run the real
@@ -63,87 +60,14 @@ type buildError struct {
 
 func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// proc is a running `socketx serve` with its output collected.
-type proc struct {
-	cmd   *exec.Cmd
-	port  int
-	admin string
-	mu    sync.Mutex // guards out
-	out   []string
-	exit  chan error
-}
+// proc is a running `socketx serve` (see internal/proctest) with the
+// hardening suite's process sampling.
+type proc struct{ *proctest.Proc }
 
 // startSocketx runs the binary on 127.0.0.1 with env and waits for /health.
-func startSocketx(t testing.TB, env ...string) *proc {
+func startSocketx(t testing.TB, env ...string) proc {
 	t.Helper()
-	p := &proc{port: freePort(t), exit: make(chan error, 1)}
-	p.admin = "127.0.0.1:" + strconv.Itoa(freePort(t))
-	p.cmd = exec.Command(socketxBinary(t), "serve")
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "LISTEN_HOST=127.0.0.1",
-		"LISTEN_PORT=" + strconv.Itoa(p.port), "ADMIN_LISTEN=" + p.admin}, env...)
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = p.cmd.Stdout
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.out = append(p.out, sc.Text())
-			p.mu.Unlock()
-		}
-		p.exit <- p.cmd.Wait()
-	}()
-	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(p.port) + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("socketx never became healthy: %v; output:\n%s", err, p.output())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func (p *proc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.out, "\n")
-}
-
-func (p *proc) url(path string) string { return "ws://127.0.0.1:" + strconv.Itoa(p.port) + path }
-
-// get fetches an admin URL.
-func (p *proc) get(t testing.TB, path string) string {
-	t.Helper()
-	resp, err := http.Get("http://" + p.admin + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return proc{proctest.Start(t, socketxBinary(t), env...)}
 }
 
 // procStats is one sample of the proxy process.
@@ -157,10 +81,10 @@ type procStats struct {
 
 // sample reads goroutines and the post-GC heap over the admin port and the
 // fds and RSS from /proc.
-func (p *proc) sample(t testing.TB) procStats {
+func (p proc) sample(t testing.TB) procStats {
 	t.Helper()
 	var s procStats
-	g := p.get(t, "/debug/pprof/goroutine?debug=1")
+	g := p.Get(t, "/debug/pprof/goroutine?debug=1")
 	if _, err := fmtSscan(strings.TrimPrefix(strings.SplitN(g, "\n", 2)[0], "goroutine profile: total "), &s.Goroutines); err != nil {
 		t.Fatalf("goroutine profile: %q", g[:min(len(g), 100)])
 	}
@@ -175,13 +99,13 @@ func (p *proc) sample(t testing.TB) procStats {
 			s.AntsWorkers += n
 		}
 	}
-	h := p.get(t, "/debug/pprof/heap?gc=1&debug=1")
+	h := p.Get(t, "/debug/pprof/heap?gc=1&debug=1")
 	for _, line := range strings.Split(h, "\n") {
 		if v, ok := strings.CutPrefix(line, "# HeapInuse = "); ok {
 			s.HeapInuse, _ = strconv.ParseInt(v, 10, 64)
 		}
 	}
-	pid := strconv.Itoa(p.cmd.Process.Pid)
+	pid := strconv.Itoa(p.Cmd.Process.Pid)
 	ents, err := os.ReadDir("/proc/" + pid + "/fd")
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/socketx/socketx-server/client"
+	"github.com/socketx/socketx-server/internal/proctest"
 	"github.com/socketx/socketx-server/mte"
 	"github.com/socketx/socketx-server/perf/wsecho"
 )
@@ -40,7 +41,7 @@ func TestFaultReplicaKilledBehindHAProxy(t *testing.T) {
 	a := startSocketx(t, dm, "LOG_LEVEL=warn")
 	b := startSocketx(t, dm, "LOG_LEVEL=warn")
 
-	lbPort := freePort(t)
+	lbPort := proctest.FreePort(t)
 	cfg := fmt.Sprintf(`global
     maxconn 2000
 defaults
@@ -59,7 +60,7 @@ backend socketx
     option httpchk GET /health
     server a 127.0.0.1:%d check
     server b 127.0.0.1:%d check
-`, lbPort, a.port, b.port)
+`, lbPort, a.Port, b.Port)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "haproxy.cfg")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
@@ -190,7 +191,7 @@ backend socketx
 	}
 	// Load for a moment, kill replica a, keep going, then stop.
 	time.Sleep(time.Second)
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := a.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killedAt := time.Now()

@@ -76,7 +76,7 @@ func TestFaultMeteringEndpointDown(t *testing.T) {
 	const perConn, conns = 23, 3
 	for range conns {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		c, err := client.Dial(ctx, p.url("/bill"), client.Options{})
+		c, err := client.Dial(ctx, p.URL("/bill"), client.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,14 +92,14 @@ func TestFaultMeteringEndpointDown(t *testing.T) {
 		_ = c.Close(1000, "")
 		cancel()
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-p.exit:
+	case err := <-p.Exit:
 		if err != nil {
-			t.Fatalf("exit: %v; output:\n%s", err, p.output())
+			t.Fatalf("exit: %v; output:\n%s", err, p.Output())
 		}
 	case <-time.After(40 * time.Second):
-		t.Fatalf("no exit; output:\n%s", p.output())
+		t.Fatalf("no exit; output:\n%s", p.Output())
 	}
 	aws.mu.Lock()
 	defer aws.mu.Unlock()

@@ -68,7 +68,7 @@ func TestSoak(t *testing.T) {
 	dial := func() (*client.Conn, error) {
 		dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer dcancel()
-		return client.Dial(dctx, p.url("/soak"), client.Options{})
+		return client.Dial(dctx, p.URL("/soak"), client.Options{})
 	}
 	exchange := func(c *client.Conn, msg []byte) error {
 		ectx, ecancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -164,7 +164,7 @@ sampling:
 			break
 		}
 		if time.Now().After(deadline) {
-			g := p.get(t, "/debug/pprof/goroutine?debug=1")
+			g := p.Get(t, "/debug/pprof/goroutine?debug=1")
 			t.Fatalf("after the soak: %+v, baseline %+v; goroutines:\n%s", end, base, g[:min(len(g), 6000)])
 		}
 		time.Sleep(100 * time.Millisecond)

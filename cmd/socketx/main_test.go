@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/socketx/socketx-server/client"
+	"github.com/socketx/socketx-server/internal/proctest"
 	"github.com/socketx/socketx-server/internal/testupstream"
 	"github.com/socketx/socketx-server/mte"
 )
@@ -46,88 +46,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// proc is a running socketx with its JSON log lines collected.
+// proc is a running socketx (see internal/proctest) read as JSON log lines.
 type proc struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	port  int
-	admin string
-	mu    sync.Mutex
-	lines []map[string]any
-	raw   []string
-	seen  chan struct{} // signalled on every new line
-	exit  chan error
+	*proctest.Proc
+	t *testing.T
 }
 
 func start(t *testing.T, env ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, port: freePort(t), seen: make(chan struct{}, 1), exit: make(chan error, 1)}
-	p.admin = "127.0.0.1:" + strconv.Itoa(freePort(t))
-	p.cmd = exec.Command(binary, "serve")
-	p.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "LISTEN_HOST=127.0.0.1",
-		"LISTEN_PORT=" + strconv.Itoa(p.port), "ADMIN_LISTEN=" + p.admin}, env...)
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = p.cmd.Stdout
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			var m map[string]any
-			_ = json.Unmarshal([]byte(line), &m)
-			p.mu.Lock()
-			p.lines = append(p.lines, m)
-			p.raw = append(p.raw, line)
-			p.mu.Unlock()
-			select {
-			case p.seen <- struct{}{}:
-			default:
-			}
-		}
-		p.exit <- p.cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-	})
-	p.waitHealthy()
-	return p
-}
-
-// waitHealthy polls /health until the listener answers (bounded).
-func (p *proc) waitHealthy() {
-	p.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(p.port) + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			p.t.Fatalf("proxy never became healthy: %v; log:\n%s", err, strings.Join(p.raw, "\n"))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return &proc{Proc: proctest.Start(t, binary, env...), t: t}
 }
 
 // waitLog waits for a log line with msg (and matching fields) to appear.
@@ -135,34 +62,23 @@ func (p *proc) waitLog(msg string, match func(map[string]any) bool) map[string]a
 	p.t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
-		p.mu.Lock()
-		for _, l := range p.lines {
-			if l["msg"] == msg && (match == nil || match(l)) {
-				p.mu.Unlock()
+		for _, line := range p.Lines() {
+			var l map[string]any
+			if json.Unmarshal([]byte(line), &l) == nil && l["msg"] == msg && (match == nil || match(l)) {
 				return l
 			}
 		}
-		raw := strings.Join(p.raw, "\n")
-		p.mu.Unlock()
 		select {
-		case <-p.seen:
+		case <-p.NewLine():
 		case <-deadline:
-			p.t.Fatalf("no %q log line; log:\n%s", msg, raw)
+			p.t.Fatalf("no %q log line; log:\n%s", msg, p.Output())
 		}
 	}
 }
 
-func (p *proc) url(path string) string { return "ws://127.0.0.1:" + strconv.Itoa(p.port) + path }
-
 func (p *proc) scrape() string {
 	p.t.Helper()
-	resp, err := http.Get("http://" + p.admin + "/metrics")
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return p.Get(p.t, "/metrics")
 }
 
 // metric returns the value of one sample line ("name{labels} value").
@@ -189,7 +105,7 @@ func dial(t *testing.T, p *proc, path string) *client.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, p.url(path), client.Options{Origin: "https://app.example.com"})
+	c, err := client.Dial(ctx, p.URL(path), client.Options{Origin: "https://app.example.com"})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -266,20 +182,18 @@ func TestLogsOfARealSession(t *testing.T) {
 			t.Errorf("Starting server config lacks %q: %v", k, cfg)
 		}
 	}
-	if cfg["mte_license_key"] != "[REDACTED]" || cfg["listen_addr"] != "127.0.0.1:"+strconv.Itoa(p.port) {
+	if cfg["mte_license_key"] != "[REDACTED]" || cfg["listen_addr"] != "127.0.0.1:"+strconv.Itoa(p.Port) {
 		t.Errorf("config: %v", cfg)
 	}
-	p.mu.Lock()
-	for _, l := range p.raw {
+	for _, l := range p.Lines() {
 		if strings.Contains(l, "hunter2") {
 			t.Errorf("secret in log: %s", l)
 		}
 	}
-	p.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, p.url("/chat"), client.Options{Origin: "https://app.example.com", Company: "Acme", License: "hunter2"})
+	c, err := client.Dial(ctx, p.URL("/chat"), client.Options{Origin: "https://app.example.com", Company: "Acme", License: "hunter2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +207,7 @@ func TestLogsOfARealSession(t *testing.T) {
 	ev := p.waitLog("MTE decode", nil)
 	want := map[string]any{"event_type": "decode", "payload_size_bytes": 5.0,
 		"payload_sha256": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", "eeid": eeid,
-		"host": "127.0.0.1:" + strconv.Itoa(p.port), "origin": "https://app.example.com", "upstream_server": strings.TrimSuffix(echo.URL, "/") + "/chat"}
+		"host": "127.0.0.1:" + strconv.Itoa(p.Port), "origin": "https://app.example.com", "upstream_server": strings.TrimSuffix(echo.URL, "/") + "/chat"}
 	for k, v := range want {
 		if ev[k] != v {
 			t.Errorf("decode event %s = %v, want %v", k, ev[k], v)
@@ -339,7 +253,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		_ = c.Close(1000, "")
 	}
 	// One rejection: unknown route is impossible with "*", so a bad upgrade.
-	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(p.port) + "/nope")
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(p.Port) + "/nope")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,12 +308,12 @@ func TestDrainSendsGoingAwayAndExits(t *testing.T) {
 		conns[i] = dial(t, p, "/d")
 	}
 	start := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// Readiness fails at once while draining.
 	p.waitLog("Draining", nil)
-	resp, err := http.Get("http://" + p.admin + "/ready")
+	resp, err := http.Get("http://" + p.Admin + "/ready")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +331,7 @@ func TestDrainSendsGoingAwayAndExits(t *testing.T) {
 		}
 	}
 	select {
-	case err := <-p.exit:
+	case err := <-p.Exit:
 		if err != nil {
 			t.Fatalf("exit: %v", err)
 		}
@@ -451,7 +365,7 @@ func TestDomainMapFileReload(t *testing.T) {
 	roundTrip(t, a, mte.TypeText, "to A")
 
 	write(`{"*":{"upstream":"` + echoB.URL + `","allowedOrigins":["*"]}}`)
-	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+	_ = p.Cmd.Process.Signal(syscall.SIGHUP)
 	p.waitLog("DOMAIN_MAP reloaded", nil)
 	b := dial(t, p, "/b")
 	roundTrip(t, b, mte.TypeText, "to B")
@@ -461,7 +375,7 @@ func TestDomainMapFileReload(t *testing.T) {
 	}
 
 	write(`{"*":{"upstream":"http://nope","allowedOrigins":["*"]}}`)
-	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+	_ = p.Cmd.Process.Signal(syscall.SIGHUP)
 	p.waitLog("DOMAIN_MAP_FILE invalid; keeping the current routes", nil)
 	c := dial(t, p, "/c")
 	roundTrip(t, c, mte.TypeText, "B again")
@@ -474,12 +388,12 @@ func TestHealthcheckCommand(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	p := start(t, echoDomainMap(echo.URL), "LOG_LEVEL=warn")
 	cmd := exec.Command(binary, "healthcheck")
-	cmd.Env = []string{"LISTEN_PORT=" + strconv.Itoa(p.port)}
+	cmd.Env = []string{"LISTEN_PORT=" + strconv.Itoa(p.Port)}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("healthcheck: %v %s", err, out)
 	}
 	cmd = exec.Command(binary, "healthcheck")
-	cmd.Env = []string{"LISTEN_PORT=" + strconv.Itoa(freePort(t))}
+	cmd.Env = []string{"LISTEN_PORT=" + strconv.Itoa(proctest.FreePort(t))}
 	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 1 {
 		t.Fatalf("healthcheck against nothing: %v", err)
 	}
@@ -542,9 +456,9 @@ func TestMeteringCountsExactlyRelayedMessages(t *testing.T) {
 		}
 		_ = c.Close(1000, "")
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-p.exit:
+	case err := <-p.Exit:
 		if err != nil {
 			t.Fatalf("exit: %v", err)
 		}
@@ -568,7 +482,7 @@ func TestMeteringCountsExactlyRelayedMessages(t *testing.T) {
 func TestNotEntitledExitsThreeBeforeListening(t *testing.T) {
 	aws := &fakeAWS{refuse: "CustomerNotEntitledException"}
 	srv := httptestServer(t, aws)
-	port := freePort(t)
+	port := proctest.FreePort(t)
 	cmd := exec.Command(binary, "serve")
 	cmd.Env = append(awsEnv(srv), `DOMAIN_MAP={"*":{"upstream":"ws://127.0.0.1:1","allowedOrigins":["*"]}}`,
 		"BILLING_STRATEGY=register_usage", "LOG_LEVEL=disabled", "LISTEN_HOST=127.0.0.1", "LISTEN_PORT="+strconv.Itoa(port), "ADMIN_LISTEN=off")
