@@ -34,6 +34,7 @@ type Config struct {
 	WriteBufferSize int
 	MaxMessageSize  int
 	MaxQueuedBytes  int
+	MemoryBudget    int64 // 0 = derived by the command (see MEMORY_BUDGET)
 
 	ClientPongTimeout    time.Duration
 	ClientPingInterval   time.Duration
@@ -76,6 +77,7 @@ var Vars = []Var{
 	{Name: "WS_WRITE_BUFFER_SIZE", Default: "1024", Help: "static part of each connection's outbound buffer in bytes"},
 	{Name: "WS_MAX_MESSAGE_SIZE", Default: "1048576", Help: "largest application message in bytes (SocketX framing not counted); larger closes with 1009"},
 	{Name: "WS_MAX_QUEUED_BYTES", Default: "4194304", Help: "outbound bytes queued per leg before a slow peer is closed with 1013"},
+	{Name: "MEMORY_BUDGET", Default: "0", Help: "bytes all connections together may hold in partial messages and queued output; beyond it the largest holders close with 1013 (0 = half of GOMEMLIMIT when set, else 256 MiB)"},
 	{Name: "CLIENT_PONG_TIMEOUT", Default: "60", Help: "seconds allowed without a client pong"},
 	{Name: "CLIENT_PING_INTERVAL", Default: "54", Help: "seconds between proxy-to-client pings (below CLIENT_PONG_TIMEOUT)"},
 	{Name: "UPSTREAM_PONG_TIMEOUT", Default: "60", Help: "seconds allowed without an upstream pong"},
@@ -110,6 +112,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c.WriteBufferSize = l.intIn("WS_WRITE_BUFFER_SIZE", 128, 64<<20)
 	c.MaxMessageSize = l.intIn("WS_MAX_MESSAGE_SIZE", 1024, 64<<20)
 	c.MaxQueuedBytes = l.intIn("WS_MAX_QUEUED_BYTES", 64<<10, 1<<30)
+	c.MemoryBudget = int64(l.intIn("MEMORY_BUDGET", 0, 1<<50))
 	c.ClientPongTimeout = l.seconds("CLIENT_PONG_TIMEOUT")
 	c.ClientPingInterval = l.seconds("CLIENT_PING_INTERVAL")
 	c.UpstreamPongTimeout = l.seconds("UPSTREAM_PONG_TIMEOUT")
@@ -145,6 +148,10 @@ func (c Config) Validate() error {
 	if c.UpstreamPingInterval >= c.UpstreamPongTimeout {
 		errs = append(errs, fmt.Errorf("config: UPSTREAM_PING_INTERVAL=%d must be below UPSTREAM_PONG_TIMEOUT=%d",
 			int(c.UpstreamPingInterval/time.Second), int(c.UpstreamPongTimeout/time.Second)))
+	}
+	if c.MemoryBudget != 0 && c.MemoryBudget < int64(c.MaxQueuedBytes) {
+		errs = append(errs, fmt.Errorf("config: MEMORY_BUDGET=%d must be 0 or at least WS_MAX_QUEUED_BYTES=%d",
+			c.MemoryBudget, c.MaxQueuedBytes))
 	}
 	if c.MaxQueuedBytes < c.MaxMessageSize+64 {
 		errs = append(errs, fmt.Errorf("config: WS_MAX_QUEUED_BYTES=%d must exceed WS_MAX_MESSAGE_SIZE=%d by at least 64",
@@ -379,6 +386,7 @@ func (c Config) Redacted() [][2]string {
 		{"ws_write_buffer_size", strconv.Itoa(c.WriteBufferSize)},
 		{"ws_max_message_size", strconv.Itoa(c.MaxMessageSize)},
 		{"ws_max_queued_bytes", strconv.Itoa(c.MaxQueuedBytes)},
+		{"memory_budget", memoryBudget(c.MemoryBudget)},
 		{"client_pong_timeout", secs(c.ClientPongTimeout)},
 		{"client_ping_interval", secs(c.ClientPingInterval)},
 		{"upstream_pong_timeout", secs(c.UpstreamPongTimeout)},
@@ -393,6 +401,13 @@ func (c Config) Redacted() [][2]string {
 		{"trusted_proxies", joinPrefixes(c.TrustedProxies)},
 		{"proxy_protocol", strconv.FormatBool(c.ProxyProtocol)},
 	}
+}
+
+func memoryBudget(n int64) string {
+	if n == 0 {
+		return "auto"
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 func orOff(s string) string {

@@ -87,6 +87,8 @@ func TestEveryVariable(t *testing.T) {
 		{"ADMIN_LISTEN", "off", func(c Config) bool { return c.AdminListen == "" }, "9090", `config: ADMIN_LISTEN="9090": want host:port (e.g. 127.0.0.1:9090) or off`},
 		{"ADMIN_LISTEN", "0.0.0.0:9191", func(c Config) bool { return c.AdminListen == "0.0.0.0:9191" }, "", ""},
 		{"DRAIN_TIMEOUT", "90s", func(c Config) bool { return c.DrainTimeout == 90*time.Second }, "25", `config: DRAIN_TIMEOUT="25": want a Go duration from 1s to 15m0s, like 25s`},
+		{"MEMORY_BUDGET", "536870912", func(c Config) bool { return c.MemoryBudget == 512<<20 }, "1e9", `config: MEMORY_BUDGET="1e9": want an integer from 0 to 1125899906842624`},
+		{"MEMORY_BUDGET", "0", func(c Config) bool { return c.MemoryBudget == 0 }, "1024", `config: MEMORY_BUDGET=1024 must be 0 or at least WS_MAX_QUEUED_BYTES=4194304`},
 		{"MAX_CONNECTIONS", "5000", func(c Config) bool { return c.MaxConnections == 5000 }, "-1", `config: MAX_CONNECTIONS="-1": want an integer from 0 to 10000000`},
 		{"METRICS_EMF", "true", func(c Config) bool { return c.MetricsEMF }, "on", `config: METRICS_EMF="on": want true or false`},
 		{"TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7", func(c Config) bool {

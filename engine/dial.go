@@ -137,7 +137,9 @@ func (sess *session) upstreamHandshake(buf []byte) (int, bool) {
 	// rebuilds what it needs, ≈ 0.3 µs and one allocation per direction).
 	sess.mte.Release()
 	// Client messages that arrived while we connected are waiting in the
-	// client's inbound buffer.
+	// client's inbound buffer; they are read now.
+	sess.pipelined = 0
+	sess.memChanged()
 	if sess.client.open && sess.client.conn.InboundBuffered() > 0 {
 		sess.readClient()
 	}

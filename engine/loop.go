@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	mrand "math/rand/v2"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -34,6 +33,12 @@ type loop struct {
 	ctl      [codec.MaxHeaderLen + 125]byte
 	scratch  []byte // pairing responses and other setup-time output
 
+	// Memory budget (membudget.go): this loop's share, what its sessions
+	// hold, and the sessions holding anything.
+	memLimit int64
+	memUsed  int64
+	holders  []*session
+
 	stats   Stats
 	metrics loopMetrics
 	debug   bool // per-message debug events enabled; refreshed by the sweep
@@ -53,6 +58,7 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 		rng:      mrand.NewChaCha8(seed),
 		toClient: make([]byte, 0, 64<<10),
 		toUp:     make([]byte, 0, 64<<10),
+		memLimit: s.cfg.MemoryBudget / int64(s.numLoops()),
 	}
 	l.metrics.init()
 	l.debug = s.log.Core().Enabled(zap.DebugLevel)
@@ -156,6 +162,9 @@ func (l *loop) sweep() {
 			sess.setupTimeout()
 			continue
 		}
+		if sess.holder != 0 {
+			sess.noteQueued() // output drains between reads
+		}
 		if !sess.client.keepalive(now, cfg.ClientPingInterval.Nanoseconds(), cfg.ClientPongTimeout.Nanoseconds()) {
 			sess.end(sideProxy, 1001, "pong timeout", 1001, "client pong timeout")
 			continue
@@ -231,17 +240,4 @@ func (lg *leg) stalled(now, timeout int64) bool {
 		return false
 	}
 	return now-lg.stallSince > timeout
-}
-
-// bufPool holds reassembly buffers for fragmented messages.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-
-func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
-
-func putBuf(b *[]byte) {
-	if cap(*b) > 4<<20 {
-		return // let rare giants go
-	}
-	*b = (*b)[:0]
-	bufPool.Put(b)
 }

@@ -90,6 +90,17 @@ var reasonNames = [numReasons]string{
 // String is the metric label of the reason.
 func (r reason) String() string { return reasonNames[r] }
 
+// Budgets under which the engine closes connections (shedding): a closed
+// set, so it can be a metric label.
+type shedReason uint8
+
+const (
+	shedMemory shedReason = iota // the largest holder, to stay within MemoryBudget
+	numShedReasons
+)
+
+var shedNames = [numShedReasons]string{"memory"}
+
 // closeClass buckets close codes into a bounded label set.
 func closeClass(code uint16) int {
 	switch {
@@ -137,6 +148,7 @@ type loopMetrics struct {
 	rejected   [numReasons]atomic.Uint64
 	closeCodes [numCloseClasses]atomic.Uint64 // by code sent to the client
 	highWater  atomic.Uint64                  // legs closed for exceeding the queue bound
+	shed       [numShedReasons]atomic.Uint64  // connections closed to stay within a budget
 	decodeNs   atomic.Uint64
 	encodeNs   atomic.Uint64
 }
@@ -161,6 +173,7 @@ type Metrics struct {
 	Rejected               map[string]uint64
 	CloseCodes             map[string]uint64
 	HighWater              uint64
+	Shed                   map[string]uint64 // connections closed to stay within a budget, by budget
 	DecodeNanos            uint64
 	EncodeNanos            uint64
 }
@@ -168,7 +181,10 @@ type Metrics struct {
 // Metrics sums every loop's measurements. It allocates; call it from a
 // scrape, not a loop.
 func (s *Server) Metrics() Metrics {
-	m := Metrics{StatsSnapshot: s.statsSnapshot(), Rejected: map[string]uint64{}, CloseCodes: map[string]uint64{}}
+	m := Metrics{StatsSnapshot: s.statsSnapshot(), Rejected: map[string]uint64{}, CloseCodes: map[string]uint64{}, Shed: map[string]uint64{}}
+	for _, n := range shedNames {
+		m.Shed[n] = 0
+	}
 	for i := range numReasons {
 		m.Rejected[reason(i).String()] = 0
 	}
@@ -190,6 +206,9 @@ func (s *Server) Metrics() Metrics {
 			}
 		}
 		m.HighWater += lm.highWater.Load()
+		for i := range lm.shed {
+			m.Shed[shedNames[i]] += lm.shed[i].Load()
+		}
 		m.DecodeNanos += lm.decodeNs.Load()
 		m.EncodeNanos += lm.encodeNs.Load()
 	}

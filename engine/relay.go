@@ -15,9 +15,27 @@ import (
 
 // readClient consumes whatever the client leg has buffered: the HTTP head,
 // then frames. Bytes that arrive while the upstream is being connected stay
-// in gnet's inbound buffer (bounded) until the upstream is ready.
+// in gnet's inbound buffer (bounded, and counted against the memory
+// budget) until the upstream is ready.
 func (sess *session) readClient() {
-	c := sess.client.conn
+	lg := &sess.client
+	c := lg.conn
+	switch sess.state {
+	case stateClosed:
+		_, _ = c.Discard(-1)
+		return
+	case stateDialing, stateUpgrading:
+		sess.holdPipelined()
+		return
+	}
+	// Time the batch, not each message: two clock reads per read (only
+	// relayed proxyData counts, so handshake reads account nothing).
+	start, before := time.Now(), sess.msgsUp
+	if lg.pend.left > 0 && !sess.continueAssembly(lg, (*clientSide)(sess)) {
+		sess.flush()
+		sess.accountBatch(&sess.loop.metrics.decode, &sess.loop.metrics.decodeNs, &sess.decodeNs, start, sess.msgsUp-before)
+		return
+	}
 	if sess.state == stateClosed {
 		_, _ = c.Discard(-1)
 		return
@@ -34,9 +52,6 @@ func (sess *session) readClient() {
 		}
 		off = n
 	}
-	// Time the batch, not each message: two clock reads per read (only
-	// relayed proxyData counts, so handshake reads account nothing).
-	start, before := time.Now(), sess.msgsUp
 	off += sess.clientFrames(buf[off:])
 	sess.flush()
 	sess.accountBatch(&sess.loop.metrics.decode, &sess.loop.metrics.decodeNs, &sess.decodeNs, start, sess.msgsUp-before)
@@ -44,20 +59,51 @@ func (sess *session) readClient() {
 		_, _ = c.Discard(off)
 	}
 	if sess.state == stateDialing || sess.state == stateUpgrading {
-		// Bound what a client may pipeline before the upstream is ready.
-		if c.InboundBuffered() > int(sess.client.maxMsg)+codec.MaxHeaderLen {
-			sess.fail(1008, "too much data before upstream ready", 0, "")
-			_, _ = c.Discard(-1)
-		}
+		sess.holdPipelined()
 	}
 }
 
-// clientFrames handles complete client frames in buf and returns the bytes
+// holdPipelined bounds what a client may send before the upstream is
+// ready: the bytes wait in gnet's inbound buffer (appended as they come,
+// never re-read) and count against the memory budget.
+func (sess *session) holdPipelined() {
+	c := sess.client.conn
+	in := int64(c.InboundBuffered())
+	if in > sess.client.maxMsg+codec.MaxHeaderLen {
+		sess.fail(1008, "too much data before upstream ready", 0, "")
+		_, _ = c.Discard(-1)
+		return
+	}
+	if !sess.loop.reserve(sess, in-sess.pipelined) {
+		_, _ = c.Discard(-1)
+		return
+	}
+	sess.pipelined = in
+	sess.memChanged()
+}
+
+// clientFrames handles the client frames in buf and returns the bytes
 // consumed. It stops early when the session leaves a state in which it can
 // take client messages.
 func (sess *session) clientFrames(buf []byte) int {
-	lim := codec.Limits{MaxPayload: sess.client.maxMsg, RequireMask: true}
-	return sess.frames(&sess.client, (*clientSide)(sess), buf, lim)
+	return sess.frames(&sess.client, (*clientSide)(sess), buf)
+}
+
+// maxHandshakeMessage is the largest client message accepted before
+// relaying: the largest handshake message (action 4: header, sequence, tag
+// and an 8 KiB pathname request; a pairRequest is at most header + 8 KiB),
+// docs/PROTOCOL.md §11. A longer frame or fragmented message is refused
+// from its header with 1009, so an unpaired peer can make the proxy hold
+// at most this much.
+const maxHandshakeMessage = mte.HeaderLen + mte.Overhead + mte.MaxPathnameRequest
+
+// clientMessageCap is the largest client message the session's state
+// accepts.
+func (sess *session) clientMessageCap() int64 {
+	if sess.state < stateRelay {
+		return maxHandshakeMessage
+	}
+	return sess.client.maxMsg
 }
 
 // frameSink is what one leg does with its frames; clientSide and
@@ -65,6 +111,7 @@ func (sess *session) clientFrames(buf []byte) int {
 // passing them allocates nothing).
 type frameSink interface {
 	running() bool // may more frames be handled in the current state
+	limits() codec.Limits
 	control(op codec.OpCode, payload []byte) bool
 	message(op codec.OpCode, msg []byte) bool
 	protocolError(err error)
@@ -79,6 +126,9 @@ func (c *clientSide) running() bool {
 	st := c.state
 	return st != stateDialing && st != stateUpgrading && st != stateClosed
 }
+func (c *clientSide) limits() codec.Limits {
+	return codec.Limits{MaxPayload: (*session)(c).clientMessageCap(), RequireMask: true}
+}
 func (c *clientSide) control(op codec.OpCode, p []byte) bool {
 	return (*session)(c).clientControl(op, p)
 }
@@ -88,6 +138,9 @@ func (c *clientSide) message(op codec.OpCode, m []byte) bool {
 func (c *clientSide) protocolError(err error) { (*session)(c).clientProtocolError(err) }
 
 func (u *upstreamSide) running() bool { return u.state == stateRelay }
+func (u *upstreamSide) limits() codec.Limits {
+	return codec.Limits{MaxPayload: u.up.maxMsg, ForbidMask: true}
+}
 func (u *upstreamSide) control(op codec.OpCode, p []byte) bool {
 	return (*session)(u).upstreamControl(op, p)
 }
@@ -96,12 +149,16 @@ func (u *upstreamSide) message(op codec.OpCode, m []byte) bool {
 }
 func (u *upstreamSide) protocolError(err error) { (*session)(u).upstreamProtocolError(err) }
 
-// frames walks the complete frames at the start of buf, unmasking in
-// place, and hands each to sink; it returns the bytes consumed (all of buf
-// once the session ended).
-func (sess *session) frames(lg *leg, sink frameSink, buf []byte, lim codec.Limits) int {
+// frames walks the frames at the start of buf, unmasking complete ones in
+// place and handing each to sink; a data frame whose payload is not all
+// there is moved into the leg's message buffer (assemble.go). It returns
+// the bytes consumed (all of buf once the session ended or a frame is
+// being assembled). What stays in gnet's buffer is at most a partial frame
+// header or an incomplete control frame.
+func (sess *session) frames(lg *leg, sink frameSink, buf []byte) int {
 	off := 0
 	for off < len(buf) && sink.running() {
+		lim := sink.limits()
 		var h codec.Header
 		n, err := codec.ParseHeader(buf[off:], lim, &h)
 		if err == codec.ErrNeedMore {
@@ -112,45 +169,47 @@ func (sess *session) frames(lg *leg, sink frameSink, buf []byte, lim codec.Limit
 			return len(buf)
 		}
 		end := off + n + int(h.Length)
+		if end > len(buf) && h.Op.IsControl() {
+			break // at most 139 bytes: wait for the rest where they are
+		}
+		kind, err := lg.asm.Next(&h, lim.MaxPayload)
+		if err != nil {
+			sink.protocolError(err)
+			return len(buf)
+		}
+		lg.active = true
 		if end > len(buf) {
-			break
+			sess.startAssembly(lg, &h, kind, buf[off+n:], lim.MaxPayload)
+			return len(buf)
 		}
 		payload := buf[off+n : end]
 		if h.Masked {
 			codec.Unmask(payload, h.Mask, 0)
 		}
 		off = end
-		lg.active = true
-		if !sess.frame(lg, sink, &h, payload) {
+		if !sess.frame(lg, sink, kind, h.Op, payload) {
 			return len(buf)
 		}
 	}
 	return off
 }
 
-// frame handles one frame: control frames at once, data frames whole or
-// reassembled (copying only fragmented messages). False means the session
-// ended.
-func (sess *session) frame(lg *leg, sink frameSink, h *codec.Header, payload []byte) bool {
-	kind, err := lg.asm.Next(h, lg.maxMsg)
-	if err != nil {
-		sink.protocolError(err)
-		return false
-	}
+// frame handles one complete frame: control frames at once, data frames
+// whole or appended to the message being assembled. False means the
+// session ended.
+func (sess *session) frame(lg *leg, sink frameSink, kind codec.Kind, op codec.OpCode, payload []byte) bool {
 	switch kind {
 	case codec.KindControl:
-		return sink.control(h.Op, payload)
+		return sink.control(op, payload)
 	case codec.KindWhole:
-		return sink.message(h.Op, payload)
-	case codec.KindFirst:
-		lg.frag = getBuf()
-		*lg.frag = append((*lg.frag)[:0], payload...)
-	case codec.KindMiddle:
-		*lg.frag = append(*lg.frag, payload...)
-	case codec.KindLast:
-		*lg.frag = append(*lg.frag, payload...)
+		return sink.message(op, payload)
+	}
+	if !sess.appendFrag(lg, payload, sink.limits().MaxPayload) {
+		return false
+	}
+	if kind == codec.KindLast {
 		ok := sink.message(lg.asm.Op(), *lg.frag) // staged output copies it
-		lg.release()
+		sess.releaseFrag(lg)
 		return ok
 	}
 	return true
@@ -260,10 +319,12 @@ func (sess *session) queueClient(b []byte) {
 	l.toClient = append(l.toClient, b...)
 }
 
-// flush writes everything staged: one Write per leg. It then checks each leg's queue against the high-water mark.
+// flush writes everything staged: one Write per leg. It then checks each
+// leg's queue against the high-water mark and the memory budget.
 func (sess *session) flush() {
 	sess.flushUp()
 	sess.flushClient()
+	sess.noteQueued()
 }
 
 func (sess *session) flushUp() {
@@ -301,7 +362,18 @@ func (lg *leg) write(staged *[]byte) (overHighWater bool) {
 // readUpstream consumes the upstream leg's bytes: the handshake response,
 // then frames, each encoded to the client.
 func (sess *session) readUpstream() {
-	c := sess.up.conn
+	lg := &sess.up
+	c := lg.conn
+	if sess.state == stateClosed {
+		_, _ = c.Discard(-1)
+		return
+	}
+	start, before := time.Now(), sess.msgsDown
+	if lg.pend.left > 0 && !sess.continueAssembly(lg, (*upstreamSide)(sess)) {
+		sess.flush()
+		sess.accountBatch(&sess.loop.metrics.encode, &sess.loop.metrics.encodeNs, &sess.encodeNs, start, sess.msgsDown-before)
+		return
+	}
 	if sess.state == stateClosed {
 		_, _ = c.Discard(-1)
 		return
@@ -318,7 +390,6 @@ func (sess *session) readUpstream() {
 		}
 		off = n
 	}
-	start, before := time.Now(), sess.msgsDown
 	off += sess.upstreamFrames(buf[off:])
 	sess.flush()
 	sess.accountBatch(&sess.loop.metrics.encode, &sess.loop.metrics.encodeNs, &sess.encodeNs, start, sess.msgsDown-before)
@@ -342,8 +413,7 @@ func (sess *session) accountBatch(h *histogram, total *atomic.Uint64, sessTotal 
 // upstreamFrames encodes complete upstream frames to the client and
 // returns the bytes consumed.
 func (sess *session) upstreamFrames(buf []byte) int {
-	lim := codec.Limits{MaxPayload: sess.up.maxMsg, ForbidMask: true}
-	return sess.frames(&sess.up, (*upstreamSide)(sess), buf, lim)
+	return sess.frames(&sess.up, (*upstreamSide)(sess), buf)
 }
 
 func (sess *session) upstreamProtocolError(err error) {

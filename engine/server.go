@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,12 @@ type Config struct {
 	// next message rebuilds them. Idle connections then cost only their
 	// keys. 0 never releases.
 	CipherIdleRelease time.Duration
+
+	// MemoryBudget bounds the bytes all connections together may hold in
+	// partial messages, queued output and input pipelined before the
+	// upstream is ready (membudget.go); each loop enforces its share. 0 =
+	// no budget.
+	MemoryBudget int64
 
 	MaxConnections int            // upgraded connections beyond which upgrades get 503; 0 = no cap
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For/Proto are believed
@@ -95,6 +102,8 @@ func (c Config) Validate() error {
 		return errors.New("engine: TickInterval must be positive")
 	case c.CipherIdleRelease < 0:
 		return errors.New("engine: CipherIdleRelease must not be negative")
+	case c.MemoryBudget < 0:
+		return errors.New("engine: MemoryBudget must not be negative")
 	}
 	return nil
 }
@@ -191,6 +200,14 @@ func (s *Server) Run() error {
 	err := gnet.Run(s, "tcp://"+s.cfg.Addr, opts...)
 	s.cancel()
 	return err
+}
+
+// numLoops is how many event loops Run starts.
+func (s *Server) numLoops() int {
+	if s.cfg.Loops > 0 {
+		return s.cfg.Loops
+	}
+	return runtime.NumCPU()
 }
 
 // Ready is closed once the listener is open; Addr is valid from then on.

@@ -80,6 +80,13 @@ type session struct {
 	mteCount     uint64
 	mteQuietFrom int64
 
+	// Memory budget (membudget.go): what the session holds, its place in
+	// loop.holders (index+1, 0 = holds nothing), and client bytes waiting
+	// while the upstream is connected.
+	mem       int64
+	holder    int
+	pipelined int64
+
 	msgsUp, msgsDown   uint64
 	bytesUp, bytesDown uint64
 	decodeNs, encodeNs uint64 // relay time spent per direction
@@ -108,9 +115,12 @@ type leg struct {
 	nextPing   int64
 	stallSince int64 // first sweep that saw output queued, 0 when drained
 
-	maxMsg int64 // largest WebSocket message accepted on this leg
-	asm    codec.Assembler
-	frag   *[]byte // reassembly buffer of a fragmented message, pooled
+	maxMsg  int64 // largest WebSocket message accepted on this leg once relaying
+	asm     codec.Assembler
+	frag    *[]byte  // the message being assembled (assemble.go), pooled
+	fragCap int64    // cap(*frag), as counted against the memory budget
+	pend    assembly // the frame being copied into frag
+	queued  int64    // outbound bytes gnet held at the last sample (membudget.go)
 }
 
 func (sess *session) server() *Server { return sess.loop.srv }
@@ -133,6 +143,7 @@ func (sess *session) end(side string, toClient uint16, clientReason string, toUp
 		sess.closeReason = clientReason
 	}
 	sess.state = stateClosed
+	sess.dropMem()
 	if sess.client.ws && sess.client.open {
 		sess.loop.metrics.closeCodes[closeClass(toClient)].Add(1)
 	}
@@ -157,7 +168,7 @@ func (lg *leg) shutdown(code uint16, reason string) {
 	if code != 0 && lg.ws && !lg.sentClose {
 		lg.writeClose(code, reason)
 	}
-	lg.release()
+	lg.sess.releaseFrag(lg)
 	lg.open = false
 	lg.lingering = true
 	lg.lingerUntil = time.Now().UnixNano() + int64(lg.sess.server().cfg.CloseTimeout)
@@ -198,14 +209,6 @@ func (lg *leg) writeClose(code uint16, reason string) {
 	_, _ = lg.conn.Write(l.controlFrame(lg.upstream, codec.OpClose, p))
 }
 
-// release returns pooled buffers.
-func (lg *leg) release() {
-	if lg.frag != nil {
-		putBuf(lg.frag)
-		lg.frag = nil
-	}
-}
-
 // legClosed runs from OnClose: the TCP connection is gone, by our Close or
 // the peer's.
 func (lg *leg) legClosed(err error) {
@@ -217,7 +220,7 @@ func (lg *leg) legClosed(err error) {
 	}
 	lg.open = false
 	lg.lingering = false
-	lg.release()
+	sess.releaseFrag(lg)
 	if sess.state != stateClosed {
 		// The peer dropped TCP without (or after) a close frame we did not
 		// act on: tell the other side.

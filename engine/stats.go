@@ -15,6 +15,7 @@ type Stats struct {
 	UpstreamsReady    atomic.Uint64 // upstream handshakes completed
 	Rejected          atomic.Uint64 // HTTP rejections and failed setups
 	CipherReleases    atomic.Uint64 // idle sessions that dropped their AES-GCM objects
+	MemoryHeld        atomic.Int64  // bytes counted against the memory budget now
 
 	// Decoded counts successful proxyData decodes (client→upstream) and
 	// Encoded successful proxyData encodes (upstream→client). Handshake
@@ -34,6 +35,7 @@ type StatsSnapshot struct {
 	WebSocketsClosed                     uint64
 	Rejected                             uint64
 	CipherReleases                       uint64
+	MemoryHeld                           int64 // bytes held in partial messages, queued output and pipelined input
 	Decoded, Encoded                     uint64
 	DecodedBytes, EncodedBytes           uint64
 	Active                               int64 // connections still open (any state)
@@ -52,6 +54,7 @@ func (s *Server) statsSnapshot() StatsSnapshot {
 		t.UpstreamsReady += st.UpstreamsReady.Load()
 		t.Rejected += st.Rejected.Load()
 		t.CipherReleases += st.CipherReleases.Load()
+		t.MemoryHeld += st.MemoryHeld.Load()
 		t.Decoded += st.Decoded.Load()
 		t.Encoded += st.Encoded.Load()
 		t.DecodedBytes += st.DecodedBytes.Load()

@@ -65,11 +65,13 @@ var (
 	dBridges      = desc("upstream_tls_bridges_open", "wss:// upstream connections open through the TLS bridge.")
 	dCloseCodes   = desc("close_codes_total", "Close codes sent to clients.", "code")
 	dHighWater    = desc("queue_high_water_total", "Connections closed because a peer let output queue past WS_MAX_QUEUED_BYTES.")
+	dShed         = desc("connections_shed_total", "Connections closed to keep the process within a budget, by budget.", "budget")
+	dMemHeld      = desc("memory_budget_used_bytes", "Bytes held in partial messages, queued output and pipelined input (bounded by MEMORY_BUDGET).")
 	dMTESeconds   = desc("mte_seconds_total", "Total relay time spent per operation.", "operation")
 	dMeterReports = desc("metering_reports_total", "Marketplace usage records by outcome.", "provider", "result")
 	dMeterUnrep   = desc("metering_unreported_messages", "Counted messages not yet accepted by the marketplace.", "direction")
 	dMeterLost    = desc("metering_lost_messages_total", "Messages in records the marketplace refused or that expired.", "direction")
-	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dConnResults, dRejections, dPairings, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dMTESeconds, dMeterReports, dMeterUnrep, dMeterLost}
+	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dConnResults, dRejections, dPairings, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dShed, dMemHeld, dMTESeconds, dMeterReports, dMeterUnrep, dMeterLost}
 	nanosPerSecon = 1e9
 )
 
@@ -135,6 +137,10 @@ func (c *collector) collectEngine(ch chan<- prometheus.Metric, m engine.Metrics)
 	counter(dBytes, m.DecodedBytes, "client_to_upstream")
 	counter(dBytes, m.EncodedBytes, "upstream_to_client")
 	counter(dHighWater, m.HighWater)
+	for _, b := range sortedKeys(m.Shed) {
+		counter(dShed, m.Shed[b], b)
+	}
+	ch <- prometheus.MustNewConstMetric(dMemHeld, prometheus.GaugeValue, float64(m.MemoryHeld))
 	for _, code := range sortedKeys(m.CloseCodes) {
 		counter(dCloseCodes, m.CloseCodes[code], code)
 	}

@@ -24,12 +24,14 @@ func sampleMetrics(decoded, encoded uint64) engine.Metrics {
 	}
 	return engine.Metrics{
 		StatsSnapshot: engine.StatsSnapshot{ConnectionsOpened: 7, Upgrades: 5, Paired: 4, UpstreamsReady: 4,
-			Decoded: decoded, Encoded: encoded, DecodedBytes: 100, EncodedBytes: 200, ActiveWebSockets: 2, Active: 3},
+			Decoded: decoded, Encoded: encoded, DecodedBytes: 100, EncodedBytes: 200, ActiveWebSockets: 2, Active: 3,
+			MemoryHeld: 4096},
 		PayloadUp: h(1, 1, 0), PayloadDown: h(2, 0, 0), Decode: h(1, 0, 0), Encode: h(0, 1, 0),
 		Pairing: h(4, 0, 0), Dial: h(4, 0, 0), Session: h(1, 1, 1),
 		Rejected:   map[string]uint64{"origin": 1, "unknown_host": 0},
 		CloseCodes: map[string]uint64{"1000": 2, "1001": 1},
 		HighWater:  1, DecodeNanos: 3e9, EncodeNanos: 1e9,
+		Shed: map[string]uint64{"memory": 3},
 	}
 }
 
@@ -69,6 +71,8 @@ func TestCollectorExposition(t *testing.T) {
 		`socketx_bytes_total{direction="client_to_upstream"} 100`,
 		`socketx_close_codes_total{code="1000"} 2`,
 		`socketx_queue_high_water_total 1`,
+		`socketx_connections_shed_total{budget="memory"} 3`,
+		`socketx_memory_budget_used_bytes 4096`,
 		`socketx_mte_seconds_total{operation="decode"} 3`,
 		`socketx_payload_size_bytes_bucket{direction="client_to_upstream",le="1000"} 1`,
 		`socketx_payload_size_bytes_bucket{direction="client_to_upstream",le="1e+06"} 2`,

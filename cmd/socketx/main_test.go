@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -505,4 +506,17 @@ func httptestServer(t *testing.T, h http.Handler) string {
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(func() { s.Close() })
 	return "http://" + ln.Addr().String()
+}
+
+func TestMemoryBudgetDefault(t *testing.T) {
+	for _, c := range []struct{ configured, limit, want int64 }{
+		{0, math.MaxInt64, defaultMemoryBudget}, // no GOMEMLIMIT
+		{0, 1740 << 20, 870 << 20},              // half of GOMEMLIMIT
+		{64 << 20, 1740 << 20, 64 << 20},        // MEMORY_BUDGET wins
+		{64 << 20, math.MaxInt64, 64 << 20},
+	} {
+		if got := memoryBudget(c.configured, c.limit); got != c.want {
+			t.Errorf("memoryBudget(%d, %d) = %d, want %d", c.configured, c.limit, got, c.want)
+		}
+	}
 }

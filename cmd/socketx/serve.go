@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -278,6 +279,7 @@ func engineConfig(cfg config.Config) engine.Config {
 	e.WriteBufferSize = cfg.WriteBufferSize
 	e.MaxMessageSize = cfg.MaxMessageSize
 	e.MaxQueuedBytes = cfg.MaxQueuedBytes
+	e.MemoryBudget = memoryBudget(cfg.MemoryBudget, debug.SetMemoryLimit(-1))
 	e.ClientPingInterval = cfg.ClientPingInterval
 	e.ClientPongTimeout = cfg.ClientPongTimeout
 	e.UpstreamPingInterval = cfg.UpstreamPingInterval
@@ -289,6 +291,23 @@ func engineConfig(cfg config.Config) engine.Config {
 	e.TrustedProxies = cfg.TrustedProxies
 	e.ProxyProtocol = cfg.ProxyProtocol
 	return e
+}
+
+// defaultMemoryBudget applies when neither MEMORY_BUDGET nor GOMEMLIMIT is
+// set.
+const defaultMemoryBudget = 256 << 20
+
+// memoryBudget is MEMORY_BUDGET when set, else half of the Go memory limit
+// (GOMEMLIMIT) when one is set, else defaultMemoryBudget: the other half is
+// left to idle connections, MTE state, buffers and the runtime.
+func memoryBudget(configured, goMemLimit int64) int64 {
+	switch {
+	case configured > 0:
+		return configured
+	case goMemLimit > 0 && goMemLimit < math.MaxInt64:
+		return goMemLimit / 2
+	}
+	return defaultMemoryBudget
 }
 
 func configCheck(lookup func(string) (string, bool)) int {
