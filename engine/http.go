@@ -165,7 +165,16 @@ func (sess *session) reject(r reason, err error, req *codec.Request) {
 		}
 		ce.Write(fields...)
 	}
-	sess.respond(codec.AppendErrorResponse(sess.loop.toClient[:0], he))
+	sess.respond(forMethod(req, codec.AppendErrorResponse(sess.loop.toClient[:0], he)))
+}
+
+// forMethod returns resp, a complete response, cut to its head when req is
+// a HEAD request (RFC 9110 §9.3.2): same header fields, no body.
+func forMethod(req *codec.Request, resp []byte) []byte {
+	if req != nil && string(req.Method) == "HEAD" {
+		return codec.HeadOnly(resp)
+	}
+	return resp
 }
 
 // respond writes a complete HTTP response and closes the connection.
@@ -177,34 +186,36 @@ func (sess *session) respond(out []byte) {
 	sess.client.shutdown(0, "")
 }
 
-// serveHTTP answers the built-in routes on the public port.
+// serveHTTP answers the built-in routes on the public port. HEAD gets the
+// GET answer without its body.
 func (sess *session) serveHTTP(req *codec.Request) {
 	path, query := codec.SplitTarget(req.Target)
 	get := string(req.Method) == "GET" || string(req.Method) == "HEAD"
 	dst := sess.loop.toClient[:0]
+	var out []byte
 	switch string(path) {
 	case "/health", "/healthz":
 		if !get {
-			sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"}))
-			return
+			out = codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"})
+			break
 		}
-		sess.respond(codec.AppendResponse(dst, 200, "application/json", []byte(`{"status":"ok"}`)))
+		out = codec.AppendResponse(dst, 200, "application/json", []byte(`{"status":"ok"}`))
 	case "/ready", "/readyz":
 		if !get {
-			sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"}))
-			return
+			out = codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"})
+			break
 		}
 		if sess.server().draining.Load() {
-			sess.respond(codec.AppendResponse(dst, 503, "application/json", []byte(`{"status":"draining"}`)))
-			return
+			out = codec.AppendResponse(dst, 503, "application/json", []byte(`{"status":"draining"}`))
+			break
 		}
-		sess.respond(codec.AppendResponse(dst, 200, "application/json", []byte(`{"status":"ready"}`)))
+		out = codec.AppendResponse(dst, 200, "application/json", []byte(`{"status":"ready"}`))
 	case "/api/socketx-echo":
 		if !get {
-			sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"}))
-			return
+			out = codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"})
+			break
 		}
-		sess.respond(codec.AppendResponse(dst, 200, "application/json", echoBody(query, time.Now())))
+		out = codec.AppendResponse(dst, 200, "application/json", echoBody(query, time.Now()))
 	default:
 		if req.Upgrade != nil || req.SecKey != nil {
 			// Asked for an upgrade but not properly: a rejection like any
@@ -212,8 +223,9 @@ func (sess *session) serveHTTP(req *codec.Request) {
 			sess.reject(reasonBadRequest, &codec.HTTPError{Status: 400, Reason: "invalid websocket upgrade request"}, req)
 			return
 		}
-		sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 404, Reason: "not found"}))
+		out = codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 404, Reason: "not found"})
 	}
+	sess.respond(forMethod(req, out))
 }
 
 // echoBody renders {"message":...,"timestamp":...} exactly as the product

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"net"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,4 +32,62 @@ func TestProxyHeaderThenSplitHead(t *testing.T) {
 	if reqs := echo.Requests(); len(reqs) != 1 || reqs[0].Header.Get("X-Forwarded-For") != "192.0.2.7" {
 		t.Fatalf("upstream saw %+v", reqs)
 	}
+}
+
+// A HEAD request gets the GET answer's head, Content-Length included, and
+// no body (RFC 9110 §9.3.2): the built-in routes and the error responses.
+func TestHEADHasNoBody(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
+	const (
+		jsonHead = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+		textHead = "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "
+	)
+	upgrade := wstest.UpgradeHead("/", wstest.GoodOrigin)
+	cases := []struct {
+		name, request, want string
+	}{
+		{"health", "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n", jsonHead + "15\r\nConnection: close\r\n\r\n"},
+		{"healthz", "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n", jsonHead + "15\r\nConnection: close\r\n\r\n"},
+		{"ready", "HEAD /ready HTTP/1.1\r\nHost: x\r\n\r\n", jsonHead + "18\r\nConnection: close\r\n\r\n"},
+		{"readyz", "HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n", jsonHead + "18\r\nConnection: close\r\n\r\n"},
+		// {"message":"hi","timestamp":"2006-01-02T15:04:05Z"}: 51 bytes.
+		{"echo", "HEAD /api/socketx-echo?msg=hi HTTP/1.1\r\nHost: x\r\n\r\n", jsonHead + "51\r\nConnection: close\r\n\r\n"},
+		{"not found", "HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n",
+			"HTTP/1.1 404 Not Found\r\n" + textHead + "10\r\nConnection: close\r\n\r\n"},
+		{"HEAD upgrade", strings.Replace(upgrade, "GET", "HEAD", 1),
+			"HTTP/1.1 405 Method Not Allowed\r\n" + textHead + "31\r\nConnection: close\r\nAllow: GET\r\n\r\n"},
+		{"bad header", "HEAD /health HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n",
+			"HTTP/1.1 400 Bad Request\r\n" + textHead + "20\r\nConnection: close\r\n\r\n"},
+		{"half an upgrade", "HEAD / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n",
+			"HTTP/1.1 400 Bad Request\r\n" + textHead + "34\r\nConnection: close\r\n\r\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := httpExchange(t, px.addr, tc.request); got != tc.want {
+				t.Fatalf("response:\n%q\nwant\n%q", got, tc.want)
+			}
+			if tc.name == "HEAD upgrade" {
+				return // as GET it upgrades: no head to compare
+			}
+			// The GET answer has the same head and then the body.
+			get := httpExchange(t, px.addr, strings.Replace(tc.request, "HEAD", "GET", 1))
+			if !strings.HasPrefix(get, tc.want) {
+				t.Fatalf("GET response:\n%q\ndoes not start with\n%q", get, tc.want)
+			}
+			cl := tc.want[strings.Index(tc.want, "Content-Length: ")+16:]
+			n, _ := strconv.Atoi(cl[:strings.IndexByte(cl, '\r')])
+			if body := get[len(tc.want):]; len(body) != n {
+				t.Fatalf("GET body %q is %d bytes, HEAD said %d", body, len(body), n)
+			}
+		})
+	}
+	t.Run("ready while draining", func(t *testing.T) {
+		px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
+		px.srv.draining.Store(true)
+		want := "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 21\r\nConnection: close\r\n\r\n"
+		if got := httpExchange(t, px.addr, "HEAD /ready HTTP/1.1\r\nHost: x\r\n\r\n"); got != want {
+			t.Fatalf("response:\n%q\nwant\n%q", got, want)
+		}
+	})
 }
