@@ -72,6 +72,7 @@ var (
 	errDupHost          = &HTTPError{Status: 400, Reason: "duplicate Host header"}
 	errNoHost           = &HTTPError{Status: 400, Reason: "missing Host header"}
 	errBadHost          = &HTTPError{Status: 400, Reason: "invalid Host header"}
+	errBadHostPort      = &HTTPError{Status: 400, Reason: "invalid port in Host header"}
 	errDupOrigin        = &HTTPError{Status: 400, Reason: "duplicate Origin header"}
 	errBadContentLength = &HTTPError{Status: 400, Reason: "invalid Content-Length"}
 	errDupContentLength = &HTTPError{Status: 400, Reason: "duplicate Content-Length header"}

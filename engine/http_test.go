@@ -91,3 +91,41 @@ func TestHEADHasNoBody(t *testing.T) {
 		}
 	})
 }
+
+// An upgrade whose Host has a bad port or a broken IPv6 literal gets 400
+// and never reaches routing (the "*" route would take any host).
+func TestUpgradeBadHostPort(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
+	cases := []struct{ host, reason string }{
+		{"allowed.test:abc", "invalid port in Host header"},
+		{"allowed.test:0", "invalid port in Host header"},
+		{"allowed.test:99999", "invalid port in Host header"},
+		{"allowed.test:", "invalid port in Host header"},
+		{"[::1", "invalid Host header"},
+		{"[::1]:", "invalid port in Host header"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.host, func(t *testing.T) {
+			req := strings.Replace(wstest.UpgradeHead("/", wstest.GoodOrigin), "Host: app.example.com", "Host: "+tc.host, 1)
+			want := "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+				strconv.Itoa(len(tc.reason)+1) + "\r\nConnection: close\r\n\r\n" + tc.reason + "\n"
+			if got := httpExchange(t, px.addr, req); got != want {
+				t.Fatalf("response:\n%q\nwant\n%q", got, want)
+			}
+		})
+	}
+	for _, host := range []string{"allowed.test:1", "allowed.test:65535", "[::1]:8080", "[::1]"} {
+		t.Run(host, func(t *testing.T) {
+			c := wstest.Dial(t, px.addr)
+			head := strings.Replace(wstest.UpgradeHead("/", wstest.GoodOrigin), "Host: app.example.com", "Host: "+host, 1)
+			c.Write([]byte(head))
+			if line, err := c.BR.ReadString('\n'); err != nil || line != "HTTP/1.1 101 Switching Protocols\r\n" {
+				t.Fatalf("status line %q, %v", line, err)
+			}
+		})
+	}
+	if len(echo.Requests()) != 0 {
+		t.Fatal("a request reached the upstream")
+	}
+}
