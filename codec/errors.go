@@ -88,6 +88,7 @@ var (
 	errDupKey       = &HTTPError{Status: 400, Reason: "duplicate Sec-WebSocket-Key header"}
 	errDupVersion   = &HTTPError{Status: 400, Reason: "duplicate Sec-WebSocket-Version header"}
 	errDupProtocol  = &HTTPError{Status: 400, Reason: "duplicate Sec-WebSocket-Protocol header"}
+	errBadProtocol  = &HTTPError{Status: 400, Reason: "invalid Sec-WebSocket-Protocol header"}
 	errBadVersionWS = &HTTPError{Status: 426, Reason: "unsupported Sec-WebSocket-Version"}
 	errBadKey       = &HTTPError{Status: 400, Reason: "invalid Sec-WebSocket-Key"}
 )

@@ -297,6 +297,15 @@ func TestCheckUpgrade(t *testing.T) {
 		{"dup key", good + key, 400, "duplicate Sec-WebSocket-Key header"},
 		{"dup version", good + "Sec-WebSocket-Version: 13\r\n", 400, "duplicate Sec-WebSocket-Version header"},
 		{"dup protocol", good + "Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b\r\n", 400, "duplicate Sec-WebSocket-Protocol header"},
+		{"protocol list with OWS", good + "Sec-WebSocket-Protocol: chat ,\tsuperchat,v2.json\r\n", 0, ""},
+		{"protocol list with empty elements", good + "Sec-WebSocket-Protocol: , chat,,\r\n", 0, ""},
+		{"protocol quote", good + "Sec-WebSocket-Protocol: a\"b;c\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
+		{"protocol with space", good + "Sec-WebSocket-Protocol: chat v2\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
+		{"protocol with slash", good + "Sec-WebSocket-Protocol: chat, a/b\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
+		{"protocol with semicolon", good + "Sec-WebSocket-Protocol: chat;q=1\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
+		{"protocol non-ASCII", good + "Sec-WebSocket-Protocol: caf\xc3\xa9\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
+		{"protocol empty", good + "Sec-WebSocket-Protocol:\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
+		{"protocol only commas", good + "Sec-WebSocket-Protocol: , ,\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
 		{"no version", "GET / HTTP/1.1\r\n" + base + key, 426, "unsupported Sec-WebSocket-Version"},
 		{"version 8", "GET / HTTP/1.1\r\n" + base + key + "Sec-WebSocket-Version: 8\r\n", 426, "unsupported Sec-WebSocket-Version"},
 		{"version list", "GET / HTTP/1.1\r\n" + base + key + "Sec-WebSocket-Version: 13, 8\r\n", 426, "unsupported Sec-WebSocket-Version"},
@@ -357,13 +366,21 @@ func TestSplitTarget(t *testing.T) {
 func TestParseRequestAllocs(t *testing.T) {
 	b := []byte(browserHead)
 	bad := []byte("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+	// Host with a port and an IPv6 literal, a subprotocol list, an empty body.
+	extra := []byte(strings.Replace(browserHead, "Host: proxy.example.com\r\n",
+		"Host: [2001:db8::1]:8443\r\nSec-WebSocket-Protocol: chat, superchat\r\nContent-Length: 0\r\n", 1))
 	var r Request
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, err := ParseRequest(b, 4096, &r); err != nil {
-			t.Fatal(err)
+		for _, head := range [][]byte{b, extra} {
+			if _, err := ParseRequest(head, 4096, &r); err != nil {
+				t.Fatal(err)
+			}
+			if err := CheckUpgrade(&r); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := CheckUpgrade(&r); err != nil {
-			t.Fatal(err)
+		if len(FirstProtocol(r.Protocol)) != 4 {
+			t.Fatal("no protocol")
 		}
 		if _, err := ParseRequest(bad, 4096, &r); err == nil {
 			t.Fatal("bad head accepted")
@@ -492,4 +509,22 @@ func FuzzCheckHost(f *testing.F) {
 			t.Fatalf("checkHost(%q) = %v, naive %v", h, got, want)
 		}
 	})
+}
+
+func TestFirstProtocol(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"chat", "chat"},
+		{"chat, superchat", "chat"},
+		{" \tchat\t,x", "chat"},
+		{", ,chat,x", "chat"},
+		{"", nilS},
+	}
+	for _, tt := range tests {
+		if got := s(FirstProtocol([]byte(tt.in))); got != tt.want {
+			t.Errorf("FirstProtocol(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := FirstProtocol(nil); got != nil {
+		t.Errorf("FirstProtocol(nil) = %q", got)
+	}
 }

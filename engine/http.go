@@ -77,7 +77,10 @@ func (sess *session) readHead(buf []byte) (consumed int, upgraded bool) {
 	sess.route = route
 	sess.host = string(req.Host)
 	sess.origin = string(req.Origin)
-	sess.protocol = firstProtocol(req.Protocol)
+	// Pairing comes before the upstream exists, so the 101 selects the
+	// first protocol offered and only that one is offered upstream; an
+	// upstream that does not select it ends the session (upstreamHandshake).
+	sess.protocol = string(codec.FirstProtocol(req.Protocol))
 	peerIP := sess.remoteIP
 	if len(req.XForwardedFor) > 0 {
 		sess.forwarded = string(req.XForwardedFor) + ", " + peerIP
@@ -137,16 +140,6 @@ func clientFromXFF(xff []byte, trusted []netip.Prefix, fallback string) string {
 		}
 	}
 	return fallback
-}
-
-// firstProtocol returns the first subprotocol the client offered: the proxy
-// selects it towards the client and offers only it to the upstream.
-func firstProtocol(p []byte) string {
-	v := string(p)
-	if i := strings.IndexByte(v, ','); i >= 0 {
-		v = v[:i]
-	}
-	return strings.TrimSpace(v)
 }
 
 // reject answers an HTTP error and closes.

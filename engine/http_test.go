@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -127,5 +128,75 @@ func TestUpgradeBadHostPort(t *testing.T) {
 	}
 	if len(echo.Requests()) != 0 {
 		t.Fatal("a request reached the upstream")
+	}
+}
+
+// Every offered subprotocol must be a token: anything else is 400, before
+// routing, and nothing is echoed.
+func TestSubprotocolNotAToken(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
+	const want = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 38\r\n" +
+		"Connection: close\r\n\r\ninvalid Sec-WebSocket-Protocol header\n"
+	for _, p := range []string{`a"b;c`, "chat, a b", "chat, x/y", "caf\xc3\xa9", "", ","} {
+		t.Run(p, func(t *testing.T) {
+			req := wstest.UpgradeHead("/", wstest.GoodOrigin, "Sec-WebSocket-Protocol: "+p)
+			if got := httpExchange(t, px.addr, req); got != want {
+				t.Fatalf("response:\n%q\nwant\n%q", got, want)
+			}
+		})
+	}
+}
+
+// The 101 selects the client's first subprotocol before the upstream is
+// dialed; the upstream is offered only that one and must select exactly
+// it, or the session ends with 1014.
+func TestSubprotocolUpstreamMustAgree(t *testing.T) {
+	cases := []struct {
+		name     string
+		upstream func(t *testing.T) (url string, requests func() []testupstream.RecordedRequest)
+		offer    string // client's Sec-WebSocket-Protocol; "" sends none
+		selected string // what the proxy's 101 must select
+		reason   string
+	}{
+		{"upstream selects none", func(t *testing.T) (string, func() []testupstream.RecordedRequest) {
+			up := testupstream.NewEcho(t, testupstream.WithSubprotocols("superchat"))
+			return up.URL, up.Requests
+		}, "chat, superchat", "chat", "upstream did not accept subprotocol"},
+		{"upstream selects another", func(t *testing.T) (string, func() []testupstream.RecordedRequest) {
+			up := testupstream.NewGarbage(t, testupstream.WithSelectedSubprotocol("superchat"), testupstream.WithGarbage(nil))
+			return up.URL, up.Requests
+		}, "chat, superchat", "chat", "upstream selected a subprotocol not offered"},
+		{"upstream selects one never offered", func(t *testing.T) (string, func() []testupstream.RecordedRequest) {
+			up := testupstream.NewGarbage(t, testupstream.WithSelectedSubprotocol("chat"), testupstream.WithGarbage(nil))
+			return up.URL, up.Requests
+		}, "", "", "upstream selected a subprotocol not offered"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url, requests := tc.upstream(t)
+			px := startProxy(t, proxyOpts{domainMap: echoMap(url), strength: mte.Strength512})
+			c := wstest.Dial(t, px.addr)
+			var extra []string
+			if tc.offer != "" {
+				extra = append(extra, "Sec-WebSocket-Protocol: "+tc.offer)
+			}
+			c.Write([]byte(wstest.UpgradeHead("/", extra...)))
+			resp, err := http.ReadResponse(c.BR, nil)
+			if err != nil || resp.StatusCode != 101 {
+				t.Fatalf("upgrade: %v %v", err, resp)
+			}
+			if got := resp.Header.Values("Sec-WebSocket-Protocol"); strings.Join(got, ",") != tc.selected {
+				t.Fatalf("101 selects %q, want %q", got, tc.selected)
+			}
+			c.Hello()
+			c.Keys(px.profile)
+			c.SendPathname("/p")
+			c.ExpectClose(1014, tc.reason)
+			reqs := requests()
+			if len(reqs) != 1 || strings.Join(reqs[0].Header.Values("Sec-WebSocket-Protocol"), ",") != tc.selected {
+				t.Fatalf("upstream was offered %+v, want only %q", reqs, tc.selected)
+			}
+		})
 	}
 }

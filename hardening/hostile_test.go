@@ -238,6 +238,19 @@ func hostileCases() []hostileCase {
 			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Key")}},
 		{"Sec-WebSocket-Key not base64", httpReject(replaceHead(wstest.TestKey, "!!!!!!!!!!!!!!!!!!!!!!=="), 400, "invalid Sec-WebSocket-Key"),
 			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Key")}},
+		{"Sec-WebSocket-Protocol not a token", upgradeReject(400, "invalid Sec-WebSocket-Protocol header", wstest.GoodOrigin, `Sec-WebSocket-Protocol: a"b;c`),
+			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Protocol header")}},
+		{"Sec-WebSocket-Protocol with a space inside", upgradeReject(400, "invalid Sec-WebSocket-Protocol header", wstest.GoodOrigin, "Sec-WebSocket-Protocol: chat, v 2"),
+			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Protocol header")}},
+		{"subprotocol the upstream does not accept", func(t *testing.T, h *hostileEnv) {
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin, "Sec-WebSocket-Protocol: nochat, chat")
+			c.Hello()
+			c.Keys(h.px.profile)
+			c.SendPathname("/room")
+			c.ExpectClose(1014, "upstream did not accept subprotocol")
+		}, []logLine{{"Upstream handshake failed", map[string]any{"detail": "upstream did not accept subprotocol", "offered": "nochat"}},
+			closed(1014, "upstream did not accept subprotocol", "proxy")}},
 		{"missing Sec-WebSocket-Version", httpReject(replaceHead("Sec-WebSocket-Version: 13\r\n", ""), 426, "unsupported Sec-WebSocket-Version"),
 			[]logLine{rejected("bad_request", 426, "unsupported Sec-WebSocket-Version")}},
 		{"Sec-WebSocket-Version 8", httpReject(replaceHead("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8"), 426, "unsupported Sec-WebSocket-Version"),
