@@ -85,6 +85,7 @@ var (
 	errNotHTTP11    = &HTTPError{Status: 400, Reason: "websocket upgrade requires HTTP/1.1"}
 	errNoUpgradeHdr = &HTTPError{Status: 400, Reason: "missing Upgrade: websocket header"}
 	errNoConnHdr    = &HTTPError{Status: 400, Reason: "missing Connection: Upgrade header"}
+	errUpgradeBody  = &HTTPError{Status: 400, Reason: "upgrade request has a body"}
 	errDupKey       = &HTTPError{Status: 400, Reason: "duplicate Sec-WebSocket-Key header"}
 	errDupVersion   = &HTTPError{Status: 400, Reason: "duplicate Sec-WebSocket-Version header"}
 	errDupProtocol  = &HTTPError{Status: 400, Reason: "duplicate Sec-WebSocket-Protocol header"}

@@ -25,6 +25,8 @@ const keyLen = 24
 //     here, not an unsupported version, so 400 rather than 505);
 //   - 400 "invalid request target" for "*" (an upgrade names a resource);
 //   - 400 "missing Upgrade: websocket header", "missing Connection: Upgrade header";
+//   - 400 "upgrade request has a body" for a Content-Length other than 0 or
+//     any Transfer-Encoding (the bytes after the head are WebSocket frames);
 //   - 400 "duplicate Sec-WebSocket-Key header", "duplicate
 //     Sec-WebSocket-Version header", "duplicate Sec-WebSocket-Protocol header";
 //   - 400 "invalid Sec-WebSocket-Protocol header" unless the value is a
@@ -47,6 +49,8 @@ func CheckUpgrade(r *Request) error {
 		return errNoUpgradeHdr
 	case !(r.flags&connectionUpgrade != 0 || hasToken(r.Connection, "upgrade")):
 		return errNoConnHdr
+	case r.ContentLength > 0 || r.flags&seenTransferEncoding != 0:
+		return errUpgradeBody
 	case r.flags&dupKey != 0:
 		return errDupKey
 	case r.flags&dupVersion != 0:

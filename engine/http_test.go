@@ -200,3 +200,32 @@ func TestSubprotocolUpstreamMustAgree(t *testing.T) {
 		})
 	}
 }
+
+// An upgrade request that announces a body is refused: the bytes after the
+// head would otherwise be read as WebSocket frames. Content-Length: 0 is
+// no body.
+func TestUpgradeWithBody(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512})
+	const want = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 27\r\n" +
+		"Connection: close\r\n\r\nupgrade request has a body\n"
+	cases := []struct{ name, header, body string }{
+		{"Content-Length 5", "Content-Length: 5", "hello"},
+		{"Content-Length 1 no body sent", "Content-Length: 1", ""},
+		{"chunked", "Transfer-Encoding: chunked", "5\r\nhello\r\n0\r\n\r\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := wstest.UpgradeHead("/", wstest.GoodOrigin, tc.header) + tc.body
+			if got := httpExchange(t, px.addr, req); got != want {
+				t.Fatalf("response:\n%q\nwant\n%q", got, want)
+			}
+		})
+	}
+	t.Run("Content-Length 0", func(t *testing.T) {
+		c := wstest.Dial(t, px.addr)
+		c.Upgrade("/", wstest.GoodOrigin, "Content-Length: 0")
+		c.Pair(px.profile, "/cl0")
+		c.RoundTrip(mte.TypeText, []byte("no body"))
+	})
+}

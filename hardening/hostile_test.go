@@ -197,6 +197,11 @@ func hostileCases() []hostileCase {
 		{"Content-Length with Transfer-Encoding", upgradeReject(400, "Content-Length with Transfer-Encoding", wstest.GoodOrigin, "Content-Length: 5", "Transfer-Encoding: chunked"),
 			[]logLine{rejected("bad_request", 400, "Content-Length with Transfer-Encoding")}},
 
+		{"upgrade with Content-Length 5 and a body", httpReject(wstest.UpgradeHead("/", wstest.GoodOrigin, "Content-Length: 5")+"hello", 400, "upgrade request has a body"),
+			[]logLine{rejected("bad_request", 400, "upgrade request has a body")}},
+		{"upgrade with a chunked body", httpReject(wstest.UpgradeHead("/", wstest.GoodOrigin, "Transfer-Encoding: chunked")+"5\r\nhello\r\n0\r\n\r\n", 400, "upgrade request has a body"),
+			[]logLine{rejected("bad_request", 400, "upgrade request has a body")}},
+
 		// ---- header injection ----
 		{"CR inside Host", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app.example.com\rX-Injected: 1\r\n"), 400, "invalid character in header value"),
 			[]logLine{rejected("bad_request", 400, "invalid character in header value")}},
