@@ -81,17 +81,19 @@ func (sess *session) readHead(buf []byte) (consumed int, upgraded bool) {
 	// first protocol offered and only that one is offered upstream; an
 	// upstream that does not select it ends the session (upstreamHandshake).
 	sess.protocol = string(codec.FirstProtocol(req.Protocol))
+	// X-Forwarded-* towards the upstream. Only a trusted proxy's chain is
+	// passed on (with the peer appended); anyone else's is dropped, so the
+	// leftmost entry the upstream sees was written by the proxy or by a
+	// proxy it trusts.
 	peerIP := sess.remoteIP
-	if len(req.XForwardedFor) > 0 {
+	trusted := s.trusted(sess.peer)
+	sess.forwarded = peerIP
+	if trusted && len(req.XForwardedFor) > 0 {
 		sess.forwarded = string(req.XForwardedFor) + ", " + peerIP
-		if s.trusted(sess.peer) {
-			sess.remoteIP = clientFromXFF(req.XForwardedFor, s.cfg.TrustedProxies, peerIP)
-		}
-	} else {
-		sess.forwarded = peerIP
+		sess.remoteIP = clientFromXFF(req.XForwardedFor, s.cfg.TrustedProxies, peerIP)
 	}
 	sess.fwdProto = "http"
-	if len(req.XForwardedProto) > 0 && s.trusted(sess.peer) {
+	if trusted && len(req.XForwardedProto) > 0 {
 		sess.fwdProto = string(req.XForwardedProto)
 	}
 

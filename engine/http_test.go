@@ -3,6 +3,7 @@ package engine
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -228,4 +229,46 @@ func TestUpgradeWithBody(t *testing.T) {
 		c.Pair(px.profile, "/cl0")
 		c.RoundTrip(mte.TypeText, []byte("no body"))
 	})
+}
+
+// X-Forwarded-For and -Proto towards the upstream: a client's own chain is
+// dropped unless the TCP peer is a trusted proxy, whose chain is extended
+// with the peer.
+func TestForwardedHeaders(t *testing.T) {
+	cases := []struct {
+		name            string
+		trusted         bool
+		headers         []string
+		wantFor, wantPr string
+	}{
+		{"no X-Forwarded-For", false, nil, "127.0.0.1", "http"},
+		{"client chain, untrusted peer", false,
+			[]string{"X-Forwarded-For: 203.0.113.9, 198.51.100.1", "X-Forwarded-Proto: https"}, "127.0.0.1", "http"},
+		{"client chain, trusted peer", true,
+			[]string{"X-Forwarded-For: 203.0.113.9, 198.51.100.1", "X-Forwarded-Proto: https"}, "203.0.113.9, 198.51.100.1, 127.0.0.1", "https"},
+		{"no X-Forwarded-For, trusted peer", true, nil, "127.0.0.1", "http"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			echo := testupstream.NewEcho(t)
+			px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength512, mutate: func(c *Config) {
+				if tc.trusted {
+					c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+				}
+			}})
+			c := connect(t, px, "/fwd", tc.headers...)
+			c.RoundTrip(mte.TypeText, []byte("x"))
+			reqs := echo.Requests()
+			if len(reqs) != 1 {
+				t.Fatalf("upstream saw %d requests", len(reqs))
+			}
+			h := reqs[0].Header
+			if got := h.Values("X-Forwarded-For"); len(got) != 1 || got[0] != tc.wantFor {
+				t.Errorf("X-Forwarded-For = %q, want %q", got, tc.wantFor)
+			}
+			if got := h.Values("X-Forwarded-Proto"); len(got) != 1 || got[0] != tc.wantPr {
+				t.Errorf("X-Forwarded-Proto = %q, want %q", got, tc.wantPr)
+			}
+		})
+	}
 }
