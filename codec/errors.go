@@ -72,6 +72,7 @@ var (
 	errDupHost          = &HTTPError{Status: 400, Reason: "duplicate Host header"}
 	errNoHost           = &HTTPError{Status: 400, Reason: "missing Host header"}
 	errBadHost          = &HTTPError{Status: 400, Reason: "invalid Host header"}
+	errBadHostPort      = &HTTPError{Status: 400, Reason: "invalid port in Host header"}
 	errDupOrigin        = &HTTPError{Status: 400, Reason: "duplicate Origin header"}
 	errBadContentLength = &HTTPError{Status: 400, Reason: "invalid Content-Length"}
 	errDupContentLength = &HTTPError{Status: 400, Reason: "duplicate Content-Length header"}
@@ -84,9 +85,11 @@ var (
 	errNotHTTP11    = &HTTPError{Status: 400, Reason: "websocket upgrade requires HTTP/1.1"}
 	errNoUpgradeHdr = &HTTPError{Status: 400, Reason: "missing Upgrade: websocket header"}
 	errNoConnHdr    = &HTTPError{Status: 400, Reason: "missing Connection: Upgrade header"}
+	errUpgradeBody  = &HTTPError{Status: 400, Reason: "upgrade request has a body"}
 	errDupKey       = &HTTPError{Status: 400, Reason: "duplicate Sec-WebSocket-Key header"}
 	errDupVersion   = &HTTPError{Status: 400, Reason: "duplicate Sec-WebSocket-Version header"}
 	errDupProtocol  = &HTTPError{Status: 400, Reason: "duplicate Sec-WebSocket-Protocol header"}
+	errBadProtocol  = &HTTPError{Status: 400, Reason: "invalid Sec-WebSocket-Protocol header"}
 	errBadVersionWS = &HTTPError{Status: 426, Reason: "unsupported Sec-WebSocket-Version"}
 	errBadKey       = &HTTPError{Status: 400, Reason: "invalid Sec-WebSocket-Key"}
 )

@@ -70,8 +70,10 @@ const (
 //     or holds a byte outside 0x21–0x7E; a line ending in a bare LF;
 //     obs-fold; a header name that is not a token or white space before the
 //     colon; a control character (CR, LF, NUL, …) in a value; a duplicate Host
-//     or Origin; an invalid Host; no (or an empty) Host in HTTP/1.1; an
-//     invalid or duplicate Content-Length; Content-Length with
+//     or Origin; a Host that is not a reg-name or a bracketed IPv6 address
+//     with an optional port ("invalid Host header"), or whose port is not
+//     1–65535 ("invalid port in Host header"); no (or an empty) Host in
+//     HTTP/1.1; an invalid or duplicate Content-Length; Content-Length with
 //     Transfer-Encoding.
 //   - 505: an HTTP version other than 1.0 and 1.1.
 //   - 431: the head does not fit in maxHead, or it has more than MaxHeaders
@@ -199,6 +201,9 @@ func (r *Request) addHeader(line []byte) error {
 		}
 		if !allIn(value, classHost) {
 			return errBadHost
+		}
+		if err := checkHost(value); err != nil {
+			return err
 		}
 		r.flags |= seenHost
 		r.Host = value

@@ -2,6 +2,8 @@ package codec
 
 import (
 	"errors"
+	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -292,9 +294,23 @@ func TestCheckUpgrade(t *testing.T) {
 		{"upgrade h2c", "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n" + key + "Sec-WebSocket-Version: 13\r\n", 400, "missing Upgrade: websocket header"},
 		{"no connection", "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n" + key + "Sec-WebSocket-Version: 13\r\n", 400, "missing Connection: Upgrade header"},
 		{"connection keep-alive", "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: keep-alive\r\n" + key + "Sec-WebSocket-Version: 13\r\n", 400, "missing Connection: Upgrade header"},
+		{"Content-Length 0", good + "Content-Length: 0\r\n", 0, ""},
+		{"Content-Length 5", good + "Content-Length: 5\r\n", 400, "upgrade request has a body"},
+		{"Content-Length 1", good + "Content-Length: 1\r\n", 400, "upgrade request has a body"},
+		{"chunked", good + "Transfer-Encoding: chunked\r\n", 400, "upgrade request has a body"},
+		{"Transfer-Encoding identity", good + "Transfer-Encoding: identity\r\n", 400, "upgrade request has a body"},
 		{"dup key", good + key, 400, "duplicate Sec-WebSocket-Key header"},
 		{"dup version", good + "Sec-WebSocket-Version: 13\r\n", 400, "duplicate Sec-WebSocket-Version header"},
 		{"dup protocol", good + "Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: b\r\n", 400, "duplicate Sec-WebSocket-Protocol header"},
+		{"protocol list with OWS", good + "Sec-WebSocket-Protocol: chat ,\tsuperchat,v2.json\r\n", 0, ""},
+		{"protocol list with empty elements", good + "Sec-WebSocket-Protocol: , chat,,\r\n", 0, ""},
+		{"protocol quote", good + "Sec-WebSocket-Protocol: a\"b;c\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
+		{"protocol with space", good + "Sec-WebSocket-Protocol: chat v2\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
+		{"protocol with slash", good + "Sec-WebSocket-Protocol: chat, a/b\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
+		{"protocol with semicolon", good + "Sec-WebSocket-Protocol: chat;q=1\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
+		{"protocol non-ASCII", good + "Sec-WebSocket-Protocol: caf\xc3\xa9\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
+		{"protocol empty", good + "Sec-WebSocket-Protocol:\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
+		{"protocol only commas", good + "Sec-WebSocket-Protocol: , ,\r\n", 400, "invalid Sec-WebSocket-Protocol header"},
 		{"no version", "GET / HTTP/1.1\r\n" + base + key, 426, "unsupported Sec-WebSocket-Version"},
 		{"version 8", "GET / HTTP/1.1\r\n" + base + key + "Sec-WebSocket-Version: 8\r\n", 426, "unsupported Sec-WebSocket-Version"},
 		{"version list", "GET / HTTP/1.1\r\n" + base + key + "Sec-WebSocket-Version: 13, 8\r\n", 426, "unsupported Sec-WebSocket-Version"},
@@ -355,13 +371,21 @@ func TestSplitTarget(t *testing.T) {
 func TestParseRequestAllocs(t *testing.T) {
 	b := []byte(browserHead)
 	bad := []byte("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+	// Host with a port and an IPv6 literal, a subprotocol list, an empty body.
+	extra := []byte(strings.Replace(browserHead, "Host: proxy.example.com\r\n",
+		"Host: [2001:db8::1]:8443\r\nSec-WebSocket-Protocol: chat, superchat\r\nContent-Length: 0\r\n", 1))
 	var r Request
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, err := ParseRequest(b, 4096, &r); err != nil {
-			t.Fatal(err)
+		for _, head := range [][]byte{b, extra} {
+			if _, err := ParseRequest(head, 4096, &r); err != nil {
+				t.Fatal(err)
+			}
+			if err := CheckUpgrade(&r); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := CheckUpgrade(&r); err != nil {
-			t.Fatal(err)
+		if len(FirstProtocol(r.Protocol)) != 4 {
+			t.Fatal("no protocol")
 		}
 		if _, err := ParseRequest(bad, 4096, &r); err == nil {
 			t.Fatal("bad head accepted")
@@ -372,5 +396,140 @@ func TestParseRequestAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("ParseRequest+CheckUpgrade allocs = %v, want 0", allocs)
+	}
+}
+
+// naiveCheckHost is checkHost written with the standard library, as an
+// independent oracle.
+func naiveCheckHost(h string) error {
+	if h == "" {
+		return nil
+	}
+	host, port, hasPort := h, "", false
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return errBadHost
+		}
+		a, err := netip.ParseAddr(h[1:end])
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return errBadHost
+		}
+		host = h[:end+1]
+		if rest := h[end+1:]; rest != "" {
+			if rest[0] != ':' {
+				return errBadHost
+			}
+			port, hasPort = rest[1:], true
+		}
+	} else if i := strings.IndexByte(h, ':'); i >= 0 {
+		host, port, hasPort = h[:i], h[i+1:], true
+	}
+	if host == "" || (!strings.HasPrefix(host, "[") && strings.ContainsAny(host, "[]")) {
+		return errBadHost
+	}
+	if hasPort {
+		n, err := strconv.ParseUint(port, 10, 32)
+		if err != nil || len(port) > 5 || n < 1 || n > 65535 {
+			return errBadHostPort
+		}
+	}
+	return nil
+}
+
+func TestCheckHost(t *testing.T) {
+	tests := []struct {
+		host string
+		want error
+	}{
+		{"allowed.test", nil},
+		{"allowed.test:443", nil},
+		{"allowed.test:1", nil},
+		{"allowed.test:65535", nil},
+		{"127.0.0.1:8080", nil},
+		{"[::1]", nil},
+		{"[::1]:80", nil},
+		{"[2001:db8::8a2e:370:7334]:443", nil},
+		{"[::ffff:192.0.2.1]", nil},
+		{"[1:2:3:4:5:6:7:8]", nil},
+		{"allowed.test:abc", errBadHostPort},
+		{"allowed.test:0", errBadHostPort},
+		{"allowed.test:00000", errBadHostPort},
+		{"allowed.test:65536", errBadHostPort},
+		{"allowed.test:99999", errBadHostPort},
+		{"allowed.test:123456", errBadHostPort},
+		{"allowed.test:", errBadHostPort},
+		{"allowed.test:80:80", errBadHostPort},
+		{"[::1]:", errBadHostPort},
+		{"[::1]:0", errBadHostPort},
+		{"[::1", errBadHost},
+		{"[::1]x", errBadHost},
+		{"[]", errBadHost},
+		{"[::1::]", errBadHost},
+		{"[1:2:3:4:5:6:7:8:9]", errBadHost},
+		{"[1:2:3:4:5:6:7]", errBadHost},
+		{"[12345::]", errBadHost},
+		{"[::1.2.3]", errBadHost},
+		{"[::01.2.3.4]", errBadHost},
+		{"[::256.2.3.4]", errBadHost},
+		{"[1.2.3.4]", errBadHost},
+		{"[v1.x]", errBadHost},
+		{"::1", errBadHost},
+		{":80", errBadHost},
+		{"a]b", errBadHost},
+		{"a[b", errBadHost},
+	}
+	for _, tt := range tests {
+		if got := checkHost([]byte(tt.host)); got != tt.want {
+			t.Errorf("checkHost(%q) = %v, want %v", tt.host, got, tt.want)
+		}
+		if got := naiveCheckHost(tt.host); got != tt.want {
+			t.Errorf("naiveCheckHost(%q) = %v, want %v (oracle disagrees with the table)", tt.host, got, tt.want)
+		}
+	}
+	// The parser reports it, and the valid path allocates nothing.
+	var r Request
+	for _, h := range []string{"allowed.test:abc", "allowed.test:0", "allowed.test:99999", "allowed.test:", "[::1"} {
+		_, err := ParseRequest([]byte("GET / HTTP/1.1\r\nHost: "+h+"\r\n\r\n"), 4096, &r)
+		if want := naiveCheckHost(h); err != want {
+			t.Errorf("Host %q: err = %v, want %v", h, err, want)
+		}
+	}
+	good := []byte("[2001:db8::1]:8443")
+	if n := testing.AllocsPerRun(100, func() { _ = checkHost(good) }); n != 0 {
+		t.Errorf("checkHost allocs = %v", n)
+	}
+}
+
+// FuzzCheckHost compares checkHost with naiveCheckHost.
+func FuzzCheckHost(f *testing.F) {
+	for _, s := range []string{"a", "a:1", "[::1]:80", "[::ffff:1.2.3.4]", "[1:2:3:4:5:6:7:8]", "a:", "[::1", ":"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		if !allIn([]byte(h), classHost) {
+			return
+		}
+		if got, want := checkHost([]byte(h)), naiveCheckHost(h); got != want {
+			t.Fatalf("checkHost(%q) = %v, naive %v", h, got, want)
+		}
+	})
+}
+
+func TestFirstProtocol(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"chat", "chat"},
+		{"chat, superchat", "chat"},
+		{" \tchat\t,x", "chat"},
+		{", ,chat,x", "chat"},
+		{"", nilS},
+	}
+	for _, tt := range tests {
+		if got := s(FirstProtocol([]byte(tt.in))); got != tt.want {
+			t.Errorf("FirstProtocol(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := FirstProtocol(nil); got != nil {
+		t.Errorf("FirstProtocol(nil) = %q", got)
 	}
 }

@@ -1,6 +1,9 @@
 package codec
 
-import "strconv"
+import (
+	"bytes"
+	"strconv"
+)
 
 // AppendUpgradeResponse appends the 101 answer to a WebSocket upgrade:
 //
@@ -76,6 +79,19 @@ func AppendErrorResponse(dst []byte, e *HTTPError) []byte {
 	dst = append(dst, "\r\n"...)
 	dst = append(dst, e.Reason...)
 	return append(dst, '\n')
+}
+
+// HeadOnly returns resp, one complete response that AppendResponse or
+// AppendErrorResponse appended to an empty dst, without its body: the
+// answer to a HEAD request, which has the same header fields as the GET
+// answer, Content-Length included, and no body (RFC 9110 §9.3.2,
+// RFC 9112 §6.3). The result aliases resp. The first CRLFCRLF ends the
+// head: those functions drop control characters from every value.
+func HeadOnly(resp []byte) []byte {
+	if i := bytes.Index(resp, []byte("\r\n\r\n")); i >= 0 {
+		return resp[:i+4]
+	}
+	return resp
 }
 
 // appendHead appends the status line and the Content-Type, Content-Length

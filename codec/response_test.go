@@ -90,6 +90,27 @@ func TestAppendErrorResponse(t *testing.T) {
 	}
 }
 
+func TestHeadOnly(t *testing.T) {
+	tests := []struct {
+		resp []byte
+		want string
+	}{
+		{AppendResponse(nil, 200, "application/json", []byte(`{"status":"ok"}`)),
+			"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\nConnection: close\r\n\r\n"},
+		{AppendResponse(nil, 200, "text/plain", []byte("a\r\n\r\nb"), "X-Evil: \r\n\r\nbody"),
+			"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: close\r\nX-Evil: body\r\n\r\n"},
+		{AppendResponse(nil, 204, "", nil),
+			"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"},
+		{AppendErrorResponse(nil, errNotGet),
+			"HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 31\r\nConnection: close\r\nAllow: GET\r\n\r\n"},
+	}
+	for _, tt := range tests {
+		if got := HeadOnly(tt.resp); string(got) != tt.want {
+			t.Errorf("HeadOnly(%q):\ngot  %q\nwant %q", tt.resp, got, tt.want)
+		}
+	}
+}
+
 func TestResponseAllocs(t *testing.T) {
 	key := []byte("dGhlIHNhbXBsZSBub25jZQ==")
 	buf := make([]byte, 0, 512)
@@ -97,6 +118,7 @@ func TestResponseAllocs(t *testing.T) {
 		buf = AppendUpgradeResponse(buf[:0], key, []byte("chat"))
 		buf = AppendErrorResponse(buf[:0], errNotGet)
 		buf = AppendResponse(buf[:0], 200, "text/plain", []byte("ok"), "Cache-Control: no-store")
+		buf = HeadOnly(buf)
 	})
 	if allocs != 0 {
 		t.Errorf("allocs = %v, want 0", allocs)

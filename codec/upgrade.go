@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
 )
@@ -24,8 +25,14 @@ const keyLen = 24
 //     here, not an unsupported version, so 400 rather than 505);
 //   - 400 "invalid request target" for "*" (an upgrade names a resource);
 //   - 400 "missing Upgrade: websocket header", "missing Connection: Upgrade header";
+//   - 400 "upgrade request has a body" for a Content-Length other than 0 or
+//     any Transfer-Encoding (the bytes after the head are WebSocket frames);
 //   - 400 "duplicate Sec-WebSocket-Key header", "duplicate
 //     Sec-WebSocket-Version header", "duplicate Sec-WebSocket-Protocol header";
+//   - 400 "invalid Sec-WebSocket-Protocol header" unless the value is a
+//     comma-separated list of tokens (RFC 6455 §4.1, §11.3.4: 1#token;
+//     optional white space around the commas, empty elements ignored as
+//     RFC 9110 §5.6.1.2 asks, at least one token);
 //   - 426 "unsupported Sec-WebSocket-Version" when the version is absent or
 //     not exactly "13" (AppendErrorResponse adds Sec-WebSocket-Version: 13);
 //   - 400 "invalid Sec-WebSocket-Key" unless the key is base64 of exactly 16
@@ -42,16 +49,62 @@ func CheckUpgrade(r *Request) error {
 		return errNoUpgradeHdr
 	case !(r.flags&connectionUpgrade != 0 || hasToken(r.Connection, "upgrade")):
 		return errNoConnHdr
+	case r.ContentLength > 0 || r.flags&seenTransferEncoding != 0:
+		return errUpgradeBody
 	case r.flags&dupKey != 0:
 		return errDupKey
 	case r.flags&dupVersion != 0:
 		return errDupVersion
 	case r.flags&dupProtocol != 0:
 		return errDupProtocol
+	case r.flags&seenProtocol != 0 && !validTokenList(r.Protocol):
+		return errBadProtocol
 	case string(r.SecVersion) != "13":
 		return errBadVersionWS
 	case !validKey(r.SecKey):
 		return errBadKey
+	}
+	return nil
+}
+
+// validTokenList reports whether list is a comma-separated list of tokens
+// with optional white space around each, holding at least one token; empty
+// elements are allowed.
+func validTokenList(list []byte) bool {
+	tokens := 0
+	for len(list) > 0 {
+		var elem []byte
+		if i := bytes.IndexByte(list, ','); i >= 0 {
+			elem, list = list[:i], list[i+1:]
+		} else {
+			elem, list = list, nil
+		}
+		elem = trimOWS(elem)
+		if len(elem) == 0 {
+			continue
+		}
+		if !allIn(elem, classToken) {
+			return false
+		}
+		tokens++
+	}
+	return tokens > 0
+}
+
+// FirstProtocol returns the first subprotocol in a Sec-WebSocket-Protocol
+// value that CheckUpgrade accepted (nil when list is nil). The result
+// aliases list.
+func FirstProtocol(list []byte) []byte {
+	for len(list) > 0 {
+		var elem []byte
+		if i := bytes.IndexByte(list, ','); i >= 0 {
+			elem, list = list[:i], list[i+1:]
+		} else {
+			elem, list = list, nil
+		}
+		if elem = trimOWS(elem); len(elem) > 0 {
+			return elem
+		}
 	}
 	return nil
 }

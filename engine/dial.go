@@ -120,8 +120,18 @@ func (sess *session) upstreamHandshake(buf []byte) (int, bool) {
 		sess.rejectSetup(reasonUpstream, 1014, reason)
 		return 0, false
 	}
-	if sess.protocol != "" && len(resp.Protocol) > 0 && string(resp.Protocol) != sess.protocol {
-		sess.rejectSetup(reasonUpstream, 1014, "upstream selected another subprotocol")
+	// The client was told in its 101 that sess.protocol is in use (or
+	// that none is): the upstream must agree exactly (RFC 6455 §4.1).
+	if string(resp.Protocol) != sess.protocol {
+		reason := "upstream selected a subprotocol not offered"
+		if len(resp.Protocol) == 0 {
+			reason = "upstream did not accept subprotocol"
+		}
+		if ce := s.logRejection("Upstream handshake failed"); ce != nil {
+			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("upstream_server", sess.target),
+				zap.String("detail", reason), zap.String("offered", sess.protocol), zap.ByteString("selected", resp.Protocol))
+		}
+		sess.rejectSetup(reasonUpstream, 1014, reason)
 		return 0, false
 	}
 	sess.up.ws = true

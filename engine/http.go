@@ -77,18 +77,23 @@ func (sess *session) readHead(buf []byte) (consumed int, upgraded bool) {
 	sess.route = route
 	sess.host = string(req.Host)
 	sess.origin = string(req.Origin)
-	sess.protocol = firstProtocol(req.Protocol)
+	// Pairing comes before the upstream exists, so the 101 selects the
+	// first protocol offered and only that one is offered upstream; an
+	// upstream that does not select it ends the session (upstreamHandshake).
+	sess.protocol = string(codec.FirstProtocol(req.Protocol))
+	// X-Forwarded-* towards the upstream. Only a trusted proxy's chain is
+	// passed on (with the peer appended); anyone else's is dropped, so the
+	// leftmost entry the upstream sees was written by the proxy or by a
+	// proxy it trusts.
 	peerIP := sess.remoteIP
-	if len(req.XForwardedFor) > 0 {
+	trusted := s.trusted(sess.peer)
+	sess.forwarded = peerIP
+	if trusted && len(req.XForwardedFor) > 0 {
 		sess.forwarded = string(req.XForwardedFor) + ", " + peerIP
-		if s.trusted(sess.peer) {
-			sess.remoteIP = clientFromXFF(req.XForwardedFor, s.cfg.TrustedProxies, peerIP)
-		}
-	} else {
-		sess.forwarded = peerIP
+		sess.remoteIP = clientFromXFF(req.XForwardedFor, s.cfg.TrustedProxies, peerIP)
 	}
 	sess.fwdProto = "http"
-	if len(req.XForwardedProto) > 0 && s.trusted(sess.peer) {
+	if trusted && len(req.XForwardedProto) > 0 {
 		sess.fwdProto = string(req.XForwardedProto)
 	}
 
@@ -139,16 +144,6 @@ func clientFromXFF(xff []byte, trusted []netip.Prefix, fallback string) string {
 	return fallback
 }
 
-// firstProtocol returns the first subprotocol the client offered: the proxy
-// selects it towards the client and offers only it to the upstream.
-func firstProtocol(p []byte) string {
-	v := string(p)
-	if i := strings.IndexByte(v, ','); i >= 0 {
-		v = v[:i]
-	}
-	return strings.TrimSpace(v)
-}
-
 // reject answers an HTTP error and closes.
 func (sess *session) reject(r reason, err error, req *codec.Request) {
 	s := sess.server()
@@ -165,7 +160,16 @@ func (sess *session) reject(r reason, err error, req *codec.Request) {
 		}
 		ce.Write(fields...)
 	}
-	sess.respond(codec.AppendErrorResponse(sess.loop.toClient[:0], he))
+	sess.respond(forMethod(req, codec.AppendErrorResponse(sess.loop.toClient[:0], he)))
+}
+
+// forMethod returns resp, a complete response, cut to its head when req is
+// a HEAD request (RFC 9110 §9.3.2): same header fields, no body.
+func forMethod(req *codec.Request, resp []byte) []byte {
+	if req != nil && string(req.Method) == "HEAD" {
+		return codec.HeadOnly(resp)
+	}
+	return resp
 }
 
 // respond writes a complete HTTP response and closes the connection.
@@ -177,34 +181,36 @@ func (sess *session) respond(out []byte) {
 	sess.client.shutdown(0, "")
 }
 
-// serveHTTP answers the built-in routes on the public port.
+// serveHTTP answers the built-in routes on the public port. HEAD gets the
+// GET answer without its body.
 func (sess *session) serveHTTP(req *codec.Request) {
 	path, query := codec.SplitTarget(req.Target)
 	get := string(req.Method) == "GET" || string(req.Method) == "HEAD"
 	dst := sess.loop.toClient[:0]
+	var out []byte
 	switch string(path) {
 	case "/health", "/healthz":
 		if !get {
-			sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"}))
-			return
+			out = codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"})
+			break
 		}
-		sess.respond(codec.AppendResponse(dst, 200, "application/json", []byte(`{"status":"ok"}`)))
+		out = codec.AppendResponse(dst, 200, "application/json", []byte(`{"status":"ok"}`))
 	case "/ready", "/readyz":
 		if !get {
-			sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"}))
-			return
+			out = codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"})
+			break
 		}
 		if sess.server().draining.Load() {
-			sess.respond(codec.AppendResponse(dst, 503, "application/json", []byte(`{"status":"draining"}`)))
-			return
+			out = codec.AppendResponse(dst, 503, "application/json", []byte(`{"status":"draining"}`))
+			break
 		}
-		sess.respond(codec.AppendResponse(dst, 200, "application/json", []byte(`{"status":"ready"}`)))
+		out = codec.AppendResponse(dst, 200, "application/json", []byte(`{"status":"ready"}`))
 	case "/api/socketx-echo":
 		if !get {
-			sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"}))
-			return
+			out = codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 405, Reason: "method not allowed"})
+			break
 		}
-		sess.respond(codec.AppendResponse(dst, 200, "application/json", echoBody(query, time.Now())))
+		out = codec.AppendResponse(dst, 200, "application/json", echoBody(query, time.Now()))
 	default:
 		if req.Upgrade != nil || req.SecKey != nil {
 			// Asked for an upgrade but not properly: a rejection like any
@@ -212,8 +218,9 @@ func (sess *session) serveHTTP(req *codec.Request) {
 			sess.reject(reasonBadRequest, &codec.HTTPError{Status: 400, Reason: "invalid websocket upgrade request"}, req)
 			return
 		}
-		sess.respond(codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 404, Reason: "not found"}))
+		out = codec.AppendErrorResponse(dst, &codec.HTTPError{Status: 404, Reason: "not found"})
 	}
+	sess.respond(forMethod(req, out))
 }
 
 // echoBody renders {"message":...,"timestamp":...} exactly as the product

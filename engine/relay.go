@@ -45,8 +45,11 @@ func (sess *session) readClient() {
 	if sess.state == stateHead {
 		n, upgraded := sess.readHead(buf)
 		if !upgraded {
-			if n > 0 || sess.state == stateClosed {
+			switch {
+			case sess.state == stateClosed:
 				_, _ = c.Discard(-1)
+			case n > 0: // a PROXY header; keep the partial head after it
+				_, _ = c.Discard(n)
 			}
 			return
 		}

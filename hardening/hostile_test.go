@@ -197,6 +197,11 @@ func hostileCases() []hostileCase {
 		{"Content-Length with Transfer-Encoding", upgradeReject(400, "Content-Length with Transfer-Encoding", wstest.GoodOrigin, "Content-Length: 5", "Transfer-Encoding: chunked"),
 			[]logLine{rejected("bad_request", 400, "Content-Length with Transfer-Encoding")}},
 
+		{"upgrade with Content-Length 5 and a body", httpReject(wstest.UpgradeHead("/", wstest.GoodOrigin, "Content-Length: 5")+"hello", 400, "upgrade request has a body"),
+			[]logLine{rejected("bad_request", 400, "upgrade request has a body")}},
+		{"upgrade with a chunked body", httpReject(wstest.UpgradeHead("/", wstest.GoodOrigin, "Transfer-Encoding: chunked")+"5\r\nhello\r\n0\r\n\r\n", 400, "upgrade request has a body"),
+			[]logLine{rejected("bad_request", 400, "upgrade request has a body")}},
+
 		// ---- header injection ----
 		{"CR inside Host", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app.example.com\rX-Injected: 1\r\n"), 400, "invalid character in header value"),
 			[]logLine{rejected("bad_request", 400, "invalid character in header value")}},
@@ -211,6 +216,16 @@ func hostileCases() []hostileCase {
 		{"NUL inside Origin", httpReject(replaceHead(wstest.GoodOrigin+"\r\n", wstest.GoodOrigin+"\x00\r\n"), 400, "invalid character in header value"),
 			[]logLine{rejected("bad_request", 400, "invalid character in header value")}},
 		{"Host with a space", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app example.com\r\n"), 400, "invalid Host header"),
+			[]logLine{rejected("bad_request", 400, "invalid Host header")}},
+		{"Host port not a number", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app.example.com:abc\r\n"), 400, "invalid port in Host header"),
+			[]logLine{rejected("bad_request", 400, "invalid port in Host header")}},
+		{"Host port 0", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app.example.com:0\r\n"), 400, "invalid port in Host header"),
+			[]logLine{rejected("bad_request", 400, "invalid port in Host header")}},
+		{"Host port over 65535", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app.example.com:99999\r\n"), 400, "invalid port in Host header"),
+			[]logLine{rejected("bad_request", 400, "invalid port in Host header")}},
+		{"Host with an empty port", httpReject(replaceHead("Host: app.example.com\r\n", "Host: app.example.com:\r\n"), 400, "invalid port in Host header"),
+			[]logLine{rejected("bad_request", 400, "invalid port in Host header")}},
+		{"Host with an unclosed IPv6 literal", httpReject(replaceHead("Host: app.example.com\r\n", "Host: [::1\r\n"), 400, "invalid Host header"),
 			[]logLine{rejected("bad_request", 400, "invalid Host header")}},
 		{"duplicate Host", upgradeReject(400, "duplicate Host header", wstest.GoodOrigin, "Host: evil.example"),
 			[]logLine{rejected("bad_request", 400, "duplicate Host header")}},
@@ -228,6 +243,19 @@ func hostileCases() []hostileCase {
 			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Key")}},
 		{"Sec-WebSocket-Key not base64", httpReject(replaceHead(wstest.TestKey, "!!!!!!!!!!!!!!!!!!!!!!=="), 400, "invalid Sec-WebSocket-Key"),
 			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Key")}},
+		{"Sec-WebSocket-Protocol not a token", upgradeReject(400, "invalid Sec-WebSocket-Protocol header", wstest.GoodOrigin, `Sec-WebSocket-Protocol: a"b;c`),
+			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Protocol header")}},
+		{"Sec-WebSocket-Protocol with a space inside", upgradeReject(400, "invalid Sec-WebSocket-Protocol header", wstest.GoodOrigin, "Sec-WebSocket-Protocol: chat, v 2"),
+			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Protocol header")}},
+		{"subprotocol the upstream does not accept", func(t *testing.T, h *hostileEnv) {
+			c := wstest.Dial(t, h.px.addr)
+			c.Upgrade("/", wstest.GoodOrigin, "Sec-WebSocket-Protocol: nochat, chat")
+			c.Hello()
+			c.Keys(h.px.profile)
+			c.SendPathname("/room")
+			c.ExpectClose(1014, "upstream did not accept subprotocol")
+		}, []logLine{{"Upstream handshake failed", map[string]any{"detail": "upstream did not accept subprotocol", "offered": "nochat"}},
+			closed(1014, "upstream did not accept subprotocol", "proxy")}},
 		{"missing Sec-WebSocket-Version", httpReject(replaceHead("Sec-WebSocket-Version: 13\r\n", ""), 426, "unsupported Sec-WebSocket-Version"),
 			[]logLine{rejected("bad_request", 426, "unsupported Sec-WebSocket-Version")}},
 		{"Sec-WebSocket-Version 8", httpReject(replaceHead("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8"), 426, "unsupported Sec-WebSocket-Version"),

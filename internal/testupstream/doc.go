@@ -19,8 +19,8 @@
 //     close frame.
 //   - NewSlowReader: upgrades and never reads.
 //   - NewNeverUpgrade: answers every request with a fixed HTTP status.
-//   - NewGarbage: answers a valid 101 and then writes bytes that are not a
-//     WebSocket frame.
+//   - NewGarbage: answers a valid 101 (selecting a subprotocol of the test's
+//     choice, if asked) and then writes bytes that are not a WebSocket frame.
 //   - NewPinger: pings once per connection, counts the pings it receives.
 //
 // Observation never needs a sleep: upgrade requests are recorded before the

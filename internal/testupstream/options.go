@@ -17,6 +17,7 @@ type config struct {
 	immediately  bool
 	reset        bool
 	garbage      []byte
+	selected     string
 }
 
 func newConfig(opts []Option) config {
@@ -60,6 +61,12 @@ func WithReset() Option { return func(c *config) { c.reset = true } }
 // response (default DefaultGarbage).
 func WithGarbage(b []byte) Option {
 	return func(c *config) { c.garbage = append([]byte(nil), b...) }
+}
+
+// WithSelectedSubprotocol makes a Garbage server answer with
+// "Sec-WebSocket-Protocol: p" in its 101, whatever the client offered.
+func WithSelectedSubprotocol(p string) Option {
+	return func(c *config) { c.selected = p }
 }
 
 // Message is one data message a server received.

@@ -59,7 +59,8 @@ type Garbage struct {
 	written chan struct{}
 }
 
-// NewGarbage starts a Garbage server (see WithGarbage).
+// NewGarbage starts a Garbage server (see WithGarbage and
+// WithSelectedSubprotocol).
 func NewGarbage(tb testing.TB, opts ...Option) *Garbage {
 	tb.Helper()
 	g := &Garbage{cfg: newConfig(opts), written: make(chan struct{}, eventBuffer)}
@@ -82,6 +83,9 @@ func (g *Garbage) serve(_ context.Context, w http.ResponseWriter, r *http.Reques
 	bw := bufio.NewWriter(conn)
 	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
 	bw.WriteString(acceptKey(key))
+	if g.cfg.selected != "" {
+		bw.WriteString("\r\nSec-WebSocket-Protocol: " + g.cfg.selected)
+	}
 	bw.WriteString("\r\n\r\n")
 	bw.Write(g.cfg.garbage)
 	if bw.Flush() != nil {

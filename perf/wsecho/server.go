@@ -146,7 +146,11 @@ func (s *Server) OnTraffic(c gnet.Conn) gnet.Action {
 		s.frames.Add(uint64(res.frames))
 		s.bytes.Add(uint64(res.bytes))
 	}
-	_, _ = c.Discard(res.consumed)
+	if res.consumed > 0 {
+		// Discard(n) with n <= 0 drops everything buffered: a frame that
+		// is not complete yet (consumed 0) must stay for the next read.
+		_, _ = c.Discard(res.consumed)
+	}
 	if len(res.out) > 0 {
 		_, _ = c.Write(res.out) // gnet copies what the socket does not take
 	}
