@@ -65,6 +65,7 @@ func (eng *engine) closeEventLoops() {
 		for _, ln := range el.listeners {
 			ln.close()
 		}
+		el.acceptReserve.close()
 		_ = el.poller.Close()
 		return true
 	})
@@ -72,6 +73,7 @@ func (eng *engine) closeEventLoops() {
 		for _, ln := range eng.listeners {
 			ln.close()
 		}
+		eng.ingress.acceptReserve.close()
 		err := eng.ingress.poller.Close()
 		if err != nil {
 			eng.opts.Logger.Errorf("failed to close poller when stopping engine: %v", err)
@@ -110,6 +112,7 @@ func (eng *engine) runEventLoops(ctx context.Context, numEventLoop int) error {
 				return err
 			}
 		}
+		el.acceptReserve.open()
 		eng.eventLoops.register(el)
 
 		// Start the ticker.
@@ -171,6 +174,7 @@ func (eng *engine) activateReactors(ctx context.Context, numEventLoop int) error
 			return err
 		}
 	}
+	el.acceptReserve.open()
 	eng.ingress = el
 
 	// Start the main reactor in the background.

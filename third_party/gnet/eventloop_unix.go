@@ -47,6 +47,9 @@ type eventloop struct {
 	buffer       []byte            // read packet buffer whose capacity is set by user, default value is 64KB
 	connections  connMatrix        // loop connections storage
 	eventHandler EventHandler      // user eventHandler
+
+	acceptReserve reserveFD     // held back for shedding connections on EMFILE, acceptors only
+	acceptBackoff time.Duration // current pause after accept failures, 0 when accepting
 }
 
 func (el *eventloop) Register(ctx context.Context, addr net.Addr) (<-chan RegisteredResult, error) {

@@ -157,6 +157,13 @@ type Options struct {
 	// 1MB is used. The value of EdgeTriggeredIOChunk must be a power of 2,
 	// otherwise, it will be rounded up to the nearest power of 2.
 	EdgeTriggeredIOChunk int
+
+	// AcceptErrorHandler, when set, is called on the acceptor's goroutine
+	// for every accept(2) failure the engine survives: EMFILE, ENFILE,
+	// ENOBUFS and ENOMEM. dropped reports whether a pending connection was
+	// accepted and closed at once to relieve the backlog. Keep it cheap:
+	// count, and log at a bounded rate.
+	AcceptErrorHandler func(err error, dropped bool)
 }
 
 // WithOptions sets up all options.
@@ -322,5 +329,13 @@ func WithEdgeTriggeredIO(et bool) Option {
 func WithEdgeTriggeredIOChunk(chunk int) Option {
 	return func(opts *Options) {
 		opts.EdgeTriggeredIOChunk = chunk
+	}
+}
+
+// WithAcceptErrorHandler sets a function called for each accept error that
+// the engine survives (see Options.AcceptErrorHandler).
+func WithAcceptErrorHandler(h func(err error, dropped bool)) Option {
+	return func(opts *Options) {
+		opts.AcceptErrorHandler = h
 	}
 }
