@@ -163,12 +163,14 @@ type Metrics struct {
 	HighWater              uint64
 	DecodeNanos            uint64
 	EncodeNanos            uint64
+	Descriptors            DescriptorStats
 }
 
 // Metrics sums every loop's measurements. It allocates; call it from a
 // scrape, not a loop.
 func (s *Server) Metrics() Metrics {
-	m := Metrics{StatsSnapshot: s.statsSnapshot(), Rejected: map[string]uint64{}, CloseCodes: map[string]uint64{}}
+	m := Metrics{StatsSnapshot: s.statsSnapshot(), Rejected: map[string]uint64{}, CloseCodes: map[string]uint64{},
+		Descriptors: s.Descriptors()}
 	for i := range numReasons {
 		m.Rejected[reason(i).String()] = 0
 	}

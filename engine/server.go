@@ -50,6 +50,7 @@ type Config struct {
 	CipherIdleRelease time.Duration
 
 	MaxConnections int            // upgraded connections beyond which upgrades get 503; 0 = no cap
+	MaxDescriptors int            // descriptor budget for connections (fdbudget.go); 0 = no budget
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For/Proto are believed
 	ProxyProtocol  bool           // expect a PROXY v1/v2 header on every connection
 }
@@ -95,6 +96,8 @@ func (c Config) Validate() error {
 		return errors.New("engine: TickInterval must be positive")
 	case c.CipherIdleRelease < 0:
 		return errors.New("engine: CipherIdleRelease must not be negative")
+	case c.MaxDescriptors < 0 || c.MaxDescriptors > 0 && c.MaxDescriptors < 2*fdsPerConn:
+		return errors.New("engine: MaxDescriptors must be 0 (no budget) or at least 4")
 	}
 	return nil
 }
@@ -121,6 +124,7 @@ type Server struct {
 	drainSpread atomic.Int64 // nanos over which live sessions get 1001; 0 = not draining
 	stopping    atomic.Bool  // Stop called: connections torn down by gnet end with 1001
 	rejectLog   limiter
+	fds         fdBudget
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -144,6 +148,7 @@ func New(cfg Config, routes *routing.Map, profile *mte.Profile, dialer Dialer, l
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, profile: profile, dialer: dialer, log: log, ctx: ctx, cancel: cancel, booted: make(chan struct{})}
+	s.fds.max = int64(cfg.MaxDescriptors)
 	s.routes.Store(routes)
 	empty := []*loop{}
 	s.loopList.Store(&empty)
@@ -184,6 +189,7 @@ func (s *Server) Run() error {
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReuseAddr(true),
 		gnet.WithLogger(s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)).Sugar()),
+		gnet.WithAcceptErrorHandler(s.acceptFailed),
 	}
 	if loops > 0 {
 		opts = append(opts, gnet.WithNumEventLoop(loops))
@@ -287,7 +293,11 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return s.upstreamOpened(up, c)
 	}
 	l := s.loopOf(c)
+	if !s.admit(l) {
+		return nil, gnet.Close
+	}
 	sess := l.newSession(c)
+	l.admitted(sess)
 	c.SetContext(&sess.client)
 	return nil, gnet.None
 }

@@ -65,11 +65,15 @@ var (
 	dBridges      = desc("upstream_tls_bridges_open", "wss:// upstream connections open through the TLS bridge.")
 	dCloseCodes   = desc("close_codes_total", "Close codes sent to clients.", "code")
 	dHighWater    = desc("queue_high_water_total", "Connections closed because a peer let output queue past WS_MAX_QUEUED_BYTES.")
+	dShed         = desc("connections_shed_total", "Connections closed for lack of descriptors: refused on arrival (descriptors), unpaired ones evicted for newcomers (pending_evicted), dropped by the acceptor unseen (accept_error).", "reason")
+	dAcceptErrors = desc("accept_errors_total", "accept(2) failures survived (EMFILE, ENFILE, ENOBUFS, ENOMEM).")
+	dFDsInUse     = desc("descriptors_in_use", "Descriptors the connections hold, as the descriptor budget counts them.")
+	dFDBudget     = desc("descriptor_budget", "Descriptors connections may hold (DESCRIPTOR_BUDGET); 0 = no budget.")
 	dMTESeconds   = desc("mte_seconds_total", "Total relay time spent per operation.", "operation")
 	dMeterReports = desc("metering_reports_total", "Marketplace usage records by outcome.", "provider", "result")
 	dMeterUnrep   = desc("metering_unreported_messages", "Counted messages not yet accepted by the marketplace.", "direction")
 	dMeterLost    = desc("metering_lost_messages_total", "Messages in records the marketplace refused or that expired.", "direction")
-	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dConnResults, dRejections, dPairings, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dMTESeconds, dMeterReports, dMeterUnrep, dMeterLost}
+	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dConnResults, dRejections, dPairings, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dShed, dAcceptErrors, dFDsInUse, dFDBudget, dMTESeconds, dMeterReports, dMeterUnrep, dMeterLost}
 	nanosPerSecon = 1e9
 )
 
@@ -135,6 +139,12 @@ func (c *collector) collectEngine(ch chan<- prometheus.Metric, m engine.Metrics)
 	counter(dBytes, m.DecodedBytes, "client_to_upstream")
 	counter(dBytes, m.EncodedBytes, "upstream_to_client")
 	counter(dHighWater, m.HighWater)
+	counter(dShed, m.Descriptors.Refused, "descriptors")
+	counter(dShed, m.Descriptors.Evicted, "pending_evicted")
+	counter(dShed, m.Descriptors.AcceptDropped, "accept_error")
+	counter(dAcceptErrors, m.Descriptors.AcceptErrors)
+	ch <- prometheus.MustNewConstMetric(dFDsInUse, prometheus.GaugeValue, float64(m.Descriptors.InUse))
+	ch <- prometheus.MustNewConstMetric(dFDBudget, prometheus.GaugeValue, float64(m.Descriptors.Budget))
 	for _, code := range sortedKeys(m.CloseCodes) {
 		counter(dCloseCodes, m.CloseCodes[code], code)
 	}
