@@ -342,7 +342,7 @@ func TestDescriptorFlood(t *testing.T) {
 	if got := metricValue(t, during, "socketx_descriptor_budget"); got <= 0 || got >= nofile {
 		t.Errorf("descriptor budget %v, want between 0 and %d", got, nofile)
 	}
-	t.Logf("flood of %d idle connections (%d processes, opened in %v) against nofile %d: baseline %d descriptors, peak %d, back to %d in %v after the flood (%v in all); budget %v, in use during %v; shed: %v evicted, %v refused, %v dropped by the acceptor; accept errors %v",
+	t.Logf("flood of %d idle connections (%d processes, opened in %v) against nofile %d: baseline %d descriptors, sampled peak %d, back to %d in %v after the flood (%v in all); budget %v, in use during %v; shed: %v evicted, %v refused, %v dropped by the acceptor; accept errors %v",
 		f.opened, flooders, f.took.Round(time.Millisecond), nofile, baseline, peakFDs, after, settle.Round(time.Millisecond), elapsed.Round(time.Millisecond),
 		metricValue(t, during, "socketx_descriptor_budget"), metricValue(t, during, "socketx_descriptors_in_use"),
 		evicted, refused, dropped, acceptErrs)
@@ -392,10 +392,10 @@ func TestAcceptSurvivesEMFILE(t *testing.T) {
 	if acceptErrs == 0 || dropped == 0 {
 		t.Errorf("accept errors %v, dropped %v: want both > 0", acceptErrs, dropped)
 	}
-	if peakFDs != nofile {
-		t.Errorf("peak descriptors %d, want the limit %d (EMFILE reached)", peakFDs, nofile)
+	if peakFDs > nofile {
+		t.Errorf("peak descriptors %d above the limit %d", peakFDs, nofile)
 	}
-	t.Logf("flood of %d idle connections against nofile %d, budget off: peak %d descriptors, %v accept errors, %v connections dropped by the acceptor; back to %d (baseline %d) %v after the flood; %v in all",
+	t.Logf("flood of %d idle connections against nofile %d, budget off: sampled peak %d descriptors, %v accept errors, %v connections dropped by the acceptor; back to %d (baseline %d) %v after the flood; %v in all",
 		f.opened, nofile, peakFDs, acceptErrs, dropped, after, baseline, settle.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }
 
