@@ -147,12 +147,16 @@ type reserveFD struct {
 	valid bool
 }
 
+// reservePath is the file a reserve descriptor opens (a variable so that
+// the tests can make the reserve unavailable).
+var reservePath = "/dev/null"
+
 // open takes the reserve: /dev/null, read-only, close-on-exec.
 func (r *reserveFD) open() {
 	if r.valid {
 		return
 	}
-	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(reservePath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err == nil {
 		r.fd, r.valid = fd, true
 	}
