@@ -47,9 +47,12 @@ type Config struct {
 	AdminListen    string // "" disables the admin listener
 	DrainTimeout   time.Duration
 	MaxConnections int // 0 = unlimited
-	MetricsEMF     bool
-	TrustedProxies []netip.Prefix
-	ProxyProtocol  bool
+	// DescriptorBudget is how many descriptors connections may hold:
+	// DescriptorBudgetAuto derives it from the descriptor limit, 0 is off.
+	DescriptorBudget int
+	MetricsEMF       bool
+	TrustedProxies   []netip.Prefix
+	ProxyProtocol    bool
 }
 
 // Var describes one environment variable.
@@ -88,6 +91,7 @@ var Vars = []Var{
 	{Name: "ADMIN_LISTEN", Default: "127.0.0.1:9090", Help: "host:port of the admin listener (/metrics, /debug/pprof, /health, /ready); off disables it"},
 	{Name: "DRAIN_TIMEOUT", Default: "25s", Help: "Go duration: on SIGTERM, clients get 1001 spread over this time, then the process exits"},
 	{Name: "MAX_CONNECTIONS", Default: "0", Help: "open client connections beyond which upgrades get 503 (0 = unlimited)"},
+	{Name: "DESCRIPTOR_BUDGET", Default: "auto", Help: "descriptors client and upstream connections may hold: auto (the descriptor limit minus what is open at startup minus max(64, 1%)), off, or an integer of at least 4"},
 	{Name: "METRICS_EMF", Default: "false", Help: "true to print CloudWatch Embedded Metric Format lines on stdout every minute"},
 	{Name: "TRUSTED_PROXIES", Default: "", Help: "comma-separated CIDRs whose X-Forwarded-For is believed (e.g. the load balancer subnets)"},
 	{Name: "PROXY_PROTOCOL", Default: "false", Help: "true when an NLB/ELB sends PROXY protocol v1/v2 headers"},
@@ -123,6 +127,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c.AdminListen = l.hostPort("ADMIN_LISTEN")
 	c.DrainTimeout = l.duration("DRAIN_TIMEOUT", time.Second, 15*time.Minute)
 	c.MaxConnections = l.intIn("MAX_CONNECTIONS", 0, 10_000_000)
+	c.DescriptorBudget = l.descriptorBudget("DESCRIPTOR_BUDGET")
 	c.MetricsEMF = l.boolean("METRICS_EMF")
 	c.TrustedProxies = l.prefixes("TRUSTED_PROXIES")
 	c.ProxyProtocol = l.boolean("PROXY_PROTOCOL")
@@ -295,6 +300,28 @@ func validHostname(h string) bool {
 	return true
 }
 
+// DescriptorBudgetAuto is Config.DescriptorBudget when the command derives
+// the budget from the descriptor limit.
+const DescriptorBudgetAuto = -1
+
+// descriptorBudget reads auto, off (0) or a count of at least 4 (two
+// connections' worth).
+func (l *loader) descriptorBudget(name string) int {
+	s := l.raw(name)
+	switch strings.ToLower(s) {
+	case "auto":
+		return DescriptorBudgetAuto
+	case "off", "0":
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 4 || n > 1<<30 {
+		l.fail(name, s, "want auto, off, or an integer from 4 to 1073741824")
+		return 0
+	}
+	return n
+}
+
 // prefixes reads a comma-separated list of CIDRs (a bare address is a /32
 // or /128).
 func (l *loader) prefixes(name string) []netip.Prefix {
@@ -397,6 +424,7 @@ func (c Config) Redacted() [][2]string {
 		{"admin_listen", orOff(c.AdminListen)},
 		{"drain_timeout", c.DrainTimeout.String()},
 		{"max_connections", strconv.Itoa(c.MaxConnections)},
+		{"descriptor_budget", descriptorBudgetString(c.DescriptorBudget)},
 		{"metrics_emf", strconv.FormatBool(c.MetricsEMF)},
 		{"trusted_proxies", joinPrefixes(c.TrustedProxies)},
 		{"proxy_protocol", strconv.FormatBool(c.ProxyProtocol)},
@@ -408,6 +436,16 @@ func memoryBudget(n int64) string {
 		return "auto"
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+func descriptorBudgetString(n int) string {
+	switch n {
+	case DescriptorBudgetAuto:
+		return "auto"
+	case 0:
+		return "off"
+	}
+	return strconv.Itoa(n)
 }
 
 func orOff(s string) string {

@@ -46,6 +46,7 @@ func TestDefaults(t *testing.T) {
 		UpstreamDialTimeout:  10 * time.Second,
 		AdminListen:          "127.0.0.1:9090",
 		DrainTimeout:         25 * time.Second,
+		DescriptorBudget:     DescriptorBudgetAuto,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
@@ -90,6 +91,10 @@ func TestEveryVariable(t *testing.T) {
 		{"MEMORY_BUDGET", "536870912", func(c Config) bool { return c.MemoryBudget == 512<<20 }, "1e9", `config: MEMORY_BUDGET="1e9": want an integer from 0 to 1125899906842624`},
 		{"MEMORY_BUDGET", "0", func(c Config) bool { return c.MemoryBudget == 0 }, "1024", `config: MEMORY_BUDGET=1024 must be 0 or at least WS_MAX_QUEUED_BYTES=4194304`},
 		{"MAX_CONNECTIONS", "5000", func(c Config) bool { return c.MaxConnections == 5000 }, "-1", `config: MAX_CONNECTIONS="-1": want an integer from 0 to 10000000`},
+		{"DESCRIPTOR_BUDGET", "20000", func(c Config) bool { return c.DescriptorBudget == 20000 }, "3", `config: DESCRIPTOR_BUDGET="3": want auto, off, or an integer from 4 to 1073741824`},
+		{"DESCRIPTOR_BUDGET", "off", func(c Config) bool { return c.DescriptorBudget == 0 }, "-1", `config: DESCRIPTOR_BUDGET="-1": want auto, off, or an integer from 4 to 1073741824`},
+		{"DESCRIPTOR_BUDGET", "0", func(c Config) bool { return c.DescriptorBudget == 0 }, "lots", `config: DESCRIPTOR_BUDGET="lots": want auto, off, or an integer from 4 to 1073741824`},
+		{"DESCRIPTOR_BUDGET", "AUTO", func(c Config) bool { return c.DescriptorBudget == DescriptorBudgetAuto }, "", ""},
 		{"METRICS_EMF", "true", func(c Config) bool { return c.MetricsEMF }, "on", `config: METRICS_EMF="on": want true or false`},
 		{"TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7", func(c Config) bool {
 			return reflect.DeepEqual(c.TrustedProxies, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.7/32")})

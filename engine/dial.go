@@ -32,6 +32,7 @@ func (sess *session) startDial(t upstream.Target) {
 	}
 	el := sess.loop.el
 	up := &sess.up
+	hold := sess.dialStarted(t)
 	go func() {
 		conn, err := s.dialer.Dial(s.ctx, t)
 		if err == nil {
@@ -45,6 +46,7 @@ func (sess *session) startDial(t upstream.Target) {
 				_ = conn.Close()
 			}
 		}
+		s.dialDone(t, hold, err == nil)
 		if err != nil {
 			_ = el.Execute(s.ctx, gnet.RunnableFunc(func(context.Context) error {
 				up.sess.dialFailed(err)
@@ -76,9 +78,11 @@ func (sess *session) dialFailed(err error) {
 func (s *Server) upstreamOpened(up *leg, c gnet.Conn) ([]byte, gnet.Action) {
 	sess := up.sess
 	if sess.state != stateDialing {
+		sess.upstreamEnrolled(false)
 		c.SetContext(nil)
 		return nil, gnet.Close // the client left while we dialed
 	}
+	sess.upstreamEnrolled(true)
 	up.conn = c
 	up.open = true
 	up.lastSeen = time.Now().UnixNano()

@@ -44,6 +44,8 @@ type loop struct {
 	debug   bool // per-message debug events enabled; refreshed by the sweep
 
 	drainAssigned bool
+
+	pending pendingFIFO // sessions not yet paired, oldest first (fdbudget.go)
 }
 
 // maxStaged is how much output a read stages per leg before writing early.
@@ -103,6 +105,7 @@ func (l *loop) removeSession(sess *session) {
 	l.sessions[last] = nil
 	l.sessions = l.sessions[:last]
 	sess.index = -1
+	l.forget(sess)
 	l.stats.ConnectionsClosed.Add(1)
 	if sess.client.ws {
 		l.stats.WebSocketsClosed.Add(1)

@@ -176,12 +176,14 @@ type Metrics struct {
 	Shed                   map[string]uint64 // connections closed to stay within a budget, by budget
 	DecodeNanos            uint64
 	EncodeNanos            uint64
+	Descriptors            DescriptorStats
 }
 
 // Metrics sums every loop's measurements. It allocates; call it from a
 // scrape, not a loop.
 func (s *Server) Metrics() Metrics {
-	m := Metrics{StatsSnapshot: s.statsSnapshot(), Rejected: map[string]uint64{}, CloseCodes: map[string]uint64{}, Shed: map[string]uint64{}}
+	m := Metrics{StatsSnapshot: s.statsSnapshot(), Rejected: map[string]uint64{}, CloseCodes: map[string]uint64{},
+		Shed: map[string]uint64{}, Descriptors: s.Descriptors()}
 	for _, n := range shedNames {
 		m.Shed[n] = 0
 	}

@@ -30,8 +30,21 @@ func (s *Server) logRejection(msg string) *zapcore.CheckedEntry {
 	if ce == nil {
 		return nil
 	}
-	l := &s.rejectLog
+	ok, suppressed := s.rejectLog.allow()
+	if !ok {
+		return nil
+	}
+	if suppressed > 0 {
+		s.log.Info("Rejection log lines suppressed by rate limit", zap.Uint64("suppressed", suppressed))
+	}
+	return ce
+}
+
+// allow takes a token: ok reports whether a line may be written, and
+// suppressed how many were refused since the last one that was.
+func (l *limiter) allow() (ok bool, suppressed uint64) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	now := time.Now()
 	if l.last.IsZero() {
 		l.tokens = rejectLogBurst
@@ -41,15 +54,9 @@ func (s *Server) logRejection(msg string) *zapcore.CheckedEntry {
 	l.last = now
 	if l.tokens < 1 {
 		l.suppressed++
-		l.mu.Unlock()
-		return nil
+		return false, 0
 	}
 	l.tokens--
-	suppressed := l.suppressed
-	l.suppressed = 0
-	l.mu.Unlock()
-	if suppressed > 0 {
-		s.log.Info("Rejection log lines suppressed by rate limit", zap.Uint64("suppressed", suppressed))
-	}
-	return ce
+	suppressed, l.suppressed = l.suppressed, 0
+	return true, suppressed
 }

@@ -57,6 +57,7 @@ type Config struct {
 	MemoryBudget int64
 
 	MaxConnections int            // upgraded connections beyond which upgrades get 503; 0 = no cap
+	MaxDescriptors int            // descriptor budget for connections (fdbudget.go); 0 = no budget
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For/Proto are believed
 	ProxyProtocol  bool           // expect a PROXY v1/v2 header on every connection
 }
@@ -104,6 +105,8 @@ func (c Config) Validate() error {
 		return errors.New("engine: CipherIdleRelease must not be negative")
 	case c.MemoryBudget < 0:
 		return errors.New("engine: MemoryBudget must not be negative")
+	case c.MaxDescriptors < 0 || c.MaxDescriptors > 0 && c.MaxDescriptors < 2*fdsPerConn:
+		return errors.New("engine: MaxDescriptors must be 0 (no budget) or at least 4")
 	}
 	return nil
 }
@@ -130,6 +133,7 @@ type Server struct {
 	drainSpread atomic.Int64 // nanos over which live sessions get 1001; 0 = not draining
 	stopping    atomic.Bool  // Stop called: connections torn down by gnet end with 1001
 	rejectLog   limiter
+	fds         fdBudget
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -153,6 +157,7 @@ func New(cfg Config, routes *routing.Map, profile *mte.Profile, dialer Dialer, l
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, profile: profile, dialer: dialer, log: log, ctx: ctx, cancel: cancel, booted: make(chan struct{})}
+	s.fds.max = int64(cfg.MaxDescriptors)
 	s.routes.Store(routes)
 	empty := []*loop{}
 	s.loopList.Store(&empty)
@@ -193,6 +198,7 @@ func (s *Server) Run() error {
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReuseAddr(true),
 		gnet.WithLogger(s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)).Sugar()),
+		gnet.WithAcceptErrorHandler(s.acceptFailed),
 	}
 	if loops > 0 {
 		opts = append(opts, gnet.WithNumEventLoop(loops))
@@ -304,7 +310,11 @@ func (s *Server) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		return s.upstreamOpened(up, c)
 	}
 	l := s.loopOf(c)
+	if !s.admit(l) {
+		return nil, gnet.Close
+	}
 	sess := l.newSession(c)
+	l.admitted(sess)
 	c.SetContext(&sess.client)
 	return nil, gnet.None
 }

@@ -93,6 +93,8 @@ type session struct {
 
 	openedAt, upgradedAt, pairedAt, dialAt, readyAt int64 // unix nanos
 	drainAt                                         int64 // when draining: our 1001 goes out then
+
+	budget budgetHold // descriptor budget (fdbudget.go)
 }
 
 // leg is one TCP connection of a session. Its gnet.Conn's context points

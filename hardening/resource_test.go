@@ -37,7 +37,7 @@ func eventEcho(t *testing.T) *wsecho.Server {
 }
 
 // metric reads one unlabelled sample (or a sample with its labels, e.g.
-// `socketx_connections_shed_total{budget="memory"}`) from /metrics.
+// `socketx_connections_shed_total{reason="memory"}`) from /metrics.
 func (p proc) metric(t testing.TB, name string) int64 {
 	t.Helper()
 	for _, line := range strings.Split(p.Get(t, "/metrics"), "\n") {
@@ -236,7 +236,7 @@ func TestResourceMemoryBudget(t *testing.T) {
 		}
 	}
 	witness.RoundTrip(mte.TypeText, []byte("after"))
-	metricShed := p.metric(t, `socketx_connections_shed_total{budget="memory"}`)
+	metricShed := p.metric(t, `socketx_connections_shed_total{reason="memory"}`)
 	t.Logf("budget %d MiB: %d of %d big holders closed 1013, %d kept; small holders and the witness unaffected; peak counted %d KiB; RSS %d MiB → peak %d MiB (HWM), heap after GC %d KiB",
 		budget>>20, shed, len(big), kept, maxHeld>>10, base.RSS>>20, peak.HWM>>20, peak.HeapInuse>>10)
 	if int64(shed) != metricShed || shed < len(big)-budget/(1<<20) {

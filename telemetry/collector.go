@@ -65,13 +65,16 @@ var (
 	dBridges      = desc("upstream_tls_bridges_open", "wss:// upstream connections open through the TLS bridge.")
 	dCloseCodes   = desc("close_codes_total", "Close codes sent to clients.", "code")
 	dHighWater    = desc("queue_high_water_total", "Connections closed because a peer let output queue past WS_MAX_QUEUED_BYTES.")
-	dShed         = desc("connections_shed_total", "Connections closed to keep the process within a budget, by budget.", "budget")
+	dShed         = desc("connections_shed_total", "Connections closed to keep the process within a budget: the largest memory holders (memory), refused on arrival for lack of descriptors (descriptors), unpaired ones evicted for newcomers (pending_evicted), dropped by the acceptor unseen (accept_error).", "reason")
 	dMemHeld      = desc("memory_budget_used_bytes", "Bytes held in partial messages, queued output and pipelined input (bounded by MEMORY_BUDGET).")
+	dAcceptErrors = desc("accept_errors_total", "accept(2) failures survived (EMFILE, ENFILE, ENOBUFS, ENOMEM).")
+	dFDsInUse     = desc("descriptors_in_use", "Descriptors the connections hold, as the descriptor budget counts them.")
+	dFDBudget     = desc("descriptor_budget", "Descriptors connections may hold (DESCRIPTOR_BUDGET); 0 = no budget.")
 	dMTESeconds   = desc("mte_seconds_total", "Total relay time spent per operation.", "operation")
 	dMeterReports = desc("metering_reports_total", "Marketplace usage records by outcome.", "provider", "result")
 	dMeterUnrep   = desc("metering_unreported_messages", "Counted messages not yet accepted by the marketplace.", "direction")
 	dMeterLost    = desc("metering_lost_messages_total", "Messages in records the marketplace refused or that expired.", "direction")
-	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dConnResults, dRejections, dPairings, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dShed, dMemHeld, dMTESeconds, dMeterReports, dMeterUnrep, dMeterLost}
+	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dConnResults, dRejections, dPairings, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dShed, dMemHeld, dAcceptErrors, dFDsInUse, dFDBudget, dMTESeconds, dMeterReports, dMeterUnrep, dMeterLost}
 	nanosPerSecon = 1e9
 )
 
@@ -141,6 +144,12 @@ func (c *collector) collectEngine(ch chan<- prometheus.Metric, m engine.Metrics)
 		counter(dShed, m.Shed[b], b)
 	}
 	ch <- prometheus.MustNewConstMetric(dMemHeld, prometheus.GaugeValue, float64(m.MemoryHeld))
+	counter(dShed, m.Descriptors.Refused, "descriptors")
+	counter(dShed, m.Descriptors.Evicted, "pending_evicted")
+	counter(dShed, m.Descriptors.AcceptDropped, "accept_error")
+	counter(dAcceptErrors, m.Descriptors.AcceptErrors)
+	ch <- prometheus.MustNewConstMetric(dFDsInUse, prometheus.GaugeValue, float64(m.Descriptors.InUse))
+	ch <- prometheus.MustNewConstMetric(dFDBudget, prometheus.GaugeValue, float64(m.Descriptors.Budget))
 	for _, code := range sortedKeys(m.CloseCodes) {
 		counter(dCloseCodes, m.CloseCodes[code], code)
 	}

@@ -31,7 +31,8 @@ func sampleMetrics(decoded, encoded uint64) engine.Metrics {
 		Rejected:   map[string]uint64{"origin": 1, "unknown_host": 0},
 		CloseCodes: map[string]uint64{"1000": 2, "1001": 1},
 		HighWater:  1, DecodeNanos: 3e9, EncodeNanos: 1e9,
-		Shed: map[string]uint64{"memory": 3},
+		Shed:        map[string]uint64{"memory": 3},
+		Descriptors: engine.DescriptorStats{InUse: 12, Budget: 1000, Refused: 3, Evicted: 4, AcceptErrors: 6, AcceptDropped: 5},
 	}
 }
 
@@ -71,8 +72,14 @@ func TestCollectorExposition(t *testing.T) {
 		`socketx_bytes_total{direction="client_to_upstream"} 100`,
 		`socketx_close_codes_total{code="1000"} 2`,
 		`socketx_queue_high_water_total 1`,
-		`socketx_connections_shed_total{budget="memory"} 3`,
+		`socketx_connections_shed_total{reason="memory"} 3`,
 		`socketx_memory_budget_used_bytes 4096`,
+		`socketx_connections_shed_total{reason="descriptors"} 3`,
+		`socketx_connections_shed_total{reason="pending_evicted"} 4`,
+		`socketx_connections_shed_total{reason="accept_error"} 5`,
+		`socketx_accept_errors_total 6`,
+		`socketx_descriptors_in_use 12`,
+		`socketx_descriptor_budget 1000`,
 		`socketx_mte_seconds_total{operation="decode"} 3`,
 		`socketx_payload_size_bytes_bucket{direction="client_to_upstream",le="1000"} 1`,
 		`socketx_payload_size_bytes_bucket{direction="client_to_upstream",le="1e+06"} 2`,

@@ -86,6 +86,7 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 		// perf/compare.sh) for ~4% more CPU per setup. GOGC overrides.
 		debug.SetGCPercent(defaultGCPercent)
 	}
+	nofile := raiseDescriptorLimit(log)
 
 	profile, err := mte.NewProfile(mte.Params{
 		Strength: mte.Strength(cfg.KyberStrength),
@@ -107,7 +108,9 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 	}
 
 	dialer := upstream.NewManager(upstream.Config{DialTimeout: cfg.UpstreamDialTimeout}, log.Named("upstream"))
-	srv, err := engine.New(engineConfig(cfg), routes, profile, dialer, log)
+	ecfg := engineConfig(cfg)
+	ecfg.MaxDescriptors = descriptorBudget(cfg, nofile, openDescriptors(), ecfg.Loops, log)
+	srv, err := engine.New(ecfg, routes, profile, dialer, log)
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return exitBadConfig
@@ -203,12 +206,9 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 	for {
 		select {
 		case err := <-done:
+			code := engineStopped(err, log)
 			stopMeter()
-			if err != nil {
-				log.Error("server stopped", zap.Error(err))
-				return exitFailure
-			}
-			return exitOK
+			return code
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
 				if reload != nil {
@@ -223,6 +223,15 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 			return code
 		}
 	}
+}
+
+// engineStopped handles the engine's Run returning while no drain or stop
+// was asked for (drain consumes Run's result itself): the listener failed
+// or the engine shut down on its own, with or without an error. The
+// process must not look like a clean exit.
+func engineStopped(err error, log *zap.Logger) int {
+	log.Error("Engine stopped unexpectedly", zap.Error(err))
+	return exitFailure
 }
 
 // drain closes clients with 1001 spread over the drain timeout, then stops.
