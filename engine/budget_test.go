@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"testing"
 
+	"go.uber.org/zap"
+
 	"github.com/socketx/socketx-server/codec"
 	"github.com/socketx/socketx-server/internal/testupstream"
 	"github.com/socketx/socketx-server/internal/wstest"
 	"github.com/socketx/socketx-server/mte"
+	"github.com/socketx/socketx-server/routing"
+	"github.com/socketx/socketx-server/upstream"
 )
 
 // frameHead is the masked header of a client frame declaring n payload
@@ -154,5 +158,26 @@ func TestFragCap(t *testing.T) {
 		if got := fragCap(c.size, c.old, c.limit); got != c.want {
 			t.Errorf("fragCap(%d, %d, %d) = %d, want %d", c.size, c.old, c.limit, got, c.want)
 		}
+	}
+}
+
+// TestMemoryBudgetTooSmall: a budget whose per-loop share cannot hold one
+// largest message is refused at start.
+func TestMemoryBudgetTooSmall(t *testing.T) {
+	p, err := mte.NewProfile(mte.Params{Strength: mte.Strength512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Loops = 4
+	cfg.MemoryBudget = 4 << 20
+	_, err = New(cfg, &routing.Map{}, p, upstream.NewManager(upstream.Config{}, zap.NewNop()), zap.NewNop())
+	want := "engine: MemoryBudget 4194304 gives each of the 4 event loops 1048576 bytes, less than one largest message (1048621)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("New = %v, want %q", err, want)
+	}
+	cfg.MemoryBudget = 8 << 20
+	if _, err := New(cfg, &routing.Map{}, p, upstream.NewManager(upstream.Config{}, zap.NewNop()), zap.NewNop()); err != nil {
+		t.Fatalf("8 MiB over 4 loops: %v", err)
 	}
 }

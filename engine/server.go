@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
+	"github.com/socketx/socketx-server/codec"
 	"github.com/socketx/socketx-server/mte"
 	"github.com/socketx/socketx-server/routing"
 	"github.com/socketx/socketx-server/upstream"
@@ -157,6 +158,11 @@ func New(cfg Config, routes *routing.Map, profile *mte.Profile, dialer Dialer, l
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, profile: profile, dialer: dialer, log: log, ctx: ctx, cancel: cancel, booted: make(chan struct{})}
+	if share, largest := cfg.MemoryBudget/int64(s.numLoops()), int64(cfg.MaxMessageSize+mte.HeaderLen+mte.Overhead+codec.MaxHeaderLen); cfg.MemoryBudget > 0 && share < largest {
+		cancel()
+		return nil, fmt.Errorf("engine: MemoryBudget %d gives each of the %d event loops %d bytes, less than one largest message (%d)",
+			cfg.MemoryBudget, s.numLoops(), share, largest)
+	}
 	s.fds.max = int64(cfg.MaxDescriptors)
 	s.routes.Store(routes)
 	empty := []*loop{}
