@@ -228,9 +228,9 @@ func TestAdversarialSoak(t *testing.T) {
 					frame := wstest.Frame(true, codec.OpBinary, c.Seal(mte.TypeBinary, make([]byte, 128<<10)))
 					for off := 0; off < len(frame) && attackCtx.Err() == nil; off += 16 {
 						c.Write(frame[off:min(off+16, len(frame))])
+						trickles.Add(1)
 						time.Sleep(time.Millisecond)
 					}
-					trickles.Add(1)
 				}, t, addr)
 			}
 		})
@@ -263,7 +263,7 @@ func TestAdversarialSoak(t *testing.T) {
 			s := p.sample(t)
 			peak.FDs, peak.HWM, peak.Goroutines = max(peak.FDs, s.FDs), max(peak.HWM, s.HWM), max(peak.Goroutines, s.Goroutines)
 			peak.HeapInuse = max(peak.HeapInuse, s.HeapInuse)
-			t.Logf("t+%v: legit sessions %d messages %d retries %d; attacks: floods %d, pre-pairing %d, holders %d, trickles %d, slow readers %d; proxy %+v",
+			t.Logf("t+%v: legit sessions %d messages %d retries %d; attacks: floods %d, pre-pairing %d, holders %d, trickled segments %d, slow readers %d; proxy %+v",
 				time.Since(started).Round(time.Second), legitSessions.Load(), legitMessages.Load(), legitRetries.Load(),
 				floodRounds.Load(), prePairs.Load(), holds.Load(), trickles.Load(), slows.Load(), s)
 		}
@@ -293,7 +293,7 @@ func TestAdversarialSoak(t *testing.T) {
 	shed := func(reason string) float64 {
 		return metricValue(t, during, `socketx_connections_shed_total{reason="`+reason+`"}`)
 	}
-	t.Logf("adversarial soak %v: legitimate sessions %d, messages %d, retries %d, errors %d; attacks: %d flood rounds of %d idle connections, %d pre-pairing frames, %d partial-message holders, %d trickles, %d slow readers; shed: memory %v, evicted %v, refused %v, dropped by the acceptor %v; peak: fds %d (limit %d), RSS %d MiB, heap after GC %d KiB, goroutines %d; after: fds %d→%d, heap %d→%d KiB, goroutines %d→%d, RSS %d MiB",
+	t.Logf("adversarial soak %v: legitimate sessions %d, messages %d, retries %d, errors %d; attacks: %d flood rounds of %d idle connections, %d pre-pairing frames, %d partial-message holders, %d trickled 16-byte segments, %d slow readers; shed: memory %v, evicted %v, refused %v, dropped by the acceptor %v; peak: fds %d (limit %d), RSS %d MiB, heap after GC %d KiB, goroutines %d; after: fds %d→%d, heap %d→%d KiB, goroutines %d→%d, RSS %d MiB",
 		dur, legitSessions.Load(), legitMessages.Load(), legitRetries.Load(), len(errs),
 		floodRounds.Load(), floodN, prePairs.Load(), holds.Load(), trickles.Load(), slows.Load(),
 		shed("memory"), shed("pending_evicted"), shed("descriptors"), shed("accept_error"),
