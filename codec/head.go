@@ -130,17 +130,23 @@ func equalFold(b []byte, lower string) bool {
 	return true
 }
 
+// nextElement splits the first element off a comma-separated list and
+// returns it without the optional white space around it (RFC 9110 §5.6.1);
+// both results alias list.
+func nextElement(list []byte) (elem, rest []byte) {
+	if i := bytes.IndexByte(list, ','); i >= 0 {
+		return trimOWS(list[:i]), list[i+1:]
+	}
+	return trimOWS(list), nil
+}
+
 // hasToken reports whether the comma-separated list holds token (compared
 // case-insensitively, optional white space ignored). token must be lower case.
 func hasToken(list []byte, token string) bool {
 	for len(list) > 0 {
 		var elem []byte
-		if i := bytes.IndexByte(list, ','); i >= 0 {
-			elem, list = list[:i], list[i+1:]
-		} else {
-			elem, list = list, nil
-		}
-		if equalFold(trimOWS(elem), token) {
+		elem, list = nextElement(list)
+		if equalFold(elem, token) {
 			return true
 		}
 	}

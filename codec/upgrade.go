@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
 )
@@ -74,12 +73,7 @@ func validTokenList(list []byte) bool {
 	tokens := 0
 	for len(list) > 0 {
 		var elem []byte
-		if i := bytes.IndexByte(list, ','); i >= 0 {
-			elem, list = list[:i], list[i+1:]
-		} else {
-			elem, list = list, nil
-		}
-		elem = trimOWS(elem)
+		elem, list = nextElement(list)
 		if len(elem) == 0 {
 			continue
 		}
@@ -97,12 +91,7 @@ func validTokenList(list []byte) bool {
 func FirstProtocol(list []byte) []byte {
 	for len(list) > 0 {
 		var elem []byte
-		if i := bytes.IndexByte(list, ','); i >= 0 {
-			elem, list = list[:i], list[i+1:]
-		} else {
-			elem, list = list, nil
-		}
-		if elem = trimOWS(elem); len(elem) > 0 {
+		if elem, list = nextElement(list); len(elem) > 0 {
 			return elem
 		}
 	}
