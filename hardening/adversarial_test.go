@@ -71,18 +71,9 @@ func TestAdversarialSoak(t *testing.T) {
 	_ = p.metricsText(t)
 	base := p.sample(t)
 
-	var (
-		legitSessions, legitMessages, legitRetries atomic.Uint64
-		errMu                                      sync.Mutex // guards errs
-		errs                                       []error
-	)
-	fail := func(err error) {
-		errMu.Lock()
-		if len(errs) < 20 {
-			errs = append(errs, err)
-		}
-		errMu.Unlock()
-	}
+	var legitSessions, legitMessages, legitRetries atomic.Uint64
+	var errs errorLog
+	fail := errs.add
 	// dial pairs a legitimate session. A connection evicted or shed before
 	// it paired is what a client sees under a flood (a closed socket or
 	// 1013, "try again later"): it backs off and retries, as the SDK's
@@ -106,17 +97,8 @@ func TestAdversarialSoak(t *testing.T) {
 		}
 	}
 	exchange := func(c *client.Conn, msg []byte) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := c.Send(ctx, mte.TypeBinary, msg); err != nil {
+		if err := roundTrip(c, mte.TypeBinary, msg); err != nil {
 			return err
-		}
-		_, got, err := c.Receive(ctx)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(got, msg) {
-			return fmt.Errorf("echo differs: %d bytes, want %d", len(got), len(msg))
 		}
 		legitMessages.Add(1)
 		return nil
@@ -294,12 +276,12 @@ func TestAdversarialSoak(t *testing.T) {
 		return metricValue(t, during, `socketx_connections_shed_total{reason="`+reason+`"}`)
 	}
 	t.Logf("adversarial soak %v: legitimate sessions %d, messages %d, retries %d, errors %d; attacks: %d flood rounds of %d idle connections, %d pre-pairing frames, %d partial-message holders, %d trickled 16-byte segments, %d slow readers; shed: memory %v, evicted %v, refused %v, dropped by the acceptor %v; peak: fds %d (limit %d), RSS %d MiB, heap after GC %d KiB, goroutines %d; after: fds %d→%d, heap %d→%d KiB, goroutines %d→%d, RSS %d MiB",
-		dur, legitSessions.Load(), legitMessages.Load(), legitRetries.Load(), len(errs),
+		dur, legitSessions.Load(), legitMessages.Load(), legitRetries.Load(), len(errs.first()),
 		floodRounds.Load(), floodN, prePairs.Load(), holds.Load(), trickles.Load(), slows.Load(),
 		shed("memory"), shed("pending_evicted"), shed("descriptors"), shed("accept_error"),
 		peak.FDs, nofile, peak.HWM>>20, peak.HeapInuse>>10, peak.Goroutines,
 		base.FDs, end.FDs, base.HeapInuse>>10, end.HeapInuse>>10, base.Goroutines, end.Goroutines, end.RSS>>20)
-	if len(errs) > 0 {
+	if errs := errs.first(); len(errs) > 0 {
 		t.Fatalf("%d legitimate client errors, first: %v", len(errs), errs)
 	}
 	if legitMessages.Load() == 0 || holds.Load() == 0 || prePairs.Load() == 0 || floodRounds.Load() == 0 {

@@ -230,18 +230,44 @@ func pairAndExchange(p proc, msg string) (*client.Conn, error) {
 	return c, nil
 }
 
-func exchange(c *client.Conn, msg string) error {
+// errorLog keeps the first errors of concurrent workers.
+type errorLog struct {
+	mu   sync.Mutex // guards errs
+	errs []error
+}
+
+func (e *errorLog) add(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.errs) < 20 {
+		e.errs = append(e.errs, err)
+	}
+}
+
+// first returns the errors kept so far.
+func (e *errorLog) first() []error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]error(nil), e.errs...)
+}
+
+// exchange round-trips a text message on a paired SDK session.
+func exchange(c *client.Conn, msg string) error { return roundTrip(c, mte.TypeText, []byte(msg)) }
+
+// roundTrip sends msg as typ on a paired SDK session and requires the same
+// message back within 20 s.
+func roundTrip(c *client.Conn, typ mte.MessageType, msg []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := c.Send(ctx, mte.TypeText, []byte(msg)); err != nil {
+	if err := c.Send(ctx, typ, msg); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
-	_, got, err := c.Receive(ctx)
+	gotTyp, got, err := c.Receive(ctx)
 	if err != nil {
 		return fmt.Errorf("receive: %w", err)
 	}
-	if !bytes.Equal(got, []byte(msg)) {
-		return fmt.Errorf("echo %q, want %q", got, msg)
+	if gotTyp != typ || !bytes.Equal(got, msg) {
+		return fmt.Errorf("echo differs: type %v, %d bytes, want %v, %d bytes", gotTyp, len(got), typ, len(msg))
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package hardening
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -53,35 +52,17 @@ func TestSoak(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
-	var (
-		sessions, messages atomic.Uint64
-		errMu              sync.Mutex // guards errs
-		errs               []error
-	)
-	fail := func(err error) {
-		errMu.Lock()
-		if len(errs) < 20 {
-			errs = append(errs, err)
-		}
-		errMu.Unlock()
-	}
+	var sessions, messages atomic.Uint64
+	var errs errorLog
+	fail := errs.add
 	dial := func() (*client.Conn, error) {
 		dctx, dcancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer dcancel()
 		return client.Dial(dctx, p.URL("/soak"), client.Options{})
 	}
 	exchange := func(c *client.Conn, msg []byte) error {
-		ectx, ecancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer ecancel()
-		if err := c.Send(ectx, mte.TypeBinary, msg); err != nil {
+		if err := roundTrip(c, mte.TypeBinary, msg); err != nil {
 			return err
-		}
-		_, got, err := c.Receive(ectx)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(got, msg) {
-			return fmt.Errorf("echo differs: %d bytes, want %d", len(got), len(msg))
 		}
 		messages.Add(1)
 		return nil
@@ -179,7 +160,7 @@ sampling:
 	}
 	t.Logf("soak %v: %d sessions served, %d messages echoed (x2 relayed), peak RSS %d MiB, goroutines %d→peak %d→%d, heap in use after GC %d KiB (warm) → %d KiB (end), fds %d→%d",
 		dur, sessions.Load(), messages.Load(), end.HWM>>20, base.Goroutines, peakG, end.Goroutines, warm>>10, end.HeapInuse>>10, base.FDs, end.FDs)
-	if len(errs) > 0 {
+	if errs := errs.first(); len(errs) > 0 {
 		t.Fatalf("%d errors, first: %v", len(errs), errs)
 	}
 	if sessions.Load() < uint64(steady+churners) {
