@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -53,6 +54,14 @@ type Config struct {
 	MetricsEMF       bool
 	TrustedProxies   []netip.Prefix
 	ProxyProtocol    bool
+
+	// UpstreamCAFile is the UPSTREAM_CA_FILE path ("" when unset) and
+	// UpstreamCAFileCerts the certificates it held at Load;
+	// UpstreamCAPEMCerts are those of UPSTREAM_CA_PEM. Both are added to the
+	// system roots for wss:// upstreams: see [Config.UpstreamCAs].
+	UpstreamCAFile      string
+	UpstreamCAFileCerts []*x509.Certificate
+	UpstreamCAPEMCerts  []*x509.Certificate
 }
 
 // Var describes one environment variable.
@@ -88,6 +97,8 @@ var Vars = []Var{
 	{Name: "WRITE_TIMEOUT", Default: "10", Help: "seconds queued outbound data may stay undelivered"},
 	{Name: "HANDSHAKE_TIMEOUT", Default: "10", Help: "seconds for the HTTP upgrade, the pairing and the upstream connection each"},
 	{Name: "UPSTREAM_DIAL_TIMEOUT", Default: "10", Help: "seconds to connect (and TLS-handshake) to an upstream"},
+	{Name: "UPSTREAM_CA_FILE", Default: "", Help: "path of a PEM bundle of CA certificates trusted for wss:// upstreams in addition to the system roots (read at start)"},
+	{Name: "UPSTREAM_CA_PEM", Default: "", Help: "the same as PEM text, for platforms that pass secrets as environment variables; with UPSTREAM_CA_FILE both are added"},
 	{Name: "ADMIN_LISTEN", Default: "127.0.0.1:9090", Help: "host:port of the admin listener (/metrics, /debug/pprof, /health, /ready); off disables it"},
 	{Name: "DRAIN_TIMEOUT", Default: "25s", Help: "Go duration: on SIGTERM, clients get 1001 spread over this time, then the process exits"},
 	{Name: "MAX_CONNECTIONS", Default: "0", Help: "open client connections beyond which upgrades get 503 (0 = unlimited)"},
@@ -124,6 +135,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c.WriteTimeout = l.seconds("WRITE_TIMEOUT")
 	c.HandshakeTimeout = l.seconds("HANDSHAKE_TIMEOUT")
 	c.UpstreamDialTimeout = l.seconds("UPSTREAM_DIAL_TIMEOUT")
+	c.UpstreamCAFile, c.UpstreamCAFileCerts = l.caFile("UPSTREAM_CA_FILE")
+	c.UpstreamCAPEMCerts = l.caPEM("UPSTREAM_CA_PEM")
 	c.AdminListen = l.hostPort("ADMIN_LISTEN")
 	c.DrainTimeout = l.duration("DRAIN_TIMEOUT", time.Second, 15*time.Minute)
 	c.MaxConnections = l.intIn("MAX_CONNECTIONS", 0, 10_000_000)
@@ -421,6 +434,9 @@ func (c Config) Redacted() [][2]string {
 		{"write_timeout", secs(c.WriteTimeout)},
 		{"handshake_timeout", secs(c.HandshakeTimeout)},
 		{"upstream_dial_timeout", secs(c.UpstreamDialTimeout)},
+		{"upstream_ca_file", orUnset(c.UpstreamCAFile)},
+		{"upstream_ca_pem", certCount(c.UpstreamCAPEMCerts)},
+		{"upstream_ca_certificates", strconv.Itoa(len(c.UpstreamCAs()))},
 		{"admin_listen", orOff(c.AdminListen)},
 		{"drain_timeout", c.DrainTimeout.String()},
 		{"max_connections", strconv.Itoa(c.MaxConnections)},
@@ -446,6 +462,24 @@ func descriptorBudgetString(n int) string {
 		return "off"
 	}
 	return strconv.Itoa(n)
+}
+
+func orUnset(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return s
+}
+
+// certCount shows how many certificates a PEM variable held, never the PEM.
+func certCount(certs []*x509.Certificate) string {
+	switch len(certs) {
+	case 0:
+		return "unset"
+	case 1:
+		return "1 certificate"
+	}
+	return strconv.Itoa(len(certs)) + " certificates"
 }
 
 func orOff(s string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -31,7 +32,8 @@ type proxyOpts struct {
 	domainMap string
 	strength  mte.Strength
 	window    int
-	tls       *tls.Config // for wss upstreams
+	tls       *tls.Config         // for wss upstreams
+	roots     []*x509.Certificate // upstream.Config.ExtraRoots
 	mutate    func(*Config)
 }
 
@@ -57,7 +59,7 @@ func startProxy(t testing.TB, o proxyOpts) *proxy {
 	if o.mutate != nil {
 		o.mutate(&cfg)
 	}
-	dialer := upstream.NewManager(upstream.Config{DialTimeout: cfg.DialTimeout, TLSConfig: o.tls}, log)
+	dialer := upstream.NewManager(upstream.Config{DialTimeout: cfg.DialTimeout, TLSConfig: o.tls, ExtraRoots: o.roots}, log)
 	srv, err := New(cfg, routes, profile, dialer, log)
 	if err != nil {
 		t.Fatalf("engine.New: %v", err)

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"time"
@@ -36,6 +37,11 @@ type Config struct {
 	// cloned; ServerName is set per target, NextProtos defaults to
 	// ["http/1.1"] and MinVersion to TLS 1.2.
 	TLSConfig *tls.Config
+	// ExtraRoots are trusted for wss:// upstreams in addition to the
+	// system roots (x509.SystemCertPool, which honours SSL_CERT_FILE and
+	// SSL_CERT_DIR), or in addition to TLSConfig.RootCAs when that is set.
+	// The command fills it from UPSTREAM_CA_FILE and UPSTREAM_CA_PEM.
+	ExtraRoots []*x509.Certificate
 	// BridgeBufferSize is the size of each of the two copy buffers of a wss
 	// bridge (1 KiB..1 MiB).
 	BridgeBufferSize int
@@ -60,6 +66,11 @@ func (c Config) Validate() error {
 		return errors.New("upstream: BackoffMax must be at least BackoffBase")
 	case c.BridgeBufferSize < minBridgeBufferSize || c.BridgeBufferSize > maxBridgeBufferSize:
 		return errors.New("upstream: BridgeBufferSize must be between 1 KiB and 1 MiB")
+	}
+	for _, cert := range c.ExtraRoots {
+		if cert == nil {
+			return errors.New("upstream: ExtraRoots must not hold nil")
+		}
 	}
 	return nil
 }
@@ -90,21 +101,46 @@ func (c Config) withDefaults() Config {
 }
 
 // baseTLSConfig returns the config every wss dial clones its per-server
-// config from.
-func (c Config) baseTLSConfig() *tls.Config {
+// config from. sysErr is set when ExtraRoots is set, TLSConfig.RootCAs is
+// not and the system roots could not be loaded: the roots are then
+// ExtraRoots alone.
+func (c Config) baseTLSConfig() (t *tls.Config, sysErr error) {
 	if c.TLSConfig == nil {
-		return &tls.Config{
+		t = &tls.Config{
 			MinVersion:         tls.VersionTLS12,
 			NextProtos:         []string{"http/1.1"},
 			ClientSessionCache: tls.NewLRUClientSessionCache(0),
 		}
+	} else {
+		t = c.TLSConfig.Clone()
+		if len(t.NextProtos) == 0 {
+			t.NextProtos = []string{"http/1.1"}
+		}
+		if t.MinVersion == 0 {
+			t.MinVersion = tls.VersionTLS12
+		}
 	}
-	t := c.TLSConfig.Clone()
-	if len(t.NextProtos) == 0 {
-		t.NextProtos = []string{"http/1.1"}
+	if len(c.ExtraRoots) > 0 {
+		t.RootCAs, sysErr = rootPool(t.RootCAs, c.ExtraRoots)
 	}
-	if t.MinVersion == 0 {
-		t.MinVersion = tls.VersionTLS12
+	return t, sysErr
+}
+
+// rootPool returns a copy of base, or of the system roots when base is nil,
+// with extra added. If the system roots cannot be loaded or there are none
+// (an image without CA certificates), it returns a pool of extra alone and
+// an error saying so.
+func rootPool(base *x509.CertPool, extra []*x509.Certificate) (*x509.CertPool, error) {
+	var err error
+	if base != nil {
+		base = base.Clone()
+	} else if base, err = x509.SystemCertPool(); err != nil {
+		base = x509.NewCertPool()
+	} else if base.Equal(x509.NewCertPool()) {
+		err = errNoSystemRoots
 	}
-	return t
+	for _, cert := range extra {
+		base.AddCert(cert)
+	}
+	return base, err
 }

@@ -16,8 +16,9 @@
 //
 // ws:// targets come back as a *net.TCPConn with TCP_NODELAY on, ready for
 // gnet's EventLoop.Enroll. gnet has no TLS, so a wss:// target is dialed, its
-// certificate verified (system roots unless Config.TLSConfig says otherwise,
-// ALPN "http/1.1", TLS 1.2 minimum), and then bridged: the Manager creates an
+// certificate verified (the system roots plus Config.ExtraRoots unless
+// Config.TLSConfig says otherwise, ALPN "http/1.1", TLS 1.2 minimum), and
+// then bridged: the Manager creates an
 // AF_UNIX socketpair, runs two goroutines copying TLS<->pair with pooled
 // fixed-size buffers, and returns the engine's end as a *net.UnixConn.
 // When either side ends, both are closed: the engine closing its end makes the

@@ -32,14 +32,15 @@ var (
 
 // Detailed errors, allocated once; each wraps one sentinel above.
 var (
-	errNotAbsolute  = fmt.Errorf("%w: must start with '/'", ErrBadPathname)
-	errControl      = fmt.Errorf("%w: control character", ErrBadPathname)
-	errTooLong      = fmt.Errorf("%w: request URI longer than %d bytes", ErrBadPathname, MaxRequestURI)
-	errEncodedSep   = fmt.Errorf("%w: encoded slash or backslash", ErrPathEscape)
-	errBackslash    = fmt.Errorf("%w: backslash", ErrPathEscape)
-	errDotParam     = fmt.Errorf("%w: dot segment with parameters", ErrPathEscape)
-	errAboveBase    = fmt.Errorf("%w: dot segments climb above the base path", ErrPathEscape)
-	errBridgeSocket = errors.New("upstream: socketpair end is not a *net.UnixConn")
+	errNotAbsolute   = fmt.Errorf("%w: must start with '/'", ErrBadPathname)
+	errControl       = fmt.Errorf("%w: control character", ErrBadPathname)
+	errTooLong       = fmt.Errorf("%w: request URI longer than %d bytes", ErrBadPathname, MaxRequestURI)
+	errEncodedSep    = fmt.Errorf("%w: encoded slash or backslash", ErrPathEscape)
+	errBackslash     = fmt.Errorf("%w: backslash", ErrPathEscape)
+	errDotParam      = fmt.Errorf("%w: dot segment with parameters", ErrPathEscape)
+	errAboveBase     = fmt.Errorf("%w: dot segments climb above the base path", ErrPathEscape)
+	errBridgeSocket  = errors.New("upstream: socketpair end is not a *net.UnixConn")
+	errNoSystemRoots = errors.New("upstream: the system root pool is empty")
 )
 
 // Reason labels. The set is closed so they are safe as metric labels.

@@ -48,10 +48,15 @@ func NewManager(cfg Config, log *zap.Logger) *Manager {
 		panic(err)
 	}
 	cfg = cfg.withDefaults()
+	tlsBase, sysErr := cfg.baseTLSConfig()
+	if sysErr != nil {
+		log.Warn("system roots unavailable: wss:// upstreams are verified against the added CAs only",
+			zap.Int("added_cas", len(cfg.ExtraRoots)), zap.Error(sysErr))
+	}
 	m := &Manager{
 		cfg:     cfg,
 		log:     log,
-		tlsBase: cfg.baseTLSConfig(),
+		tlsBase: tlsBase,
 		dialer: net.Dialer{
 			Timeout:  cfg.DialTimeout,
 			Resolver: cfg.Resolver,

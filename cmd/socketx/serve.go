@@ -107,7 +107,9 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 		log.Warn("MTE_KYBER_STRENGTH=0: key exchange is classical X25519, not post-quantum")
 	}
 
-	dialer := upstream.NewManager(upstream.Config{DialTimeout: cfg.UpstreamDialTimeout}, log.Named("upstream"))
+	logUpstreamCAs(cfg, time.Now(), log)
+
+	dialer := upstream.NewManager(upstream.Config{DialTimeout: cfg.UpstreamDialTimeout, ExtraRoots: cfg.UpstreamCAs()}, log.Named("upstream"))
 	ecfg := engineConfig(cfg)
 	ecfg.MaxDescriptors = descriptorBudget(cfg, nofile, openDescriptors(), ecfg.Loops, log)
 	srv, err := engine.New(ecfg, routes, profile, dialer, log)
