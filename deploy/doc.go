@@ -10,6 +10,11 @@
 //     fake aws CLI).
 //   - helm/socketx/: the Helm chart for EKS and AKS (helm_test.go renders it
 //     with helm and checks the manifests and the values schema).
+//   - azure/: the Azure Marketplace Kubernetes-app offer: the CNAB
+//     manifest.yaml, mainTemplate.json (the AKS cluster extension) and
+//     createUiDefinition.json (azure_test.go checks that they agree with each
+//     other and with the chart, and renders the chart with the settings the
+//     template computes).
 //
 // checks.mk holds the make target deploy-check that runs all of it plus
 // cross-compilation, a start-up smoke test and the arm64 tests under qemu.
