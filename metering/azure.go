@@ -287,6 +287,8 @@ type azureEvent struct {
 type azureResult struct {
 	UsageEventID       string `json:"usageEventId"`
 	Status             string `json:"status"`
+	ResourceID         string `json:"resourceId"`
+	ResourceURI        string `json:"resourceUri"`
 	Dimension          string `json:"dimension"`
 	EffectiveStartTime string `json:"effectiveStartTime"`
 	Message            string `json:"message"`
@@ -322,6 +324,27 @@ func (a *azureReporter) event(id string, r record) azureEvent {
 	return e
 }
 
+// plan: never-sent records due together go out in batches of up to 25
+// under the first record's token; a lone one goes out as a single event
+// under its own. Records already sent keep their request and id.
+func (a *azureReporter) plan(recs []record) {
+	var fresh []int
+	for i := range recs {
+		if recs[i].Req == "" {
+			fresh = append(fresh, i)
+		}
+	}
+	for lo := 0; lo < len(fresh); lo += azureMaxBatch {
+		chunk := fresh[lo:min(lo+azureMaxBatch, len(fresh))]
+		for _, i := range chunk {
+			recs[i].Req = recs[chunk[0]].Token
+			recs[i].Batch = len(chunk) > 1
+		}
+	}
+}
+
+// send sends each planned request: records with the same Req and Batch
+// together, in their order, each event byte-identical to its first send.
 func (a *azureReporter) send(ctx context.Context, recs []record) []outcome {
 	outs := make([]outcome, len(recs))
 	id, err := a.resolveResourceID(ctx)
@@ -331,13 +354,36 @@ func (a *azureReporter) send(ctx context.Context, recs []record) []outcome {
 		}
 		return outs
 	}
-	if len(recs) == 1 {
-		outs[0] = a.sendOne(ctx, id, recs[0])
-		return outs
+	type request struct {
+		req   string
+		batch bool
 	}
-	for lo := 0; lo < len(recs); lo += azureMaxBatch {
-		hi := min(lo+azureMaxBatch, len(recs))
-		a.sendBatch(ctx, id, recs[lo:hi], outs[lo:hi])
+	var order []request
+	groups := map[request][]int{}
+	for i, r := range recs {
+		k := request{r.Req, r.Batch}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	for _, k := range order {
+		idx := groups[k]
+		if !k.batch {
+			for _, i := range idx {
+				outs[i] = a.sendOne(ctx, id, recs[i])
+			}
+			continue
+		}
+		group := make([]record, len(idx))
+		for j, i := range idx {
+			group[j] = recs[i]
+		}
+		gouts := make([]outcome, len(idx))
+		a.sendBatch(ctx, id, k.req, group, gouts)
+		for j, i := range idx {
+			outs[i] = gouts[j]
+		}
 	}
 	return outs
 }
@@ -349,7 +395,7 @@ func (a *azureReporter) url(path string) string {
 func (a *azureReporter) sendOne(ctx context.Context, id string, r record) outcome {
 	body, _ := json.Marshal(a.event(id, r))
 	status, data, err := a.do(ctx, http.MethodPost, a.url("/api/usageEvent"), AzureMeteringScope, body,
-		map[string]string{"x-ms-requestid": r.Token, "x-ms-correlationid": r.Token})
+		map[string]string{"x-ms-requestid": r.Req, "x-ms-correlationid": r.Req})
 	if err != nil {
 		return outcome{result: resultTransient, err: err}
 	}
@@ -380,7 +426,9 @@ func (a *azureReporter) expired(r record, body []byte) bool {
 	return a.m.now().Sub(time.Unix(r.Hour, 0)) >= azureMaxAge
 }
 
-func (a *azureReporter) sendBatch(ctx context.Context, id string, recs []record, outs []outcome) {
+// sendBatch sends recs (at most 25) as one batchUsageEvent under request
+// id reqID and fills outs with the result matched to each record.
+func (a *azureReporter) sendBatch(ctx context.Context, id, reqID string, recs []record, outs []outcome) {
 	req := struct {
 		Request []azureEvent `json:"request"`
 	}{}
@@ -389,7 +437,7 @@ func (a *azureReporter) sendBatch(ctx context.Context, id string, recs []record,
 	}
 	body, _ := json.Marshal(req)
 	status, data, err := a.do(ctx, http.MethodPost, a.url("/api/batchUsageEvent"), AzureMeteringScope, body,
-		map[string]string{"x-ms-requestid": recs[0].Token, "x-ms-correlationid": recs[0].Token})
+		map[string]string{"x-ms-requestid": reqID, "x-ms-correlationid": reqID})
 	fail := func(res result, err error) {
 		for i := range outs {
 			outs[i] = outcome{result: res, err: err}
@@ -413,17 +461,48 @@ func (a *azureReporter) sendBatch(ctx context.Context, id string, recs []record,
 		fail(resultTransient, herr)
 		return
 	}
+	used := make([]bool, len(resp.Result))
 	for i, r := range recs {
 		outs[i] = outcome{result: resultTransient, err: errors.New("metering: azure batchUsageEvent: no result for this event")}
-		for _, res := range resp.Result {
-			t, err := time.Parse(time.RFC3339, res.EffectiveStartTime)
-			if err != nil || res.Dimension != a.dimensionName(r.Dim) || t.Unix() != r.Hour {
-				continue
+		for j, res := range resp.Result {
+			if !used[j] && a.resultFor(res, id, r) {
+				used[j] = true
+				outs[i] = batchOutcome(res)
+				break
 			}
-			outs[i] = batchOutcome(res)
-			break
 		}
 	}
+}
+
+// resultFor reports whether a batch result is r's: same dimension, same
+// hour once parsed (Azure may write the time with or without fractional
+// seconds or zone), and the same resource when the result names the field
+// we sent (ARM ids and GUIDs compare case-insensitively).
+func (a *azureReporter) resultFor(res azureResult, id string, r record) bool {
+	if res.Dimension != a.dimensionName(r.Dim) {
+		return false
+	}
+	t, ok := parseAzureTime(res.EffectiveStartTime)
+	if !ok || hourOf(t) != r.Hour {
+		return false
+	}
+	got := res.ResourceID
+	if strings.HasPrefix(id, "/") {
+		got = res.ResourceURI
+	}
+	return got == "" || strings.EqualFold(got, id)
+}
+
+// parseAzureTime reads an effectiveStartTime from a result: RFC 3339 with
+// any number of fractional digits, or the same without a zone (UTC).
+func parseAzureTime(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse("2006-01-02T15:04:05.999999999", s); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
 }
 
 func batchOutcome(res azureResult) outcome {

@@ -27,16 +27,21 @@ type azResp struct {
 	body   string
 }
 
-// azureServer stands in for the metering API, IMDS and ARM.
+// azureServer stands in for the metering API, IMDS and ARM. Unscripted
+// usage events model the platform: the first event of a (resource,
+// dimension, hour) is Accepted, any later one is a duplicate (409, or batch
+// status Duplicate). Results echo effectiveStartTime through echoTime.
 type azureServer struct {
 	*httptest.Server
-	mu     sync.Mutex
-	reqs   []azReq
-	script map[string][]azResp // path → responses
+	mu       sync.Mutex
+	reqs     []azReq
+	script   map[string][]azResp // path → responses
+	accepted map[string]bool     // resource|dimension|hour start → recorded
+	echoTime func(sent string) string
 }
 
 func newAzureServer(t *testing.T) *azureServer {
-	s := &azureServer{script: map[string][]azResp{}}
+	s := &azureServer{script: map[string][]azResp{}, accepted: map[string]bool{}, echoTime: func(v string) string { return v }}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
@@ -55,8 +60,14 @@ func newAzureServer(t *testing.T) *azureServer {
 		if r.URL.Path == "/api/usageEvent" {
 			var e azureEvent
 			_ = json.Unmarshal(body, &e)
+			if !s.recordLocked(e) {
+				w.WriteHeader(409)
+				fmt.Fprintf(w, `{"additionalInfo":{"acceptedMessage":{"usageEventId":"evt-%s-%s","status":"Duplicate"}},"code":"Conflict"}`,
+					e.Dimension, e.EffectiveStartTime)
+				return
+			}
 			fmt.Fprintf(w, `{"usageEventId":"evt-%s-%s","status":"Accepted","dimension":"%s","effectiveStartTime":"%s"}`,
-				e.Dimension, e.EffectiveStartTime, e.Dimension, e.EffectiveStartTime)
+				e.Dimension, e.EffectiveStartTime, e.Dimension, s.echoTime(e.EffectiveStartTime))
 			return
 		}
 		if r.URL.Path == "/api/batchUsageEvent" {
@@ -64,8 +75,12 @@ func newAzureServer(t *testing.T) *azureServer {
 			_ = json.Unmarshal(body, &b)
 			var res []string
 			for _, e := range b.Request {
-				res = append(res, fmt.Sprintf(`{"usageEventId":"evt-%s","status":"Accepted","dimension":"%s","effectiveStartTime":"%s"}`,
-					e.Dimension, e.Dimension, e.EffectiveStartTime))
+				status := "Accepted"
+				if !s.recordLocked(e) {
+					status = "Duplicate"
+				}
+				res = append(res, fmt.Sprintf(`{"usageEventId":"evt-%s","status":"%s","resourceId":"%s","resourceUri":"%s","dimension":"%s","effectiveStartTime":"%s"}`,
+					e.Dimension, status, e.ResourceID, e.ResourceURI, e.Dimension, s.echoTime(e.EffectiveStartTime)))
 			}
 			fmt.Fprintf(w, `{"count":%d,"result":[%s]}`, len(res), strings.Join(res, ","))
 			return
@@ -74,6 +89,17 @@ func newAzureServer(t *testing.T) *azureServer {
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// recordLocked notes e as recorded; false if its hour already has one.
+func (s *azureServer) recordLocked(e azureEvent) bool {
+	ts, _ := time.Parse(time.RFC3339, e.EffectiveStartTime)
+	key := fmt.Sprintf("%s%s|%s|%d", e.ResourceID, e.ResourceURI, e.Dimension, hourOf(ts))
+	if s.accepted[key] {
+		return false
+	}
+	s.accepted[key] = true
+	return true
 }
 
 func (s *azureServer) push(path string, status int, body string) {
@@ -258,20 +284,168 @@ func TestAzureBatchPartialResults(t *testing.T) {
 	 {"usageEventId":"evt-a","status":"Error","dimension":"encodedMessages","effectiveStartTime":"2026-03-04T10:00:00Z","error":{"code":"InternalError","message":"try later"}}]}`)
 	m.tick(context.Background())
 	wantStats(t, m, Stats{Provider: "azure", Duplicate: 1, Failed: 1, UnreportedEncoded: 10, Pending: 1})
-	want := `{"request":[` + azBody("encodedMessages", "2026-03-04T10:00:00Z", 10) + "," + azBody("decodedMessages", "2026-03-04T10:00:00Z", 20) + `]}`
-	if got := srv.requests("/api/batchUsageEvent"); len(got) != 1 || got[0].Body != want {
+	enc10 := azBody("encodedMessages", "2026-03-04T10:00:00Z", 10)
+	want := `{"request":[` + enc10 + "," + azBody("decodedMessages", "2026-03-04T10:00:00Z", 20) + `]}`
+	if got := srv.requests("/api/batchUsageEvent"); len(got) != 1 || got[0].Body != want || got[0].RequestID != "tok-1" {
 		t.Fatalf("batch %+v\nwant %s", got, want)
 	}
-	// The retry is a single event (one left), and one more batch of three
-	// records mixing Accepted / Expired / ResourceNotActive.
+	// At 12:00 the retry goes out in its own batch under its first request
+	// id; the two new records make a second batch that mixes Expired and
+	// ResourceNotActive.
 	c.add(1, 1)
 	clk.set("2026-03-04T12:00:00Z")
-	srv.push("/api/batchUsageEvent", 200, `{"count":3,"result":[
-	 {"usageEventId":"e1","status":"Accepted","dimension":"encodedMessages","effectiveStartTime":"2026-03-04T10:00:00Z"},
+	srv.push("/api/batchUsageEvent", 200, `{"count":1,"result":[
+	 {"usageEventId":"e1","status":"Accepted","dimension":"encodedMessages","effectiveStartTime":"2026-03-04T10:00:00Z"}]}`)
+	srv.push("/api/batchUsageEvent", 200, `{"count":2,"result":[
 	 {"usageEventId":"e2","status":"Expired","dimension":"encodedMessages","effectiveStartTime":"2026-03-04T11:00:00Z"},
 	 {"usageEventId":"e3","status":"ResourceNotActive","dimension":"decodedMessages","effectiveStartTime":"2026-03-04T11:00:00Z"}]}`)
 	m.tick(context.Background())
+	got := srv.requests("/api/batchUsageEvent")
+	if len(got) != 3 || got[1].RequestID != "tok-1" || got[1].Body != `{"request":[`+enc10+`]}` || got[2].RequestID != "tok-3" {
+		t.Fatalf("batches %+v", got)
+	}
+	if n := len(srv.requests("/api/usageEvent")); n != 0 {
+		t.Fatalf("%d single events, want 0", n)
+	}
 	wantStats(t, m, Stats{Provider: "azure", Accepted: 1, Duplicate: 1, Rejected: 1, Expired: 1, Failed: 1, LostEncoded: 1, LostDecoded: 1})
+}
+
+// A record first sent in a batch is retried as the byte-identical event in
+// a batch under the same x-ms-requestid, alone or with its batch's other
+// pending events, never as a single event with its own id; a record first
+// sent alone stays a single event. New records never join a retry.
+func TestAzureBatchRetryIsTheIdenticalEvent(t *testing.T) {
+	srv := newAzureServer(t)
+	clk := newClock("2026-03-04T10:00:00Z")
+	var c counters
+	m := newAzureMeter(t, azureConfig(srv.URL), clk, &c, &fakeTokens{clk: clk})
+	ctx := context.Background()
+	c.add(10, 20)
+	clk.set("2026-03-04T11:00:00Z")
+	srv.push("/api/batchUsageEvent", 200, `{"count":2,"result":[
+	 {"status":"Accepted","usageEventId":"e1","dimension":"encodedMessages","effectiveStartTime":"2026-03-04T10:00:00Z"},
+	 {"status":"Error","dimension":"decodedMessages","effectiveStartTime":"2026-03-04T10:00:00Z","error":{"code":"InternalError"}}]}`)
+	srv.push("/api/batchUsageEvent", 503, "busy")
+	m.tick(ctx) // tok-1 batch: encoded accepted, decoded failed
+	clk.advance(retryCap)
+	m.tick(ctx) // the decoded event again: 503
+	c.add(0, 7)
+	clk.set("2026-03-04T12:00:00Z")
+	m.tick(ctx) // the retry once more, and a new record for 11:00
+	dec10 := azBody("decodedMessages", "2026-03-04T10:00:00Z", 20)
+	want := []azReq{
+		{"/api/batchUsageEvent", "Bearer at-1", "tok-1", `{"request":[` + azBody("encodedMessages", "2026-03-04T10:00:00Z", 10) + "," + dec10 + `]}`},
+		{"/api/batchUsageEvent", "Bearer at-1", "tok-1", `{"request":[` + dec10 + `]}`},
+		{"/api/batchUsageEvent", "Bearer at-2", "tok-1", `{"request":[` + dec10 + `]}`},
+		{"/api/usageEvent", "Bearer at-2", "tok-3", azBody("decodedMessages", "2026-03-04T11:00:00Z", 7)},
+	}
+	var got []azReq
+	for _, r := range srv.requests("/api/batchUsageEvent") {
+		got = append(got, r)
+	}
+	got = append(got, srv.requests("/api/usageEvent")...)
+	if len(got) != len(want) {
+		t.Fatalf("requests %+v\nwant %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("request %d\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+	wantStats(t, m, Stats{Provider: "azure", Accepted: 3, Failed: 2})
+
+	// A single event that failed is retried alone at 13:00, beside a new batch.
+	srv.push("/api/usageEvent", 503, "busy")
+	c.add(1, 0)
+	clk.set("2026-03-04T13:00:00Z")
+	m.tick(ctx)
+	c.add(5, 5)
+	clk.set("2026-03-04T14:00:00Z")
+	m.tick(ctx)
+	enc12 := azBody("encodedMessages", "2026-03-04T12:00:00Z", 1)
+	singles := srv.requests("/api/usageEvent")
+	batches := srv.requests("/api/batchUsageEvent")
+	if len(singles) != 3 || singles[1].RequestID != "tok-4" || singles[1].Body != enc12 || singles[2] != (azReq{singles[2].Path, singles[2].Auth, "tok-4", enc12}) ||
+		len(batches) != 4 || batches[3].RequestID != "tok-5" {
+		t.Fatalf("singles %+v\nbatches %+v", singles, batches)
+	}
+	wantStats(t, m, Stats{Provider: "azure", Accepted: 6, Failed: 3})
+}
+
+// The batch request id is persisted before the first attempt: after a crash
+// the next process resends the same batch, byte for byte.
+func TestAzureBatchRetryAfterRestartIsIdentical(t *testing.T) {
+	dir := t.TempDir()
+	srv := newAzureServer(t)
+	cfg := azureConfig(srv.URL)
+	cfg.StateDir = dir
+	clk := newClock("2026-03-04T10:00:00Z")
+	var c1 counters
+	m1, err := New(cfg, c1.source(), nil, WithClock(clk.now), WithAfter(clk.after),
+		WithTokenSource(&fakeTokens{clk: clk}), WithTokenGenerator(tokenSeqFrom("a")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1.add(3, 4)
+	clk.set("2026-03-04T11:00:00Z")
+	srv.push("/api/batchUsageEvent", 503, "busy")
+	m1.tick(context.Background())
+	// crash; a new process at 11:20
+	clk.set("2026-03-04T11:20:00Z")
+	var c2 counters
+	m2, err := New(cfg, c2.source(), nil, WithClock(clk.now), WithAfter(clk.after),
+		WithTokenSource(&fakeTokens{clk: clk}), WithTokenGenerator(tokenSeqFrom("b")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2.tick(context.Background())
+	got := srv.requests("/api/batchUsageEvent")
+	if len(got) != 2 || got[0].RequestID != "a-1" || got[1].RequestID != "a-1" || got[0].Body != got[1].Body {
+		t.Fatalf("batches %+v", got)
+	}
+	wantStats(t, m2, Stats{Provider: "azure", Accepted: 2})
+}
+
+// Batch results are matched on dimension, resource and the parsed hour, so
+// an Accepted event is final whatever timestamp format the result uses, and
+// is never retried into a Duplicate.
+func TestAzureBatchResultsMatchOnParsedHour(t *testing.T) {
+	for _, format := range []func(string) string{
+		func(v string) string { return v },
+		func(v string) string { return strings.TrimSuffix(v, "Z") },               // no zone (as in Azure's examples)
+		func(v string) string { return strings.TrimSuffix(v, "Z") + ".0000000Z" }, // 100 ns digits
+		func(v string) string { return strings.TrimSuffix(v, "Z") + "+00:00" },
+		func(v string) string { return strings.TrimSuffix(v, "Z") + ".000+00:00" },
+		func(v string) string { return strings.Replace(v, ":00:00Z", ":17:42.5Z", 1) }, // a time inside the hour
+	} {
+		srv := newAzureServer(t)
+		srv.echoTime = format
+		clk := newClock("2026-03-04T10:00:00Z")
+		var c counters
+		m := newAzureMeter(t, azureConfig(srv.URL), clk, &c, &fakeTokens{clk: clk})
+		c.add(10, 20)
+		clk.set("2026-03-04T11:00:00Z")
+		m.tick(context.Background())
+		clk.advance(retryCap)
+		m.tick(context.Background())
+		if n := len(srv.requests("/api/batchUsageEvent")) + len(srv.requests("/api/usageEvent")); n != 1 {
+			t.Fatalf("format %q: %d requests, want 1", format("2026-03-04T10:00:00Z"), n)
+		}
+		wantStats(t, m, Stats{Provider: "azure", Accepted: 2})
+	}
+
+	// A result for another resource does not settle our event.
+	srv := newAzureServer(t)
+	srv.push("/api/batchUsageEvent", 200, `{"count":2,"result":[
+	 {"status":"Accepted","resourceUri":"/subscriptions/other","dimension":"encodedMessages","effectiveStartTime":"2026-03-04T10:00:00"},
+	 {"status":"Accepted","resourceUri":"`+extID+`","dimension":"decodedMessages","effectiveStartTime":"2026-03-04T10:00:00"}]}`)
+	clk := newClock("2026-03-04T10:00:00Z")
+	var c counters
+	m := newAzureMeter(t, azureConfig(srv.URL), clk, &c, &fakeTokens{clk: clk})
+	c.add(1, 2)
+	clk.set("2026-03-04T11:00:00Z")
+	m.tick(context.Background())
+	wantStats(t, m, Stats{Provider: "azure", Accepted: 1, Failed: 1, UnreportedEncoded: 1, Pending: 1})
 }
 
 func TestAzureIMDSDiscovery(t *testing.T) {

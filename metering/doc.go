@@ -26,7 +26,10 @@
 // reports it as a duplicate (final), rejects it (final, counted as lost) or
 // the platform's back-fill limit passes (final, counted as expired). Flush
 // freezes the current partial hour the same way. Counts that arrive for an
-// hour whose record is already frozen move to the next hour.
+// hour whose record is already frozen move to the next hour; at Flush, when
+// that hour has not begun, they go into the latest earlier hour without a
+// record inside the back-fill window, or are logged at error and left in
+// METERING_STATE_DIR (Flush returns [ErrUnreported]).
 //
 // See docs/METERING.md for variables, IAM/identity needs and failure modes.
 package metering

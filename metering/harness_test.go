@@ -57,9 +57,13 @@ func (c *counters) source() Source {
 func (c *counters) add(e, d uint64) { c.enc.Add(e); c.dec.Add(d) }
 
 // tokenSeq returns tok-1, tok-2, ... for deterministic idempotency tokens.
-func tokenSeq() func() string {
+func tokenSeq() func() string { return tokenSeqFrom("tok") }
+
+// tokenSeqFrom returns prefix-1, prefix-2, ...: one prefix per process in
+// restart tests, as random tokens never repeat across processes.
+func tokenSeqFrom(prefix string) func() string {
 	var n atomic.Int64
-	return func() string { return fmt.Sprintf("tok-%d", n.Add(1)) }
+	return func() string { return fmt.Sprintf("%s-%d", prefix, n.Add(1)) }
 }
 
 type awsReq struct {
@@ -83,6 +87,9 @@ type awsServer struct {
 	script  map[string][]awsResp // target → responses to send first
 	records map[string]string    // dimension|timestamp → body that made it
 	ids     map[string]string    // body → record id
+	// now, when set, makes MeterUsage refuse a Timestamp after now or more
+	// than 6 h before it (TimestampOutOfBoundsException), as AWS does.
+	now func() time.Time
 }
 
 func newAWSServer(t *testing.T) *awsServer {
@@ -124,6 +131,14 @@ func (s *awsServer) handle(w http.ResponseWriter, r *http.Request) {
 			UsageDimension string
 		}
 		_ = json.Unmarshal(body, &in)
+		if s.now != nil {
+			ts := time.Unix(int64(in.Timestamp), 0)
+			if ts.After(s.now()) || s.now().Sub(ts) > awsMaxAge {
+				w.WriteHeader(400)
+				io.WriteString(w, awsErr("TimestampOutOfBoundsException"))
+				return
+			}
+		}
 		key := fmt.Sprintf("%s|%d", in.UsageDimension, int64(in.Timestamp))
 		if prev, ok := s.records[key]; ok && prev != string(body) {
 			w.WriteHeader(400)

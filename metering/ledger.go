@@ -1,6 +1,7 @@
 package metering
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -38,6 +39,13 @@ type record struct {
 	Token    string    `json:"token"`    // AWS ClientToken / Azure x-ms-requestid
 	Attempts int       `json:"attempts"` // failed attempts so far
 	NextAt   int64     `json:"next_at"`  // Unix nano of the next attempt
+	// Req is the x-ms-requestid of the first Azure request that carried
+	// the record and Batch whether that was a batchUsageEvent; both are
+	// set and persisted before that request, and every retry reuses them
+	// (the same event, in the same kind of request, under the same id).
+	// Empty until then, and on AWS.
+	Req   string `json:"req,omitempty"`
+	Batch bool   `json:"batch,omitempty"`
 }
 
 type doneKey struct {
@@ -128,6 +136,68 @@ func (l *ledger) freeze(upTo int64, maxQty uint64, newToken func() string, nextA
 			l.add(h+hourSeconds, d, carry[d])
 		}
 	}
+}
+
+// move is a quantity of one dimension taken from one hour to another.
+type move struct {
+	From, To int64
+	Dim      dimension
+	Quantity uint64
+}
+
+// fold moves the counts of every hour after cur into the latest hour in
+// [oldest, cur] that has no record yet for that dimension (an open bucket
+// of that hour just grows). Counts with no such hour stay where they are.
+// It returns what it moved, oldest source hour first.
+func (l *ledger) fold(cur, oldest int64) (moves []move) {
+	var later []int64
+	for h := range l.Buckets {
+		if h > cur {
+			later = append(later, h)
+		}
+	}
+	slices.Sort(later)
+	for _, h := range later {
+		b := l.Buckets[h]
+		for d := range numDims {
+			if b[d] == 0 {
+				continue
+			}
+			for to := cur; to >= oldest; to -= hourSeconds {
+				if l.frozen(to, d) {
+					continue
+				}
+				tb := l.Buckets[to]
+				if tb == nil {
+					tb = new([numDims]uint64)
+					l.Buckets[to] = tb
+				}
+				tb[d] += b[d]
+				moves = append(moves, move{From: h, To: to, Dim: d, Quantity: b[d]})
+				b[d] = 0
+				break
+			}
+		}
+		if *b == ([numDims]uint64{}) {
+			delete(l.Buckets, h)
+		}
+	}
+	return moves
+}
+
+// after returns the non-zero counts of hours after cur, oldest first.
+func (l *ledger) after(cur int64) (out []move) {
+	for h, b := range l.Buckets {
+		for d := range numDims {
+			if h > cur && b[d] != 0 {
+				out = append(out, move{From: h, Dim: d, Quantity: b[d]})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b move) int {
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.Dim, b.Dim))
+	})
+	return out
 }
 
 // finish makes (hour, d) final and removes its pending record.

@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// runLedgerOps drives a ledger with ops from data (add / freeze / finish)
+// runLedgerOps drives a ledger with ops from data (add / freeze / finish /
+// fold)
 // and checks it against a naive twin that only sums what went in: nothing
 // is lost or counted twice, and no (hour, dimension) gets two records.
 func runLedgerOps(t *testing.T, data []byte) {
@@ -16,7 +17,7 @@ func runLedgerOps(t *testing.T, data []byte) {
 	n := 0
 	const maxQ = 1000
 	for len(data) >= 4 {
-		op, hour, dim, q := data[0]%3, int64(data[1]%6)*hourSeconds, dimension(data[2]%2), uint64(data[3])*37
+		op, hour, dim, q := data[0]%4, int64(data[1]%6)*hourSeconds, dimension(data[2]%2), uint64(data[3])*37
 		data = data[4:]
 		switch op {
 		case 0:
@@ -33,6 +34,13 @@ func runLedgerOps(t *testing.T, data []byte) {
 					t.Fatalf("second record for %+v", k)
 				}
 				out[r.Dim] += r.Quantity
+			}
+		case 3:
+			oldest := hour - int64(q%4)*hourSeconds
+			for _, mv := range l.fold(hour, oldest) {
+				if mv.From <= hour || mv.To > hour || mv.To < oldest || l.frozen(mv.To, mv.Dim) {
+					t.Fatalf("bad fold %+v (cur %d, oldest %d)", mv, hour, oldest)
+				}
 			}
 		case 2:
 			if len(l.Pending) > 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ type Stats struct {
 	LostEncoded       uint64 // quantities of Rejected and Expired records
 	LostDecoded       uint64
 	CarriedOver       uint64 // quantity moved to a later hour (int32 cap, late counts)
+	Folded            uint64 // quantity an exit flush reported in an earlier free hour (its own had not begun)
 	Pending           int    // frozen records waiting to be sent (gauge)
 	StateErrors       uint64 // failed state-file writes
 }
@@ -66,6 +68,10 @@ type reporter interface {
 	maxAge() time.Duration
 	// dimensionName is the platform's dimension identifier.
 	dimensionName(d dimension) string
+	// plan fixes how each record of recs (all due) that was never sent
+	// will be carried (Azure: Req, Batch); the meter persists the result
+	// before send. Records already planned keep their plan.
+	plan(recs []record)
 	// send reports recs (all due) and returns one outcome per record.
 	send(ctx context.Context, recs []record) []outcome
 }
@@ -103,6 +109,11 @@ const (
 	registerBase     = time.Second
 )
 
+// foldMargin: an exit flush reports counts of an hour that has not begun in
+// an earlier hour only if that hour stays inside the platform's back-fill
+// window this much longer, leaving the next process time to retry.
+const foldMargin = 30 * time.Minute
+
 // Meter reports usage. Create with [New].
 type Meter struct {
 	cfg   Config
@@ -125,6 +136,7 @@ type Meter struct {
 
 	accepted, duplicate, rejected, expired, failed atomic.Uint64
 	unrepEnc, unrepDec, lostEnc, lostDec, carried  atomic.Uint64
+	folded                                         atomic.Uint64
 	stateErrs                                      atomic.Uint64
 	pending                                        atomic.Int64
 }
@@ -216,7 +228,7 @@ func (m *Meter) Stats() Stats {
 		Accepted: m.accepted.Load(), Duplicate: m.duplicate.Load(), Rejected: m.rejected.Load(),
 		Expired: m.expired.Load(), Failed: m.failed.Load(),
 		UnreportedEncoded: m.unrepEnc.Load(), UnreportedDecoded: m.unrepDec.Load(),
-		LostEncoded: m.lostEnc.Load(), LostDecoded: m.lostDec.Load(), CarriedOver: m.carried.Load(),
+		LostEncoded: m.lostEnc.Load(), LostDecoded: m.lostDec.Load(), CarriedOver: m.carried.Load(), Folded: m.folded.Load(),
 		Pending: int(m.pending.Load()), StateErrors: m.stateErrs.Load(),
 	}
 	if m.cfg.Enabled() {
@@ -334,6 +346,7 @@ func (m *Meter) sendDueLocked(ctx context.Context, now time.Time) {
 	if len(due) == 0 || ctx.Err() != nil {
 		return
 	}
+	m.planLocked(due)
 	for _, r := range due {
 		m.log.Info("metering: report attempt", zap.String("provider", string(m.cfg.Provider)),
 			zap.Time("hour", time.Unix(r.Hour, 0).UTC()), zap.String("dimension", m.rep.dimensionName(r.Dim)),
@@ -342,6 +355,26 @@ func (m *Meter) sendDueLocked(ctx context.Context, now time.Time) {
 	outs := m.rep.send(ctx, due)
 	for i, r := range due {
 		m.applyLocked(r, outs[i], now)
+	}
+}
+
+// planLocked lets the reporter fix how never-sent records in due will be
+// carried and, if it did, copies that into the ledger and persists it
+// before the first attempt, so a retry after a crash is the same request.
+func (m *Meter) planLocked(due []record) {
+	m.rep.plan(due)
+	changed := false
+	for _, r := range due {
+		for i := range m.led.Pending {
+			p := &m.led.Pending[i]
+			if p.Hour == r.Hour && p.Dim == r.Dim && (p.Req != r.Req || p.Batch != r.Batch) {
+				p.Req, p.Batch = r.Req, r.Batch
+				changed = true
+			}
+		}
+	}
+	if changed {
+		m.persistLocked()
 	}
 }
 
@@ -432,10 +465,15 @@ func (m *Meter) updateGaugesLocked() {
 }
 
 // Flush reports everything counted so far, including the current partial
-// hour, which becomes that hour's only record. It retries transient
-// failures until ctx ends (bound it by the drain timeout), then returns
-// ErrUnreported (wrapped, with the count) if records remain; with
-// METERING_STATE_DIR they are persisted and sent by the next process.
+// hour, which becomes that hour's only record. Counts of an hour that has
+// not begun (they arrived after that hour's record was made, or are an
+// int32 carry) cannot be sent early: they go into the latest earlier hour
+// that has no record yet for their dimension and is inside the back-fill
+// window (minus foldMargin); when there is none they are logged at error
+// and left in METERING_STATE_DIR. Flush retries transient failures until
+// ctx ends (bound it by the drain timeout). It returns ErrUnreported
+// (wrapped, naming the quantities) if anything is left unreported; with
+// METERING_STATE_DIR it is persisted for the next process of the task/pod.
 // Call it after the engine stopped counting and Run returned.
 func (m *Meter) Flush(ctx context.Context) error {
 	if m.rep == nil {
@@ -444,11 +482,12 @@ func (m *Meter) Flush(ctx context.Context) error {
 	m.mu.Lock()
 	now := m.now()
 	m.closeWindowLocked(now)
-	m.freezeLocked(hourOf(now)+hourSeconds, now)
+	held := m.settleLocked(now)
 	for i := range m.led.Pending {
 		m.led.Pending[i].NextAt = now.UnixNano() // no backoff left over from Run
 	}
 	m.persistLocked()
+	m.updateGaugesLocked()
 	m.mu.Unlock()
 	for {
 		m.mu.Lock()
@@ -465,7 +504,15 @@ func (m *Meter) Flush(ctx context.Context) error {
 		}
 		m.mu.Unlock()
 		if left == 0 {
-			return nil
+			if len(held) == 0 {
+				return nil
+			}
+			parts := make([]string, len(held))
+			for i, h := range held {
+				parts[i] = fmt.Sprintf("%s %d counted for %s", m.rep.dimensionName(h.Dim), h.Quantity,
+					time.Unix(h.From, 0).UTC().Format(time.RFC3339))
+			}
+			return fmt.Errorf("%w: %s, an hour that has not begun, and no earlier hour is free", ErrUnreported, strings.Join(parts, ", "))
 		}
 		select {
 		case <-ctx.Done():
@@ -474,6 +521,44 @@ func (m *Meter) Flush(ctx context.Context) error {
 		case <-m.after(wake.Sub(m.now())):
 		}
 	}
+}
+
+// settleLocked freezes every hour up to the current one and folds counts
+// of later hours into free earlier ones (see Flush). It logs each move,
+// logs at error what is left in later hours, and returns that.
+func (m *Meter) settleLocked(now time.Time) (held []move) {
+	cur := hourOf(now)
+	limit := now.Add(-m.rep.maxAge() + foldMargin).Unix()
+	oldest := hourOf(time.Unix(limit, 0))
+	if oldest < limit {
+		oldest += hourSeconds
+	}
+	for {
+		moves := m.led.fold(cur, oldest)
+		for _, mv := range moves {
+			m.folded.Add(mv.Quantity)
+			m.log.Warn("metering: usage of an hour that has not begun reported in the latest earlier hour without a record",
+				zap.Time("counted_for", time.Unix(mv.From, 0).UTC()), zap.Time("hour", time.Unix(mv.To, 0).UTC()),
+				zap.String("dimension", m.rep.dimensionName(mv.Dim)), zap.Uint64("quantity", mv.Quantity))
+		}
+		m.freezeLocked(cur+hourSeconds, now)
+		if len(moves) == 0 {
+			break
+		}
+	}
+	held = m.led.after(cur)
+	msg := "metering: usage of an hour that has not begun cannot be reported now and no earlier hour is free; " +
+		"it stays in METERING_STATE_DIR for the next process of this task/pod and is lost if the task/pod ends"
+	if m.cfg.StateDir == "" {
+		msg = "metering: usage of an hour that has not begun cannot be reported now and no earlier hour is free; " +
+			"without METERING_STATE_DIR it is lost at exit"
+	}
+	for _, h := range held {
+		m.log.Error(msg, zap.String("provider", string(m.cfg.Provider)),
+			zap.Time("hour", time.Unix(h.From, 0).UTC()), zap.String("dimension", m.rep.dimensionName(h.Dim)),
+			zap.Uint64("quantity", h.Quantity), zap.String("state_dir", m.cfg.StateDir))
+	}
+	return held
 }
 
 func randN(n int64) int64 { return rand.Int64N(n) }
