@@ -6,6 +6,8 @@
 
 GO            ?= go
 HELM_VERSION  := v3.22.0
+# helm template assumes Kubernetes 1.20 without a cluster; the chart needs 1.30.
+KUBE_VERSION  := 1.30.0
 GOBIN_DIR     := $(shell $(GO) env GOPATH)/bin
 HELM          := $(GOBIN_DIR)/helm
 DEPLOY_OUT    := bin/deploy
@@ -60,8 +62,12 @@ deploy-qemu:
 deploy-helm: $(HELM)
 	$(HELM) lint --strict deploy/helm/socketx
 	$(HELM) lint --strict deploy/helm/socketx -f deploy/helm/socketx/ci/full-values.yaml
-	$(HELM) template rel deploy/helm/socketx > /dev/null
-	$(HELM) template rel deploy/helm/socketx -f deploy/helm/socketx/ci/full-values.yaml > /dev/null
+	$(HELM) template rel deploy/helm/socketx --kube-version $(KUBE_VERSION) > /dev/null
+	$(HELM) template rel deploy/helm/socketx --kube-version $(KUBE_VERSION) -f deploy/helm/socketx/ci/full-values.yaml > /dev/null
+	@for f in deploy/helm/examples/*.yaml; do \
+	  echo "$(HELM) lint --strict deploy/helm/socketx -f $$f"; \
+	  $(HELM) lint --strict deploy/helm/socketx -f $$f >/dev/null && $(HELM) template rel deploy/helm/socketx --kube-version $(KUBE_VERSION) -f $$f >/dev/null || exit 1; \
+	done
 
 # cfn-lint when the machine has it (the Go image ships it in pyenv; pip is
 # not reachable here to install it), shellcheck for deploy.sh when present.

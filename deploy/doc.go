@@ -8,8 +8,13 @@
 //     deploy.sh (cfn_test.go resolves every reference and checks the
 //     WebSocket-specific settings; deploysh_test.go runs deploy.sh against a
 //     fake aws CLI).
-//   - helm/socketx/: the Helm chart for EKS and AKS (helm_test.go renders it
-//     with helm and checks the manifests and the values schema).
+//   - helm/socketx/: the Helm chart for EKS and AKS (helm_test.go and
+//     helm_options_test.go render it with helm and check the manifests, the
+//     values schema and the alert expressions against telemetry's metrics);
+//     helm/examples/: values files the documentation installs with.
+//   - doccmd_test.go runs every shell block of README.md and docs/DEPLOY.md
+//     (helm commands rendered, CloudFormation parameters and docker
+//     variables checked, the rest through shellcheck).
 //   - azure/: the Azure Marketplace Kubernetes-app offer: the CNAB
 //     manifest.yaml, mainTemplate.json (the AKS cluster extension) and
 //     createUiDefinition.json (azure_test.go checks that they agree with each

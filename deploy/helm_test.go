@@ -63,8 +63,13 @@ func render(t *testing.T, helm string, args ...string) map[string]map[string]any
 	return docs
 }
 
+// clusterVersion is the Kubernetes version helm template renders for:
+// without a cluster it assumes 1.20, below the chart's kubeVersion. A later
+// --kube-version in args wins.
+const clusterVersion = "1.30.0"
+
 func helmTemplate(helm string, args ...string) ([]byte, error) {
-	cmd := exec.Command(helm, append([]string{"template", "rel", chartDir}, args...)...)
+	cmd := exec.Command(helm, append([]string{"template", "rel", chartDir, "--kube-version", clusterVersion}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -118,7 +123,8 @@ func checkPodSpec(t *testing.T, dep map[string]any) (container any, env map[stri
 	if dig(c, "livenessProbe", "httpGet", "path") != "/health" || dig(c, "livenessProbe", "httpGet", "port") != "http" {
 		t.Errorf("livenessProbe = %v", dig(c, "livenessProbe"))
 	}
-	if dig(c, "readinessProbe", "httpGet", "path") != "/ready" || dig(c, "readinessProbe", "httpGet", "port") != "http" {
+	if dig(c, "readinessProbe", "httpGet", "path") != "/ready" || dig(c, "readinessProbe", "httpGet", "port") != "http" ||
+		dig(c, "readinessProbe", "failureThreshold") != 3 || dig(c, "readinessProbe", "periodSeconds") != 2 {
 		t.Errorf("readinessProbe = %v", dig(c, "readinessProbe"))
 	}
 	if dig(c, "ports", "0", "name") != "http" || dig(c, "ports", "0", "containerPort") != 8080 ||
@@ -257,9 +263,9 @@ func TestHelmRejectsBadValues(t *testing.T) {
 	helm := helmBinary(t)
 	dir := t.TempDir()
 	for _, tc := range []struct{ values, want string }{
-		{"replicaCount: 11", "at '/replicaCount'"},
 		{"replicaCount: 0", "at '/replicaCount'"},
-		{`replicaCount: "11"`, "at '/replicaCount'"},
+		{`replicaCount: "03"`, "at '/replicaCount'"},
+		{`replicaCount: "3x"`, "at '/replicaCount'"},
 		{"logLevel: loud", "at '/logLevel'"},
 		{"service: {type: ExternalName, port: 8080}", "at '/service/type'"},
 		{"service: {type: ClusterIP, port: 70000}", "at '/service/port'"},

@@ -62,12 +62,16 @@ over a tag.
 {{- end }}
 
 {{/*
-DOMAIN_MAP JSON: domainMapBase64 decoded when set, else domainMap. Fails the
-render when it is not a JSON object whose entries each have a ws:// or
-wss:// upstream and a non-empty allowedOrigins list.
+DOMAIN_MAP JSON: domainMapBase64 decoded when set, else domainMap (a string
+used as written, or an object rendered with toJson). Fails the render when it
+is not a JSON object whose entries each have a ws:// or wss:// upstream and a
+non-empty allowedOrigins list.
 */}}
 {{- define "socketx.domainMap" -}}
 {{- $raw := .Values.domainMap }}
+{{- if kindIs "map" $raw }}
+{{- $raw = toJson $raw }}
+{{- end }}
 {{- if .Values.domainMapBase64 }}
 {{- $raw = b64dec .Values.domainMapBase64 }}
 {{- end }}
@@ -119,5 +123,41 @@ wss:// upstream and a non-empty allowedOrigins list.
 {{- if and $num (hasKey $mult $unit) }}
 {{- mulf (float64 $num) (get $mult $unit) (float64 .Values.goMemLimitRatio) | floor | int64 }}
 {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Bytes of a Kubernetes quantity such as 1Gi, 512Mi or 2G; empty when it cannot be read. */}}
+{{- define "socketx.bytes" -}}
+{{- $q := toString . }}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" $q }}
+{{- $unit := trimPrefix $num $q }}
+{{- $mult := dict "" 1.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 }}
+{{- if and $num (hasKey $mult $unit) }}
+{{- mulf (float64 $num) (get $mult $unit) | floor | int64 }}
+{{- end }}
+{{- end }}
+
+{{/* Value of a plain name/value entry of extraEnv; empty when absent. */}}
+{{- define "socketx.extraEnvValue" -}}
+{{- $name := .name }}
+{{- range .root.Values.extraEnv }}
+{{- if and (eq .name $name) (hasKey . "value") }}{{ toString .value }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+MEMORY_BUDGET the proxy runs with, in bytes: extraEnv MEMORY_BUDGET when
+set and not 0, else half of GOMEMLIMIT, else 256 MiB (the proxy's rule).
+Empty when MEMORY_BUDGET comes from a Secret and cannot be known here.
+*/}}
+{{- define "socketx.memoryBudget" -}}
+{{- $set := include "socketx.extraEnvValue" (dict "root" . "name" "MEMORY_BUDGET") }}
+{{- $goMemLimit := include "socketx.goMemLimit" . }}
+{{- if and $set (ne $set "0") }}
+{{- if regexMatch "^[0-9]+$" $set }}{{ $set }}{{ end }}
+{{- else if $goMemLimit }}
+{{- div (int64 $goMemLimit) 2 }}
+{{- else }}
+{{- 268435456 }}
 {{- end }}
 {{- end }}
