@@ -525,7 +525,7 @@ func knownVar(name string) bool {
 
 // Flags of docker run the docs may use: with a value, and without.
 var (
-	dockerRunValue = []string{"-e", "--env", "-p", "--publish", "--name", "--ulimit", "-m", "--memory", "--security-opt",
+	dockerRunValue = []string{"-w", "--workdir", "--entrypoint", "-e", "--env", "-p", "--publish", "--name", "--ulimit", "-m", "--memory", "--security-opt",
 		"--cap-drop", "--cap-add", "--stop-timeout", "-v", "--volume", "--mount", "--network", "--restart", "--cpus", "--tmpfs", "--env-file", "-u", "--user", "--platform"}
 	dockerRunBool  = []string{"--rm", "-d", "--detach", "--read-only", "-i", "-t", "-it", "--init"}
 	dockerBuildVal = []string{"-f", "--file", "-t", "--tag", "--build-arg", "--platform", "--target"}
