@@ -339,11 +339,7 @@ func TestAzureBatchRetryIsTheIdenticalEvent(t *testing.T) {
 		{"/api/batchUsageEvent", "Bearer at-2", "tok-1", `{"request":[` + dec10 + `]}`},
 		{"/api/usageEvent", "Bearer at-2", "tok-3", azBody("decodedMessages", "2026-03-04T11:00:00Z", 7)},
 	}
-	var got []azReq
-	for _, r := range srv.requests("/api/batchUsageEvent") {
-		got = append(got, r)
-	}
-	got = append(got, srv.requests("/api/usageEvent")...)
+	got := append(srv.requests("/api/batchUsageEvent"), srv.requests("/api/usageEvent")...)
 	if len(got) != len(want) {
 		t.Fatalf("requests %+v\nwant %+v", got, want)
 	}
