@@ -81,7 +81,7 @@ func TestDeployShCreate(t *testing.T) {
 		"\n--region\nus-west-2\n", "\n--stack-name\nsx-test\n", "\n--capabilities\nCAPABILITY_IAM\n",
 		"\nSubnetIds=subnet-0123456789abcdef0,subnet-0fedcba9876543210\n",
 		"\nDomainMap={\"*\":{\"upstream\":\"ws://example.com\",\"allowedOrigins\":[\"*\"]}}\n",
-		"\nCertificateArn=\n",
+		"\nLogLevel=warn\n",
 	} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("deploy call lacks %q:\n%s", strings.TrimSpace(want), joined)
@@ -91,6 +91,29 @@ func TestDeployShCreate(t *testing.T) {
 	if _, out, code := runDeploySh(t, true, "create", "sx-test"); code != 1 || !strings.Contains(out, "stack sx-test exists; use update") {
 		t.Errorf("create on an existing stack: exit %d, %q", code, out)
 	}
+}
+
+// TestDeployShKeepsEmptyValues: an empty ParameterValue is passed as
+// Name= (it resets a parameter to empty), not dropped.
+func TestDeployShKeepsEmptyValues(t *testing.T) {
+	params := filepath.Join(t.TempDir(), "params.json")
+	if err := os.WriteFile(params, []byte(`[{"ParameterKey":"VpcId","ParameterValue":"vpc-1"},{"ParameterKey":"CertificateArn","ParameterValue":""}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PARAMS_FILE", params)
+	calls, out, code := runDeploySh(t, true, "update", "sx-test")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	for _, c := range calls {
+		if len(c) > 3 && c[3] == "deploy" {
+			if tail := strings.Join(c[len(c)-2:], " "); tail != "VpcId=vpc-1 CertificateArn=" {
+				t.Errorf("overrides end %q, want \"VpcId=vpc-1 CertificateArn=\"", tail)
+			}
+			return
+		}
+	}
+	t.Fatalf("no deploy call in %q", calls)
 }
 
 func TestDeployShDelete(t *testing.T) {

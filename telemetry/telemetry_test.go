@@ -156,6 +156,69 @@ func TestEMFLine(t *testing.T) {
 	}
 }
 
+// TestEMFFailureAndBudgetMetrics: the failure, shed, accept-error and
+// close-class counters are deltas; memory and descriptors are gauges.
+func TestEMFFailureAndBudgetMetrics(t *testing.T) {
+	prev := sampleMetrics(4, 6)
+	cur := sampleMetrics(10, 12)
+	cur.Rejected = map[string]uint64{"origin": 9, "pairing": 3, "pairing_timeout": 2, "upstream": 4, "upstream_timeout": 1, "draining": 7}
+	cur.Shed = map[string]uint64{"memory": 5}                // +2
+	cur.Descriptors.Refused, cur.Descriptors.Evicted = 10, 4 // +7, +0
+	cur.Descriptors.AcceptErrors = 9                         // +3
+	cur.Descriptors.InUse = 77
+	cur.MemoryHeld = 1 << 20
+	cur.CloseCodes = map[string]uint64{"1000": 9, "1001": 6, "1002": 1, "1008": 2, "1011": 3, "1013": 1, "none": 4, "4xxx": 8}
+	var buf bytes.Buffer
+	e := &EMF{W: &buf, Namespace: "SocketX", Service: "socketx", Now: time.Now, Source: func() engine.Metrics { return cur }, prev: prev}
+	if err := e.Write(); err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{
+		"Rejections":       26 - 1,
+		"PairingFailures":  5,
+		"UpstreamFailures": 5,
+		"ShedConnections":  2 + 7,
+		"AcceptErrors":     3,
+		"GoingAwayCloses":  5,
+		"ErrorCloses":      7,
+		"AbnormalCloses":   4,
+		"MemoryHeldBytes":  1 << 20,
+		"DescriptorsInUse": 77,
+	}
+	for name, v := range want {
+		if line[name] != v {
+			t.Errorf("%s = %v, want %v", name, line[name], v)
+		}
+	}
+	// Every metric of the directive has a value in the line, and none twice.
+	defs := line["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)["Metrics"].([]any)
+	seen := map[string]bool{}
+	for _, d := range defs {
+		name := d.(map[string]any)["Name"].(string)
+		if _, ok := line[name].(float64); !ok || seen[name] {
+			t.Errorf("metric %s: value %v, seen before %v", name, line[name], seen[name])
+		}
+		seen[name] = true
+	}
+	if len(defs) != 20 || len(defs) > 100 { // 100: CloudWatch's limit per directive
+		t.Errorf("%d metrics in the directive", len(defs))
+	}
+
+	// A counter that went backwards reports no increase.
+	e.prev, cur = cur, prev
+	buf.Reset()
+	if err := e.Write(); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil || line["AcceptErrors"] != 0.0 || line["NewConnections"] != 0.0 {
+		t.Errorf("after a reset: %v %v", line, err)
+	}
+}
+
 // TestDashboardUsesExportedMetrics keeps deploy/grafana/socketx.json true
 // to what /metrics serves.
 func TestDashboardUsesExportedMetrics(t *testing.T) {

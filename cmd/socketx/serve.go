@@ -205,10 +205,20 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 		return exitFailure
 	}
 
+	ecsStop := watchECSStop(ctx, lookup, log.Named("ecs"))
 	for {
 		select {
 		case err := <-done:
 			code := engineStopped(err, log)
+			stopMeter()
+			return code
+		case task := <-ecsStop:
+			// ECS deregisters the task from the ALB now and sends SIGTERM
+			// once the deregistration delay is over: drain within it, then
+			// wait for SIGTERM.
+			d := startDrain(srv, cfg.DrainTimeout, log, zap.String("reason", "ECS task DesiredStatus STOPPED"),
+				zap.String("task_arn", task.TaskARN), zap.String("known_status", task.KnownStatus))
+			code := d.wait(sigs, done, true)
 			stopMeter()
 			return code
 		case sig := <-sigs:
@@ -220,7 +230,8 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 				}
 				continue
 			}
-			code := drain(srv, cfg.DrainTimeout, sig, sigs, done, log)
+			d := startDrain(srv, cfg.DrainTimeout, log, zap.String("reason", "signal"), zap.String("signal", sig.String()))
+			code := d.wait(sigs, done, false)
 			stopMeter()
 			return code
 		}
@@ -236,49 +247,88 @@ func engineStopped(err error, log *zap.Logger) int {
 	return exitFailure
 }
 
-// drain closes clients with 1001 spread over the drain timeout, then stops.
-// A second signal stops at once.
-func drain(srv *engine.Server, timeout time.Duration, sig os.Signal, sigs <-chan os.Signal, done <-chan error, log *zap.Logger) int {
-	start := time.Now()
-	active := srv.Stats().ActiveWebSockets
+// drainer is a drain in progress: clients are closed with 1001 at random
+// moments within the spread, then the engine stops.
+type drainer struct {
+	srv        *engine.Server
+	start      time.Time
+	deadline   time.Duration // from start: stop waiting for clients
+	stopBudget time.Duration // for srv.Stop after that
+	log        *zap.Logger
+}
+
+// startDrain starts the drain (/ready answers 503 from here on) and logs
+// why with fields.
+func startDrain(srv *engine.Server, timeout time.Duration, log *zap.Logger, why ...zap.Field) *drainer {
 	// Spread the closes over most of the window, leaving time for the
 	// close handshakes and for stopping the event loops (gnet polls its
 	// shutdown every 500 ms) before the deadline. Drain first, then log:
 	// once "Draining" is logged, /ready already answers 503.
-	stopBudget := min(time.Second, timeout/4)
-	srv.Drain((timeout - stopBudget) * 3 / 4)
-	log.Info("Draining", zap.String("signal", sig.String()), zap.Duration("drain_timeout", timeout), zap.Int64("connections", active))
-	deadline := time.NewTimer(timeout - stopBudget)
+	d := &drainer{srv: srv, start: time.Now(), stopBudget: min(time.Second, timeout/4), log: log}
+	d.deadline = timeout - d.stopBudget
+	active := srv.Stats().ActiveWebSockets
+	srv.Drain(d.deadline * 3 / 4)
+	log.Info("Draining", append(why, zap.Duration("drain_timeout", timeout), zap.Int64("connections", active))...)
+	return d
+}
+
+// wait lets the drain finish, stops the engine and returns the exit code.
+// The drain is over when no connection is left or at the deadline. With
+// untilSignal (a drain ECS started before its SIGTERM), the process then
+// keeps its listener, answering /ready 503, until SIGTERM or SIGINT; that
+// signal during the drain lets the drain finish rather than restart it. A
+// further terminating signal stops at once.
+func (d *drainer) wait(sigs <-chan os.Signal, done <-chan error, untilSignal bool) int {
+	deadline := time.NewTimer(time.Until(d.start.Add(d.deadline)))
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	forced := false
+	ticks := tick.C // nil once drained: nothing left to poll
+	drained, forced := false, false
 wait:
 	for {
 		select {
 		case s := <-sigs:
-			if s != syscall.SIGHUP {
-				log.Warn("Second signal: stopping now", zap.String("signal", s.String()))
+			switch {
+			case s == syscall.SIGHUP:
+			case untilSignal && drained:
+				d.log.Info("Signal after the drain: stopping", zap.String("signal", s.String()))
+				break wait
+			case untilSignal:
+				d.log.Info("Signal during the drain: finishing it", zap.String("signal", s.String()),
+					zap.Duration("drain_left", time.Until(d.start.Add(d.deadline))))
+				untilSignal = false
+			default:
+				d.log.Warn("Second signal: stopping now", zap.String("signal", s.String()))
 				forced = true
 				break wait
 			}
+		case err := <-done:
+			return engineStopped(err, d.log)
 		case <-deadline.C:
-			log.Warn("Drain timeout reached", zap.Int64("connections_left", srv.Stats().Active))
-			break wait
-		case <-tick.C:
-			if srv.Stats().Active == 0 {
-				break wait
+			if left := d.srv.Stats().Active; !drained && left > 0 {
+				d.log.Warn("Drain timeout reached", zap.Int64("connections_left", left))
 			}
+			drained = true
+		case <-ticks:
+			drained = d.srv.Stats().Active == 0
+		}
+		if drained && !untilSignal {
+			break wait
+		}
+		if drained && ticks != nil {
+			d.log.Info("Drained; waiting for SIGTERM", zap.Duration("drain", time.Since(d.start)), zap.Int64("connections_left", d.srv.Stats().Active))
+			ticks = nil
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), stopBudget)
+	ctx, cancel := context.WithTimeout(context.Background(), d.stopBudget)
 	defer cancel()
-	if err := srv.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		log.Warn("stop", zap.Error(err))
+	if err := d.srv.Stop(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		d.log.Warn("stop", zap.Error(err))
 	}
 	<-done
-	st := srv.Stats()
-	log.Info("Stopped", zap.Duration("drain", time.Since(start)), zap.Bool("forced", forced),
+	st := d.srv.Stats()
+	d.log.Info("Stopped", zap.Duration("drain", time.Since(d.start)), zap.Bool("forced", forced),
 		zap.Uint64("connections", st.ConnectionsOpened), zap.Uint64("decoded_messages", st.Decoded), zap.Uint64("encoded_messages", st.Encoded))
 	return exitOK
 }
