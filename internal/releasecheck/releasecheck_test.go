@@ -150,7 +150,12 @@ func TestNPMPackageNameInDocs(t *testing.T) {
 // digest, e.g. ghcr.io/socketx/socketx-server:0.1.0 or socketx-server:amd64.
 // URLs and Go import paths (github.com/socketx/socketx-server/...) have no
 // ':' or '@' after the name and are not matched.
-var imageRef = regexp.MustCompile(`[A-Za-z0-9._/<>-]*socketx-server[:@]`)
+var imageRef = regexp.MustCompile(`[A-Za-z0-9._/<>${}-]*socketx-server[:@]`)
+
+// ownRegistry is a copy of the image in the reader's own registry, named by
+// a shell variable or a placeholder: $REGISTRY/socketx-server,
+// ${REGISTRY}/socketx-server, <registry>/socketx-server.
+var ownRegistry = regexp.MustCompile(`^(\$[A-Z_]+|\$\{[A-Z_]+\}|<[a-z-]+>)/socketx-server$`)
 
 // Every image reference in the Dockerfiles' comments and the docs uses the
 // published name, and each of them names it.
@@ -161,8 +166,8 @@ func TestImageNameInDocs(t *testing.T) {
 			t.Errorf("%s does not name the image %s", rel, imageName)
 		}
 		for _, m := range imageRef.FindAllString(text, -1) {
-			if name := m[:len(m)-1]; name != imageName {
-				t.Errorf("%s refers to the image as %q, want %s", rel, name, imageName)
+			if name := m[:len(m)-1]; name != imageName && !ownRegistry.MatchString(name) {
+				t.Errorf("%s refers to the image as %q, want %s (or $REGISTRY/socketx-server for a copy)", rel, name, imageName)
 			}
 		}
 	}
@@ -419,6 +424,18 @@ func TestChangelogHeadingsParse(t *testing.T) {
 	for _, ok := range []string{"github.com/socketx/socketx-server/client", repoURL + ".git", "socketx-server image"} {
 		if m := imageRef.FindString(ok); m != "" {
 			t.Errorf("imageRef matched %q in %q", m, ok)
+		}
+	}
+	for name, want := range map[string]bool{
+		"$REGISTRY/socketx-server":          true,
+		"${REGISTRY}/socketx-server":        true,
+		"<registry>/socketx-server":         true,
+		"socketx-server":                    false,
+		"docker.io/socketx/socketx-server":  false,
+		"$REGISTRY/socketx/socketx-server2": false,
+	} {
+		if ownRegistry.MatchString(name) != want {
+			t.Errorf("ownRegistry(%q) = %v, want %v", name, !want, want)
 		}
 	}
 	var cfn yaml.Node
