@@ -6,10 +6,13 @@ PKGS      := ./...
 # (golang/go#75804, fixed in 1.27); a count has no deadline to race.
 FUZZTIME  ?= 20000x
 STATICCHECK_VERSION := v0.8.2
+# The newest the Go module proxy serves (go list -m -versions github.com/rhysd/actionlint).
+ACTIONLINT_VERSION  := v1.7.12
+ACTIONLINT          := $(shell $(GO) env GOPATH)/bin/actionlint
 
-.PHONY: test lint vet fmt staticcheck race bench bench-once fuzz-short build demo cross perf-quick perf-full
+.PHONY: test lint vet fmt staticcheck race bench bench-once fuzz-short build demo cross perf-quick perf-full release-check
 
-test: lint race bench-once fuzz-short deploy-check js-check
+test: lint race bench-once fuzz-short deploy-check js-check release-check
 
 lint: fmt vet staticcheck
 
@@ -49,6 +52,18 @@ build:
 cross:
 	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -o /dev/null ./cmd/socketx
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -o /dev/null ./cmd/socketx
+
+# The release pipeline, offline: actionlint on the workflows (with shellcheck
+# on their run: scripts when it is installed), and internal/releasecheck: the
+# version in VERSION and the names ghcr.io/socketx/socketx-server,
+# oci://ghcr.io/socketx/charts/socketx and @socketx/client agree in every file
+# that states them (docs/DEPLOY.md, "Releasing").
+release-check: $(ACTIONLINT)
+	$(ACTIONLINT) .github/workflows/*.yml
+	$(GO) test -count=1 ./internal/releasecheck/
+
+$(ACTIONLINT):
+	$(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
 
 demo:
 	$(GO) run ./cmd/socketx demo

@@ -4,10 +4,11 @@
 # Needs node >= 20.19 with npm, go, and /usr/bin/chromium (apt-get install chromium).
 NPM_CI := npm ci --no-audit --no-fund --loglevel=error
 
-.PHONY: js-check js-deps js-build js-bundle js-bundle-check js-unit js-e2e
+.PHONY: js-check js-deps js-build js-bundle js-bundle-check js-unit js-pack js-e2e
 
-# Everything: dependencies, typecheck + build, bundle freshness, unit and e2e tests.
-js-check: js-bundle-check js-unit js-e2e
+# Everything: dependencies, typecheck + build, bundle freshness, unit tests,
+# the published package's contents, e2e tests.
+js-check: js-bundle-check js-unit js-pack js-e2e
 
 js-deps:
 	cd sdk/js && $(NPM_CI)
@@ -28,6 +29,11 @@ js-bundle: js-build
 
 js-unit: js-build
 	cd sdk/js && npm test --silent
+
+# What `npm publish` would upload (npm pack --dry-run): the exact file list and
+# the package.json fields a published package needs (sdk/js/packcheck).
+js-pack: js-build
+	cd sdk/js && npm run --silent test:pack
 
 js-e2e: js-build
 	cd e2e && npm test --silent
