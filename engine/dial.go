@@ -12,13 +12,14 @@ import (
 
 	"github.com/socketx/socketx-server/codec"
 	"github.com/socketx/socketx-server/mte"
+	"github.com/socketx/socketx-server/routing"
 	"github.com/socketx/socketx-server/upstream"
 )
 
 // startDial connects the upstream off the loop. The dialer goroutine only
 // dials and enrolls: the new conn arrives in OnOpen on this session's loop
 // (context = &sess.up), a failure in dialFailed through EventLoop.Execute.
-func (sess *session) startDial(t upstream.Target) {
+func (sess *session) startDial(t routing.Target) {
 	s := sess.server()
 	sess.state = stateDialing
 	sess.dialAt = time.Now().UnixNano()
@@ -32,9 +33,10 @@ func (sess *session) startDial(t upstream.Target) {
 	}
 	el := sess.loop.el
 	up := &sess.up
-	hold := sess.dialStarted(t)
+	ep := upstream.Endpoint{Addr: t.Addr, TLS: t.TLS, ServerName: t.ServerName}
+	hold := sess.dialStarted(ep)
 	go func() {
-		conn, err := s.dialer.Dial(s.ctx, t)
+		conn, err := s.dialer.Dial(s.ctx, ep)
 		if err == nil {
 			var ch <-chan gnet.RegisteredResult
 			ch, err = el.Enroll(gnet.NewContext(s.ctx, up), conn)
@@ -46,7 +48,7 @@ func (sess *session) startDial(t upstream.Target) {
 				_ = conn.Close()
 			}
 		}
-		s.dialDone(t, hold, err == nil)
+		s.dialDone(ep, hold, err == nil)
 		if err != nil {
 			_ = el.Execute(s.ctx, gnet.RunnableFunc(func(context.Context) error {
 				up.sess.dialFailed(err)

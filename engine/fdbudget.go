@@ -59,14 +59,14 @@ func (b *fdBudget) acquire(n int64) { b.inUse.Add(n) }
 
 func (b *fdBudget) release(n int64) { b.inUse.Add(-n) }
 
-// dialFDs is what an upstream dial to t holds beyond the leg reserved at
+// dialFDs is what an upstream dial to ep holds beyond the leg reserved at
 // accept: transient while it dials and enrolls, steady once enrolled.
 // ws://: gnet's Enroll dups the TCP socket and closes the original (1
 // transient). wss://: the TLS bridge keeps the TCP socket, both ends of a
 // socketpair (2 steady) and, while it wraps each end and while Enroll dups
 // the engine's end, one duplicate at a time (3 transient).
-func dialFDs(t upstream.Target) (transient, steady int64) {
-	if t.TLS {
+func dialFDs(ep upstream.Endpoint) (transient, steady int64) {
+	if ep.TLS {
 		return 3, 2
 	}
 	return 1, 0
@@ -187,8 +187,8 @@ func (sess *session) evict() {
 // dialStarted moves the session's upstream reservation to the dial and
 // counts the dial's transient descriptors. It returns what the dial holds;
 // the dial goroutine passes it to dialDone.
-func (sess *session) dialStarted(t upstream.Target) (hold int64) {
-	transient, steady := dialFDs(t)
+func (sess *session) dialStarted(ep upstream.Endpoint) (hold int64) {
+	transient, steady := dialFDs(ep)
 	sess.budget.held--
 	sess.budget.upLeg = 1 + steady
 	sess.server().fds.acquire(transient)
@@ -198,9 +198,9 @@ func (sess *session) dialStarted(t upstream.Target) (hold int64) {
 // dialDone runs on the dial goroutine once the upstream conn is enrolled
 // (gnet has run OnOpen for it) or the dial has failed. An enrolled leg's own
 // descriptors pass to the session (upstreamEnrolled); the rest is released.
-func (s *Server) dialDone(t upstream.Target, hold int64, enrolled bool) {
+func (s *Server) dialDone(ep upstream.Endpoint, hold int64, enrolled bool) {
 	if enrolled {
-		_, steady := dialFDs(t)
+		_, steady := dialFDs(ep)
 		hold -= 1 + steady
 	}
 	s.fds.release(hold)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/socketx/socketx-server/codec"
 	"github.com/socketx/socketx-server/mte"
-	"github.com/socketx/socketx-server/upstream"
 )
 
 // handshakeMessage runs the SocketX pairing: hello → response, pairRequest
@@ -58,7 +57,7 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 		if err != nil {
 			return sess.pairingFailed(err)
 		}
-		target, err := upstream.Resolve(sess.route.Upstream, pathname)
+		target, err := sess.route.Resolve(pathname)
 		if err != nil {
 			if ce := sess.server().logRejection("Pathname refused"); ce != nil {
 				ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remoteIP), zap.Error(err))

@@ -115,7 +115,7 @@ func (c Config) Validate() error {
 // Dialer connects to an upstream off the event loops. upstream.Manager is
 // the production implementation.
 type Dialer interface {
-	Dial(ctx context.Context, t upstream.Target) (net.Conn, error)
+	Dial(ctx context.Context, ep upstream.Endpoint) (net.Conn, error)
 }
 
 var _ Dialer = (*upstream.Manager)(nil)

@@ -1,5 +1,6 @@
-// Package routing parses DOMAIN_MAP and picks a Route for an upgrade's Host
-// header and checks its Origin header.
+// Package routing parses DOMAIN_MAP, picks a Route for an upgrade's Host
+// header, checks its Origin header and resolves the pathname a client asks
+// for into the upstream Target to connect to.
 //
 // DOMAIN_MAP is a JSON object keyed by host name; each value is
 //
@@ -25,6 +26,18 @@
 // every upgrade. Native clients (mobile, server apps) send no Origin header:
 // serve them with a "*" entry or under a separate host key whose list is
 // ["*"].
+//
+// Route.Resolve joins the route's upstream base URL and the pathname from
+// the client's upstream connection request (exactly one slash between
+// them), merges queries, percent-encodes what a request-target may not
+// contain, removes dot segments and refuses anything that would climb above
+// the base path (ErrPathEscape) or that is malformed (ErrBadPathname). The
+// Target it returns holds what to dial (Addr, TLS, ServerName) and what to
+// send in the WebSocket request (Host, RequestURI).
+//
+// routing imports no other SocketX package. Dialing is package upstream's,
+// which does not import routing either: the engine copies a Target's Addr,
+// TLS and ServerName into an upstream.Endpoint.
 //
 // Match and Route.AllowOrigin do not allocate; a Map is immutable after Parse
 // and safe for concurrent use.

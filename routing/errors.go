@@ -2,6 +2,7 @@ package routing
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 )
 
@@ -26,3 +27,32 @@ func (e *EntryError) Error() string {
 	}
 	return s + ": " + e.Problem
 }
+
+// Errors from Route.Resolve. Callers branch on the first two with errors.Is;
+// Resolve returns them wrapped in one of the detailed errors below.
+//
+// Their texts keep the "upstream:" prefix they had before resolution moved
+// here from package upstream: the engine logs them ("Pathname refused") and
+// log filters and the hardening tests match the text.
+var (
+	// ErrPathEscape: the pathname would leave the base path (dot segments,
+	// encoded slashes or backslashes).
+	ErrPathEscape = errors.New("upstream: pathname escapes the base path")
+	// ErrBadPathname: the pathname is malformed (control character, not
+	// starting with '/', too long).
+	ErrBadPathname = errors.New("upstream: bad pathname")
+	// ErrBadBase: the base URL is not an absolute ws:// or wss:// URL with a
+	// host. Parse never produces such a URL.
+	ErrBadBase = errors.New("upstream: base URL must be absolute ws:// or wss:// with a host")
+)
+
+// Detailed Resolve errors, allocated once; each wraps one sentinel above.
+var (
+	errNotAbsolute = fmt.Errorf("%w: must start with '/'", ErrBadPathname)
+	errControl     = fmt.Errorf("%w: control character", ErrBadPathname)
+	errTooLong     = fmt.Errorf("%w: request URI longer than %d bytes", ErrBadPathname, MaxRequestURI)
+	errEncodedSep  = fmt.Errorf("%w: encoded slash or backslash", ErrPathEscape)
+	errBackslash   = fmt.Errorf("%w: backslash", ErrPathEscape)
+	errDotParam    = fmt.Errorf("%w: dot segment with parameters", ErrPathEscape)
+	errAboveBase   = fmt.Errorf("%w: dot segments climb above the base path", ErrPathEscape)
+)

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/url"
 	"strings"
-
-	"github.com/socketx/socketx-server/upstream"
 )
 
 // Map is a parsed DOMAIN_MAP. It is immutable and safe for concurrent use.
@@ -213,7 +211,7 @@ func parseUpstream(s string) (*url.URL, string) {
 		}
 	}
 	u.Host = strings.ToLower(u.Host)
-	if _, err := upstream.Resolve(u, ""); err != nil {
+	if _, err := resolve(u, ""); err != nil {
 		return nil, err.Error()
 	}
 	return u, ""

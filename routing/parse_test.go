@@ -4,8 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/socketx/socketx-server/upstream"
 )
 
 // docsMap is the example from the product docs ("DOMAIN_MAP Format").
@@ -136,19 +134,22 @@ func TestRouteResolve(t *testing.T) {
 	m := mustParse(t, docsMap)
 	r, _ := m.Match([]byte("api.example.com"))
 	got, err := r.Resolve("/dogs?x=1")
-	want := upstream.Target{
+	want := Target{
 		URL: "wss://backend.example.com/socket/dogs?x=1", TLS: true, Addr: "backend.example.com:443",
 		ServerName: "backend.example.com", Host: "backend.example.com", RequestURI: "/socket/dogs?x=1",
 	}
 	if err != nil || got != want {
 		t.Fatalf("Resolve = %+v, %v", got, err)
 	}
-	if _, err := r.Resolve("/../x"); !errors.Is(err, upstream.ErrPathEscape) {
+	if _, err := r.Resolve("/../x"); !errors.Is(err, ErrPathEscape) {
 		t.Fatalf("err %v", err)
 	}
 	r, _ = m.Match([]byte("q.staging.example.com"))
 	if got, err := r.Resolve(""); err != nil || got.Addr != "staging-backend:8080" || got.RequestURI != "/" || got.TLS {
 		t.Fatalf("Resolve = %+v, %v", got, err)
+	}
+	if _, err := (&Route{Key: "hand-made"}).Resolve("/x"); err != ErrBadBase {
+		t.Fatalf("Resolve on a Route without Upstream: err %v, want ErrBadBase", err)
 	}
 }
 

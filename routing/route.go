@@ -1,10 +1,6 @@
 package routing
 
-import (
-	"net/url"
-
-	"github.com/socketx/socketx-server/upstream"
-)
+import "net/url"
 
 // Route is one DOMAIN_MAP entry. It is immutable after Parse.
 type Route struct {
@@ -20,11 +16,4 @@ type Route struct {
 	allowNull   bool                // "null" listed
 	origins     map[string]struct{} // exact, normalised scheme://host[:port]
 	wildOrigins []wildOrigin
-}
-
-// Resolve returns the upstream target for the pathname the client sent in
-// its upstream connection request. See upstream.Resolve for the rules and
-// errors.
-func (r *Route) Resolve(pathname string) (upstream.Target, error) {
-	return upstream.Resolve(r.Upstream, pathname)
 }

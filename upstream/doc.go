@@ -1,10 +1,12 @@
-// Package upstream turns a DOMAIN_MAP upstream base URL plus the pathname a
-// SocketX client asked for into a dialable Target, and dials it.
+// Package upstream connects to upstream servers: Manager.Dial takes an
+// Endpoint (host:port, TLS or not, server name) and returns a connection
+// ready for a gnet event loop.
 //
-// Resolve joins the base path and the client's pathname (exactly one slash
-// between them), merges queries, percent-encodes what a request-target may not
-// contain, removes dot segments and refuses anything that would climb above
-// the base path (ErrPathEscape) or that is malformed (ErrBadPathname).
+// It knows nothing of URLs, pathnames or DOMAIN_MAP: routing.Route.Resolve
+// turns a route's base URL and the pathname a client asked for into a
+// routing.Target, and the engine copies its Addr, TLS and ServerName into an
+// Endpoint. upstream imports no other SocketX package, routing included, so
+// neither depends on the other.
 //
 // Manager.Dial is BLOCKING: call it from a short-lived goroutine, never on an
 // event loop. It bounds each dial by Config.DialTimeout, caps concurrent dials

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"syscall"
 )
@@ -19,26 +18,10 @@ var (
 	// ErrTooManyDials: the per-address concurrent dial cap stayed full until
 	// the dial deadline.
 	ErrTooManyDials = errors.New("upstream: too many concurrent dials to address")
-	// ErrPathEscape: the pathname would leave the base path (dot segments,
-	// encoded slashes or backslashes).
-	ErrPathEscape = errors.New("upstream: pathname escapes the base path")
-	// ErrBadPathname: the pathname is malformed (control character, not
-	// starting with '/', too long).
-	ErrBadPathname = errors.New("upstream: bad pathname")
-	// ErrBadBase: the base URL is not an absolute ws:// or wss:// URL with a
-	// host. routing.Parse never produces such a URL.
-	ErrBadBase = errors.New("upstream: base URL must be absolute ws:// or wss:// with a host")
 )
 
-// Detailed errors, allocated once; each wraps one sentinel above.
+// Detailed errors, allocated once.
 var (
-	errNotAbsolute   = fmt.Errorf("%w: must start with '/'", ErrBadPathname)
-	errControl       = fmt.Errorf("%w: control character", ErrBadPathname)
-	errTooLong       = fmt.Errorf("%w: request URI longer than %d bytes", ErrBadPathname, MaxRequestURI)
-	errEncodedSep    = fmt.Errorf("%w: encoded slash or backslash", ErrPathEscape)
-	errBackslash     = fmt.Errorf("%w: backslash", ErrPathEscape)
-	errDotParam      = fmt.Errorf("%w: dot segment with parameters", ErrPathEscape)
-	errAboveBase     = fmt.Errorf("%w: dot segments climb above the base path", ErrPathEscape)
 	errBridgeSocket  = errors.New("upstream: socketpair end is not a *net.UnixConn")
 	errNoSystemRoots = errors.New("upstream: the system root pool is empty")
 )
@@ -56,8 +39,6 @@ const (
 	ReasonBackoff      = "backoff"
 	ReasonTooManyDials = "too_many_dials"
 	ReasonBridge       = "bridge"
-	ReasonPathEscape   = "path_escape"
-	ReasonBadPathname  = "bad_pathname"
 	ReasonOther        = "other"
 )
 
@@ -70,7 +51,7 @@ var dialReasons = [...]string{
 
 // DialError is returned by Manager.Dial for every failure.
 type DialError struct {
-	// Target is the dialed "host:port" (Target.Addr); it never carries the
+	// Target is the dialed "host:port" (Endpoint.Addr); Dial never sees the
 	// path or query, which may hold client secrets.
 	Target string
 	// Reason is one of the Reason* labels.
@@ -87,7 +68,7 @@ func (e *DialError) Error() string {
 func (e *DialError) Unwrap() error { return e.Err }
 
 // Reason returns a bounded label for err: "ok" for nil, the *DialError's
-// reason, "path_escape"/"bad_pathname" for Resolve errors, else "other".
+// reason, "backoff"/"too_many_dials" for those sentinels, else "other".
 func Reason(err error) string {
 	if err == nil {
 		return ReasonOK
@@ -100,10 +81,6 @@ func Reason(err error) string {
 		return ReasonBackoff
 	case errors.Is(err, ErrTooManyDials):
 		return ReasonTooManyDials
-	case errors.Is(err, ErrPathEscape):
-		return ReasonPathEscape
-	case errors.Is(err, ErrBadPathname):
-		return ReasonBadPathname
 	}
 	return ReasonOther
 }

@@ -83,18 +83,30 @@ func (m *Manager) addr(addr string) *addrState {
 	return st
 }
 
-// Dial connects to t and returns a connection the engine can Enroll in a gnet
+// Endpoint is what Dial connects to. The engine fills it from the
+// routing.Target that routing.Route.Resolve returned; this package does not
+// import routing (see the package doc).
+type Endpoint struct {
+	// Addr is "host:port" to dial.
+	Addr string
+	// TLS is true for wss://: verify the server's certificate and bridge.
+	TLS bool
+	// ServerName is the host name for TLS SNI and certificate verification.
+	ServerName string
+}
+
+// Dial connects to ep and returns a connection the engine can Enroll in a gnet
 // event loop: a *net.TCPConn (TCP_NODELAY on) for ws://, or the engine end of
 // a TLS bridge, a *net.UnixConn, for wss://. It blocks for up to
 // Config.DialTimeout (or ctx's deadline, if sooner): never call it on an
 // event loop. Every error is a *DialError; see Reason.
-func (m *Manager) Dial(ctx context.Context, t Target) (net.Conn, error) {
-	st := m.addr(t.Addr)
+func (m *Manager) Dial(ctx context.Context, ep Endpoint) (net.Conn, error) {
+	st := m.addr(ep.Addr)
 
 	st.mu.Lock()
 	if m.cfg.Now().Before(st.until) {
 		st.mu.Unlock()
-		return nil, m.fail(t, ReasonBackoff, ErrBackoff)
+		return nil, m.fail(ep, ReasonBackoff, ErrBackoff)
 	}
 	gen := st.gen
 	st.mu.Unlock()
@@ -109,35 +121,35 @@ func (m *Manager) Dial(ctx context.Context, t Target) (net.Conn, error) {
 		case st.sem <- struct{}{}:
 		case <-dctx.Done():
 			if ctx.Err() == context.Canceled {
-				return nil, m.fail(t, ReasonCanceled, ctx.Err())
+				return nil, m.fail(ep, ReasonCanceled, ctx.Err())
 			}
-			return nil, m.fail(t, ReasonTooManyDials, ErrTooManyDials)
+			return nil, m.fail(ep, ReasonTooManyDials, ErrTooManyDials)
 		}
 	}
-	conn, reason, err := m.connect(ctx, dctx, st, t)
+	conn, reason, err := m.connect(ctx, dctx, st, ep)
 	<-st.sem
 
-	m.record(st, gen, t, reason)
+	m.record(st, gen, ep, reason)
 	if err != nil {
-		return nil, m.fail(t, reason, err)
+		return nil, m.fail(ep, reason, err)
 	}
 	m.stats.dialsOK.Add(1)
 	return conn, nil
 }
 
 // connect does the TCP dial and, for wss, the TLS handshake and bridge.
-func (m *Manager) connect(ctx, dctx context.Context, st *addrState, t Target) (net.Conn, string, error) {
-	raw, err := m.dial(dctx, "tcp", t.Addr)
+func (m *Manager) connect(ctx, dctx context.Context, st *addrState, ep Endpoint) (net.Conn, string, error) {
+	raw, err := m.dial(dctx, "tcp", ep.Addr)
 	if err != nil {
 		return nil, classifyDial(ctx, err), err
 	}
 	if tc, ok := raw.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	if !t.TLS {
+	if !ep.TLS {
 		return raw, ReasonOK, nil
 	}
-	tc := tls.Client(raw, m.tlsConfig(st, t.ServerName))
+	tc := tls.Client(raw, m.tlsConfig(st, ep.ServerName))
 	if err := tc.HandshakeContext(dctx); err != nil {
 		_ = raw.Close()
 		return nil, classifyHandshake(ctx, err), err
@@ -165,7 +177,7 @@ func (m *Manager) tlsConfig(st *addrState, serverName string) *tls.Config {
 // record updates the backoff state with a dial's outcome. Only the first
 // outcome of the dials started in the same generation counts, so a burst of
 // concurrent dials failing together is one failure, not many.
-func (m *Manager) record(st *addrState, gen uint64, t Target, reason string) {
+func (m *Manager) record(st *addrState, gen uint64, ep Endpoint, reason string) {
 	if reason != ReasonOK && !countsAsFailure(reason) {
 		return
 	}
@@ -191,14 +203,14 @@ func (m *Manager) record(st *addrState, gen uint64, t Target, reason string) {
 	}
 	st.until = m.cfg.Now().Add(window)
 	if ce := m.log.Check(zap.WarnLevel, "upstream dial failed; backing off"); ce != nil {
-		ce.Write(zap.String("addr", t.Addr), zap.String("reason", reason),
+		ce.Write(zap.String("addr", ep.Addr), zap.String("reason", reason),
 			zap.Int("failures", st.failures), zap.Duration("window", window))
 	}
 }
 
-func (m *Manager) fail(t Target, reason string, err error) *DialError {
+func (m *Manager) fail(ep Endpoint, reason string, err error) *DialError {
 	m.stats.failed(reason)
-	return &DialError{Target: t.Addr, Reason: reason, Err: err}
+	return &DialError{Target: ep.Addr, Reason: reason, Err: err}
 }
 
 // counters are the Manager's metrics, updated with atomic adds.

@@ -101,7 +101,7 @@ func TestDialPrivateCA(t *testing.T) {
 	srv := startTLSServer(t, pki, echo)
 	defer srv.close()
 
-	_, err := NewManager(Config{}, zap.NewNop()).Dial(context.Background(), wssTarget(t, srv.port()))
+	_, err := NewManager(Config{}, zap.NewNop()).Dial(context.Background(), wssEndpoint(srv.port()))
 	wantDialError(t, err, ReasonTLS)
 	var uerr x509.UnknownAuthorityError
 	if !errors.As(err, &uerr) {
@@ -109,7 +109,7 @@ func TestDialPrivateCA(t *testing.T) {
 	}
 
 	m := NewManager(Config{ExtraRoots: []*x509.Certificate{pki.caCert(t)}}, zap.NewNop())
-	c, err := m.Dial(context.Background(), wssTarget(t, srv.port()))
+	c, err := m.Dial(context.Background(), wssEndpoint(srv.port()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,13 +22,8 @@ import (
 	"go.uber.org/zap"
 )
 
-func wssTarget(t testing.TB, port string) Target {
-	t.Helper()
-	tg, err := Resolve(mustURL(t, "wss://127.0.0.1:"+port+"/ws"), "/rooms")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tg
+func wssEndpoint(port string) Endpoint {
+	return Endpoint{Addr: "127.0.0.1:" + port, TLS: true, ServerName: "127.0.0.1"}
 }
 
 // waitBridges waits, bounded, until every bridge goroutine of m has exited.
@@ -75,7 +70,7 @@ func TestBridgeEchoAndEngineClose(t *testing.T) {
 	})
 	m := NewManager(Config{TLSConfig: &tls.Config{RootCAs: pki.pool}}, zap.NewNop())
 
-	c, err := m.Dial(context.Background(), wssTarget(t, srv.port()))
+	c, err := m.Dial(context.Background(), wssEndpoint(srv.port()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +129,7 @@ func TestBridgePeerClose(t *testing.T) {
 		_, _ = c.Write([]byte("bye"))
 	}) // the handler returns and the server closes the connection
 	m := NewManager(Config{TLSConfig: &tls.Config{RootCAs: pki.pool}}, zap.NewNop())
-	c, err := m.Dial(context.Background(), wssTarget(t, srv.port()))
+	c, err := m.Dial(context.Background(), wssEndpoint(srv.port()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,14 +153,14 @@ func TestDialTLSUnknownCA(t *testing.T) {
 	defer srv.close()
 	other := newTestPKI(t)
 	m := NewManager(Config{TLSConfig: &tls.Config{RootCAs: other.pool}}, zap.NewNop())
-	_, err := m.Dial(context.Background(), wssTarget(t, srv.port()))
+	_, err := m.Dial(context.Background(), wssEndpoint(srv.port()))
 	wantDialError(t, err, ReasonTLS)
 	var uerr x509.UnknownAuthorityError
 	if !errors.As(err, &uerr) {
 		t.Fatalf("err %v, want x509.UnknownAuthorityError", err)
 	}
 	// A TLS failure feeds the backoff like any other upstream failure.
-	_, err = m.Dial(context.Background(), wssTarget(t, srv.port()))
+	_, err = m.Dial(context.Background(), wssEndpoint(srv.port()))
 	wantDialError(t, err, ReasonBackoff)
 }
 
@@ -174,9 +169,9 @@ func TestDialTLSWrongName(t *testing.T) {
 	srv := startTLSServer(t, pki, echo)
 	defer srv.close()
 	m := NewManager(Config{TLSConfig: &tls.Config{RootCAs: pki.pool}}, zap.NewNop())
-	tg := wssTarget(t, srv.port())
-	tg.ServerName = "wrong.example.com"
-	_, err := m.Dial(context.Background(), tg)
+	ep := wssEndpoint(srv.port())
+	ep.ServerName = "wrong.example.com"
+	_, err := m.Dial(context.Background(), ep)
 	wantDialError(t, err, ReasonTLS)
 	var herr x509.HostnameError
 	if !errors.As(err, &herr) {
@@ -200,7 +195,7 @@ func TestDialTLSHandshakeTimeout(t *testing.T) {
 	}()
 	m := NewManager(Config{DialTimeout: 100 * time.Millisecond}, zap.NewNop())
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	_, err = m.Dial(context.Background(), wssTarget(t, port))
+	_, err = m.Dial(context.Background(), wssEndpoint(port))
 	wantDialError(t, err, ReasonTimeout)
 	(<-accepted).Close()
 }
@@ -253,10 +248,10 @@ func TestBridgeMemoryPerConn(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
 	m := NewManager(Config{TLSConfig: &tls.Config{RootCAs: pool}}, zap.NewNop())
-	tg := wssTarget(t, port)
+	ep := wssEndpoint(port)
 
 	// Warm up pools and the session cache so they are not counted.
-	warm, err := m.Dial(context.Background(), tg)
+	warm, err := m.Dial(context.Background(), ep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +260,7 @@ func TestBridgeMemoryPerConn(t *testing.T) {
 	before := heapAndStacks()
 	cs := make([]net.Conn, 0, conns)
 	for range conns {
-		c, err := m.Dial(context.Background(), tg)
+		c, err := m.Dial(context.Background(), ep)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -311,7 +306,7 @@ func BenchmarkBridgeEcho(b *testing.B) {
 	srv := startTLSServer(b, pki, echo)
 	defer srv.close()
 	m := NewManager(Config{TLSConfig: &tls.Config{RootCAs: pki.pool}}, zap.NewNop())
-	c, err := m.Dial(context.Background(), wssTarget(b, srv.port()))
+	c, err := m.Dial(context.Background(), wssEndpoint(srv.port()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -337,10 +332,10 @@ func BenchmarkDialWSS(b *testing.B) {
 	srv := startTLSServer(b, pki, echo)
 	defer srv.close()
 	m := NewManager(Config{TLSConfig: &tls.Config{RootCAs: pki.pool, ClientSessionCache: tls.NewLRUClientSessionCache(0)}}, zap.NewNop())
-	tg := wssTarget(b, srv.port())
+	ep := wssEndpoint(srv.port())
 	b.ReportAllocs()
 	for b.Loop() {
-		c, err := m.Dial(context.Background(), tg)
+		c, err := m.Dial(context.Background(), ep)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package upstream
+package routing
 
 import (
 	"bytes"
@@ -10,12 +10,14 @@ import (
 // MaxRequestURI bounds Target.RequestURI (path plus query).
 const MaxRequestURI = 8 << 10
 
-// maxPathname bounds the work Resolve does on a client pathname before the
+// maxPathname bounds the work resolve does on a client pathname before the
 // result is measured (dot segments can shrink a long input).
 const maxPathname = 2 * MaxRequestURI
 
 // Target is a resolved upstream: what to dial and what to put in the
-// client-side WebSocket request.
+// proxy's WebSocket request to the upstream. Addr, TLS and ServerName are
+// what upstream.Manager dials (the engine copies them into an
+// upstream.Endpoint); Host and RequestURI go into the handshake.
 type Target struct {
 	// URL is the full ws:// or wss:// URL, for logs. It includes the query,
 	// which may carry client secrets: log with care.
@@ -32,8 +34,9 @@ type Target struct {
 	RequestURI string
 }
 
-// Resolve joins base (an upstream from DOMAIN_MAP) and the pathname a client
-// sent in its upstream connection request.
+// Resolve returns the upstream target for the pathname the client sent in
+// its upstream connection request (SocketX action 4), joined to the route's
+// Upstream base URL.
 //
 // The pathname may be "", "/", "?query", or "/path[?query][#fragment]", raw
 // or percent-decoded. "", "/" (or only slashes) mean the base path itself ("/" if the base
@@ -46,8 +49,16 @@ type Target struct {
 // Errors: ErrPathEscape (wrapped) when dot segments — also %2e-encoded ones,
 // or ones followed by ";params" — would climb above the base path, or the path
 // holds %2F, %5C or '\'; ErrBadPathname (wrapped) for control characters, a
-// path not starting with '/', or a RequestURI longer than MaxRequestURI.
-func Resolve(base *url.URL, pathname string) (Target, error) {
+// path not starting with '/', or a RequestURI longer than MaxRequestURI;
+// ErrBadBase for a Route not made by Parse whose Upstream is not an absolute
+// ws:// or wss:// URL with a host.
+func (r *Route) Resolve(pathname string) (Target, error) {
+	return resolve(r.Upstream, pathname)
+}
+
+// resolve joins base and pathname as Route.Resolve describes. Parse also
+// calls it with pathname "" to check that a base fits in MaxRequestURI.
+func resolve(base *url.URL, pathname string) (Target, error) {
 	if base == nil || base.Host == "" || base.Opaque != "" ||
 		(base.Scheme != "ws" && base.Scheme != "wss") {
 		return Target{}, ErrBadBase

@@ -1,4 +1,4 @@
-package upstream
+package routing
 
 import (
 	"errors"
@@ -84,7 +84,7 @@ func TestResolveRequestURI(t *testing.T) {
 		{"http://h/", "/", "", ErrBadBase},
 	}
 	for _, tc := range cases {
-		got, err := Resolve(mustURL(t, tc.base), tc.pathname)
+		got, err := resolve(mustURL(t, tc.base), tc.pathname)
 		name := tc.base + " + " + tc.pathname
 		if len(name) > 80 {
 			name = name[:80]
@@ -145,14 +145,14 @@ func TestResolveTargetFields(t *testing.T) {
 			URL: "ws://[::1]/", Addr: "[::1]:80", ServerName: "::1", Host: "[::1]", RequestURI: "/"}},
 	}
 	for _, tc := range cases {
-		got, err := Resolve(mustURL(t, tc.base), tc.pathname)
+		got, err := resolve(mustURL(t, tc.base), tc.pathname)
 		if err != nil || got != tc.want {
 			t.Errorf("%s + %s:\n got %+v, %v\nwant %+v", tc.base, tc.pathname, got, err, tc.want)
 		}
 	}
 }
 
-// FuzzResolve checks that Resolve never panics and that a result is clean,
+// FuzzResolve checks that resolve never panics and that a result is clean,
 // stays under the base path and resolves to itself.
 func FuzzResolve(f *testing.F) {
 	for _, s := range []string{"", "/", "/dogs?x=1", "/a/../b", "/%2e%2e", "/a b#c", "?q", "/a/..//", "/..;/", "/\xff%zz"} {
@@ -160,7 +160,7 @@ func FuzzResolve(f *testing.F) {
 	}
 	base := mustURL(f, "ws://h/socket/")
 	f.Fuzz(func(t *testing.T, p string) {
-		got, err := Resolve(base, p)
+		got, err := resolve(base, p)
 		if err != nil {
 			if !errors.Is(err, ErrBadPathname) && !errors.Is(err, ErrPathEscape) {
 				t.Fatalf("unexpected error %v", err)
@@ -180,9 +180,9 @@ func FuzzResolve(f *testing.F) {
 		if strings.HasPrefix(rel, "//") {
 			return // "//" means the base itself; not a fixed point
 		}
-		again, err := Resolve(base, rel)
+		again, err := resolve(base, rel)
 		if err != nil || again.RequestURI != uri {
-			t.Fatalf("Resolve(%q) = %q, %v; want fixed point %q", rel, again.RequestURI, err, uri)
+			t.Fatalf("resolve(%q) = %q, %v; want fixed point %q", rel, again.RequestURI, err, uri)
 		}
 	})
 }
@@ -191,7 +191,7 @@ func BenchmarkResolve(b *testing.B) {
 	base := mustURL(b, "wss://backend.example.com/socket?k=v")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Resolve(base, "/rooms/dogs/../cats?token=abc%20def"); err != nil {
+		if _, err := resolve(base, "/rooms/dogs/../cats?token=abc%20def"); err != nil {
 			b.Fatal(err)
 		}
 	}
