@@ -23,6 +23,23 @@
 // a *CloseError holds the WebSocket close code and reason for the close frame,
 // and an *UpstreamError holds the status an upstream answered instead of 101.
 //
+// Where to look:
+//
+//   - Towards clients, the proxy is the WebSocket server: request.go
+//     (ParseRequest; host.go checks the Host header), upgrade.go
+//     (CheckUpgrade), response.go (AppendUpgradeResponse,
+//     AppendErrorResponse) and proxyproto.go (ParseProxyHeader). head.go
+//     holds the HTTP head lexing both directions share.
+//   - Towards upstreams, the proxy is the WebSocket client:
+//     upstream_handshake.go holds NewKey, ClientHandshake and
+//     AppendClientHandshake for the opening request and
+//     ParseHandshakeResponse for the upstream's 101 (an *UpstreamError when
+//     it answers anything else). The engine runs this handshake on its event
+//     loop once package upstream has dialed; it lives here, not in upstream,
+//     because it shares the head parser above and must never block.
+//   - Frames, both directions: frame.go (ParseHeader), mask.go, write.go,
+//     close.go and assemble.go (reassembling fragmented messages).
+//
 // Splitting input never changes a result: for every prefix b[:k] of an input
 // b, a parser returns either ErrNeedMore or the same result it returns for b.
 // Errors are reported as soon as the offending line (HTTP) or header byte

@@ -7,8 +7,9 @@ import (
 	"io"
 )
 
-// ClientHandshake is what the proxy puts in its opening handshake to an
-// upstream (the proxy is the WebSocket client on that leg).
+// ClientHandshake is the client side of the WebSocket opening handshake:
+// what the proxy sends to an upstream, where it is the WebSocket client.
+// (What clients send the proxy is a Request; see ParseRequest.)
 type ClientHandshake struct {
 	Host            string // Host header: host[:port] of the upstream
 	RequestURI      string // origin-form target, "/path?query"; "" means "/"
