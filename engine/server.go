@@ -14,9 +14,9 @@ import (
 
 	"github.com/panjf2000/gnet/v2"
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 
 	"github.com/socketx/socketx-server/codec"
+	"github.com/socketx/socketx-server/internal/gnetaddr"
 	"github.com/socketx/socketx-server/mte"
 	"github.com/socketx/socketx-server/routing"
 	"github.com/socketx/socketx-server/upstream"
@@ -243,7 +243,7 @@ func (s *Server) Stop(ctx context.Context) error {
 // OnBoot records the engine and the bound address.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.eng = eng
-	if a, err := ListenerAddr(eng); err == nil {
+	if a, err := gnetaddr.Listener(eng); err == nil {
 		s.addr.Store(a)
 	} else {
 		s.log.Warn("cannot read the listener address", zap.Error(err))
@@ -251,27 +251,6 @@ func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
 	s.log.Info("Listening", zap.Stringer("addr", s.addr.Load()))
 	close(s.booted)
 	return gnet.None
-}
-
-// ListenerAddr is the address a running gnet engine's listener is bound to
-// (useful with port 0), read with getsockname on a dup of its socket.
-func ListenerAddr(eng gnet.Engine) (*net.TCPAddr, error) {
-	fd, err := eng.Dup()
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return nil, err
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))), nil
-	case *unix.SockaddrInet6:
-		return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))), nil
-	}
-	return nil, fmt.Errorf("engine: unexpected listener address %T", sa)
 }
 
 // OnShutdown stops background work.

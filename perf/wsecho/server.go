@@ -9,7 +9,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/panjf2000/gnet/v2/pkg/logging"
 
-	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/internal/gnetaddr"
 )
 
 // Config is the plain configuration of a Server.
@@ -106,7 +106,7 @@ func (s *Server) Stats() Stats {
 
 // OnBoot records the engine and the bound address.
 func (s *Server) OnBoot(eng gnet.Engine) gnet.Action {
-	addr, err := engine.ListenerAddr(eng)
+	addr, err := gnetaddr.Listener(eng)
 	if err != nil {
 		return gnet.Shutdown
 	}
