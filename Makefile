@@ -39,7 +39,7 @@ bench:
 
 # Each fuzz target for a short, bounded time (go test -fuzz takes one target per run).
 fuzz-short:
-	@set -e; for pkg in ./codec ./mte ./routing ./upstream ./metering ./client ./perf/wsecho ./perf/compare; do \
+	@set -e; for pkg in ./codec ./mte ./routing ./metering ./client ./perf/wsecho ./perf/compare; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "fuzz $$pkg $$f"; \
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/socketx-fuzz.log 2>&1 || { cat /tmp/socketx-fuzz.log; exit 1; }; \

@@ -460,7 +460,7 @@ func hostileCases() []hostileCase {
 			c.Keys(h.px.profile)
 			c.SendPathname("/../admin")
 			c.ExpectClose(1008, "pathname not allowed")
-		}, []logLine{{"Pathname refused", map[string]any{"error": "upstream: pathname escapes the base path: dot segments climb above the base path"}}, closed(1008, "pathname not allowed", "proxy")}},
+		}, []logLine{{"Pathname refused", map[string]any{"error": "routing: pathname escapes the base path: dot segments climb above the base path"}}, closed(1008, "pathname not allowed", "proxy")}},
 		{"pathname with an encoded slash", func(t *testing.T, h *hostileEnv) {
 			c := wstest.Dial(t, h.px.addr)
 			c.Upgrade("/", wstest.GoodOrigin)
@@ -468,7 +468,7 @@ func hostileCases() []hostileCase {
 			c.Keys(h.px.profile)
 			c.SendPathname("/..%2Fadmin")
 			c.ExpectClose(1008, "pathname not allowed")
-		}, []logLine{{"Pathname refused", map[string]any{"error": "upstream: pathname escapes the base path: encoded slash or backslash"}}, closed(1008, "pathname not allowed", "proxy")}},
+		}, []logLine{{"Pathname refused", map[string]any{"error": "routing: pathname escapes the base path: encoded slash or backslash"}}, closed(1008, "pathname not allowed", "proxy")}},
 		{"pathname with a control byte", func(t *testing.T, h *hostileEnv) {
 			c := wstest.Dial(t, h.px.addr)
 			c.Upgrade("/", wstest.GoodOrigin)

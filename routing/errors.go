@@ -29,21 +29,19 @@ func (e *EntryError) Error() string {
 }
 
 // Errors from Route.Resolve. Callers branch on the first two with errors.Is;
-// Resolve returns them wrapped in one of the detailed errors below.
-//
-// Their texts keep the "upstream:" prefix they had before resolution moved
-// here from package upstream: the engine logs them ("Pathname refused") and
-// log filters and the hardening tests match the text.
+// Resolve returns them wrapped in one of the detailed errors below. The
+// engine logs them ("Pathname refused"); clients see only 1008 "pathname
+// not allowed".
 var (
 	// ErrPathEscape: the pathname would leave the base path (dot segments,
 	// encoded slashes or backslashes).
-	ErrPathEscape = errors.New("upstream: pathname escapes the base path")
+	ErrPathEscape = errors.New("routing: pathname escapes the base path")
 	// ErrBadPathname: the pathname is malformed (control character, not
 	// starting with '/', too long).
-	ErrBadPathname = errors.New("upstream: bad pathname")
+	ErrBadPathname = errors.New("routing: bad pathname")
 	// ErrBadBase: the base URL is not an absolute ws:// or wss:// URL with a
 	// host. Parse never produces such a URL.
-	ErrBadBase = errors.New("upstream: base URL must be absolute ws:// or wss:// with a host")
+	ErrBadBase = errors.New("routing: base URL must be absolute ws:// or wss:// with a host")
 )
 
 // Detailed Resolve errors, allocated once; each wraps one sentinel above.

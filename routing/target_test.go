@@ -105,13 +105,13 @@ func TestResolveErrorText(t *testing.T) {
 		sentinel error
 		text     string
 	}{
-		{errNotAbsolute, ErrBadPathname, "upstream: bad pathname: must start with '/'"},
-		{errControl, ErrBadPathname, "upstream: bad pathname: control character"},
-		{errTooLong, ErrBadPathname, "upstream: bad pathname: request URI longer than 8192 bytes"},
-		{errEncodedSep, ErrPathEscape, "upstream: pathname escapes the base path: encoded slash or backslash"},
-		{errBackslash, ErrPathEscape, "upstream: pathname escapes the base path: backslash"},
-		{errDotParam, ErrPathEscape, "upstream: pathname escapes the base path: dot segment with parameters"},
-		{errAboveBase, ErrPathEscape, "upstream: pathname escapes the base path: dot segments climb above the base path"},
+		{errNotAbsolute, ErrBadPathname, "routing: bad pathname: must start with '/'"},
+		{errControl, ErrBadPathname, "routing: bad pathname: control character"},
+		{errTooLong, ErrBadPathname, "routing: bad pathname: request URI longer than 8192 bytes"},
+		{errEncodedSep, ErrPathEscape, "routing: pathname escapes the base path: encoded slash or backslash"},
+		{errBackslash, ErrPathEscape, "routing: pathname escapes the base path: backslash"},
+		{errDotParam, ErrPathEscape, "routing: pathname escapes the base path: dot segment with parameters"},
+		{errAboveBase, ErrPathEscape, "routing: pathname escapes the base path: dot segments climb above the base path"},
 	}
 	for _, tc := range cases {
 		if !errors.Is(tc.err, tc.sentinel) || tc.err.Error() != tc.text {
