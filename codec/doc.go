@@ -27,4 +27,10 @@
 // b, a parser returns either ErrNeedMore or the same result it returns for b.
 // Errors are reported as soon as the offending line (HTTP) or header byte
 // (WebSocket) is present.
+//
+// Words (docs/ARCHITECTURE.md): the client's handshake is the upgrade
+// (request.go, upgrade.go, response.go); the one the proxy sends an upstream,
+// as a WebSocket client, is the upstream handshake (upstreamhandshake.go:
+// ClientHandshake, ParseHandshakeResponse). Header and ParseHeader here are
+// the RFC 6455 frame header, not the SocketX header of package mte.
 package codec
