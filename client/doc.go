@@ -60,4 +60,11 @@
 // handshake including the proxy's upstream dial; Pathname overrides the
 // pathname of action 4; ReadLimit caps a received message. An Origin the
 // proxy's DOMAIN_MAP refuses fails the upgrade with ws.StatusError 403.
+//
+// # Words
+//
+// As in docs/ARCHITECTURE.md, "client" is the side this package is: the
+// app that dials the proxy, and the client leg of the proxied connection.
+// The backend behind the proxy is the upstream. In pairing this package is
+// the initiator (mte.Initiator) and the proxy the responder.
 package client

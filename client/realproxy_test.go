@@ -9,9 +9,46 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"go.uber.org/zap"
+
+	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/internal/enginetest"
 	"github.com/socketx/socketx-server/internal/testupstream"
 	"github.com/socketx/socketx-server/mte"
+	"github.com/socketx/socketx-server/upstream"
 )
+
+type proxyConfig struct {
+	addr     string // "" picks a free port
+	origins  string // allowedOrigins JSON list; "" is ["*"]
+	strength mte.Strength
+}
+
+// startRealProxy runs the production engine in-process in front of
+// upstreamURL (internal/enginetest), as cmd/socketx serve does, and stops it
+// at the end of the test; p.Stop stops it earlier.
+func startRealProxy(t *testing.T, upstreamURL string, pc proxyConfig) *enginetest.Proxy {
+	t.Helper()
+	if pc.origins == "" {
+		pc.origins = `["*"]`
+	}
+	if pc.strength == 0 {
+		pc.strength = 512
+	}
+	return enginetest.Start(t, enginetest.Options{
+		DomainMap: `{"*":{"upstream":"` + upstreamURL + `","allowedOrigins":` + pc.origins + `}}`,
+		MTE:       mte.Params{Strength: pc.strength, Window: 64},
+		Config: func(cfg *engine.Config) {
+			if pc.addr != "" {
+				cfg.Addr = pc.addr
+			}
+			cfg.TickInterval = 20 * time.Millisecond
+			cfg.CloseTimeout = time.Second
+		},
+		Upstream: upstream.Config{DialTimeout: 3 * time.Second},
+		Log:      zap.NewNop(),
+	})
+}
 
 // TestOptionsAgainstRealProxy checks the dial options against the engine:
 // Origin (the proxy's DOMAIN_MAP check), strength, pathname, header, timeouts.
@@ -21,14 +58,14 @@ func TestOptionsAgainstRealProxy(t *testing.T) {
 	p := startRealProxy(t, echo.URL, proxyConfig{origins: `["https://app.example"]`, strength: 768})
 
 	var se ws.StatusError
-	_, err := Dial(ctx, p.url, Options{Origin: "https://evil.example", Strength: 768})
+	_, err := Dial(ctx, p.URL, Options{Origin: "https://evil.example", Strength: 768})
 	if !errors.As(err, &se) || se != 403 {
 		t.Fatalf("refused Origin: %v, want HTTP 403", err)
 	}
-	if r, err := DialReconnecting(ctx, p.url, Options{Origin: "https://evil.example", Strength: 768}, ReconnectOptions{}); r != nil || !errors.As(err, &se) || se != 403 {
+	if r, err := DialReconnecting(ctx, p.URL, Options{Origin: "https://evil.example", Strength: 768}, ReconnectOptions{}); r != nil || !errors.As(err, &se) || se != 403 {
 		t.Fatalf("DialReconnecting with a refused Origin = %v, %v (first dial is not retried)", r, err)
 	}
-	_, err = Dial(ctx, p.url, Options{Origin: "https://app.example"}) // 512 against 768
+	_, err = Dial(ctx, p.URL, Options{Origin: "https://app.example"}) // 512 against 768
 	expectCloseError(t, err, 1002, "mte: encoderPublicKey is 800 bytes, want 1184 for ML-KEM-768")
 	if DefaultShouldReconnect(err) {
 		t.Fatal("a strength mismatch is retried")
@@ -37,7 +74,7 @@ func TestOptionsAgainstRealProxy(t *testing.T) {
 	h := http.Header{}
 	h.Set("X-Trace", "t1")
 	path := "/rooms/1?x=y"
-	c := mustDial(t, ctx, p.url+"/ignored", Options{
+	c := mustDial(t, ctx, p.URL+"/ignored", Options{
 		Origin:      "https://app.example",
 		Header:      h,
 		Strength:    768,
@@ -92,12 +129,12 @@ func TestRedialRefusedGivesUp(t *testing.T) {
 	// proxy's listener while it shuts down must not hold up the redial that
 	// meets the second proxy's 403.
 	opts := Options{Origin: "https://app.example", DialTimeout: 2 * time.Second, PairTimeout: 2 * time.Second}
-	r, err := DialReconnecting(ctx, p1.url, opts, fastRetry(rec))
+	r, err := DialReconnecting(ctx, p1.URL, opts, fastRetry(rec))
 	if err != nil {
 		t.Fatal(err)
 	}
 	disconnect(t, p1, rec)
-	startRealProxy(t, echo.URL, proxyConfig{addr: p1.addr, origins: `["https://other.example"]`})
+	startRealProxy(t, echo.URL, proxyConfig{addr: p1.Addr, origins: `["https://other.example"]`})
 	<-r.Done()
 	var (
 		re *ReconnectError

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/socketx/socketx-server/internal/enginetest"
 	"github.com/socketx/socketx-server/internal/testupstream"
 	"github.com/socketx/socketx-server/mte"
 )
@@ -93,7 +94,7 @@ func TestReconnectAfterProxyRestart(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	p1 := startRealProxy(t, echo.URL, proxyConfig{})
 	rec := newRecorder()
-	r := dialReconnecting(t, ctx, p1.url+"/chat", fastRetry(rec))
+	r := dialReconnecting(t, ctx, p1.URL+"/chat", fastRetry(rec))
 	eeid1 := r.EEID()
 	if eeid1 == (mte.EEID{}) {
 		t.Fatal("zero EEID")
@@ -103,7 +104,7 @@ func TestReconnectAfterProxyRestart(t *testing.T) {
 	}
 	expectMessage(t, ctx, r, mte.TypeText, "before")
 
-	p1.stop()
+	p1.Stop()
 	ev := <-rec.reconnecting
 	if ev.attempt != 1 {
 		t.Fatalf("first attempt = %d", ev.attempt)
@@ -122,7 +123,7 @@ func TestReconnectAfterProxyRestart(t *testing.T) {
 	sent := make(chan error, 1)
 	go func() { sent <- r.Send(ctx, mte.TypeBinary, []byte{0xff, 0x00}) }()
 
-	p2 := startRealProxy(t, echo.URL, proxyConfig{addr: p1.addr})
+	p2 := startRealProxy(t, echo.URL, proxyConfig{addr: p1.Addr})
 	eeid2 := <-rec.reconnected
 	if eeid2 == eeid1 || eeid2 == (mte.EEID{}) {
 		t.Fatalf("EEID after reconnect = %v (before %v)", eeid2, eeid1)
@@ -137,7 +138,7 @@ func TestReconnectAfterProxyRestart(t *testing.T) {
 	if got := r.EEID(); got != eeid2 {
 		t.Fatalf("EEID = %v, want %v", got, eeid2)
 	}
-	if st := p2.srv.Stats(); st.Paired != 1 || st.Decoded != 11 || st.Encoded != 11 {
+	if st := p2.Server.Stats(); st.Paired != 1 || st.Decoded != 11 || st.Encoded != 11 {
 		t.Fatalf("new proxy: paired %d decoded %d encoded %d, want 1 11 11", st.Paired, st.Decoded, st.Encoded)
 	}
 	// Every attempt after the first failed to connect to the stopped port.
@@ -172,7 +173,7 @@ func TestReconnectAfterUpstreamDrop(t *testing.T) {
 	up := testupstream.NewAbrupt(t, testupstream.WithMessages(got))
 	p := startRealProxy(t, up.URL, proxyConfig{})
 	rec := newRecorder()
-	r := dialReconnecting(t, ctx, p.url+"/feed", fastRetry(rec))
+	r := dialReconnecting(t, ctx, p.URL+"/feed", fastRetry(rec))
 	eeids := []mte.EEID{r.EEID()}
 	for i := range 2 {
 		if err := r.Send(ctx, mte.TypeText, fmt.Appendf(nil, "m%d", i)); err != nil {
@@ -197,7 +198,7 @@ func TestReconnectAfterUpstreamDrop(t *testing.T) {
 	if n := len(up.Requests()); n != 3 {
 		t.Fatalf("upstream upgrades = %d, want 3", n)
 	}
-	if st := p.srv.Stats(); st.Paired != 3 || st.Decoded != 2 {
+	if st := p.Server.Stats(); st.Paired != 3 || st.Decoded != 2 {
 		t.Fatalf("paired %d decoded %d, want 3 2", st.Paired, st.Decoded)
 	}
 }
@@ -211,7 +212,7 @@ func TestNoReconnectOnPolicyClose(t *testing.T) {
 
 	t.Run("default", func(t *testing.T) {
 		rec := newRecorder()
-		r := dialReconnecting(t, ctx, p.url, fastRetry(rec))
+		r := dialReconnecting(t, ctx, p.URL, fastRetry(rec))
 		msgs := r.Messages(ctx)
 		if err := r.Send(ctx, mte.TypeText, []byte("x")); err != nil {
 			t.Fatal(err)
@@ -239,7 +240,7 @@ func TestNoReconnectOnPolicyClose(t *testing.T) {
 		ro := fastRetry(rec)
 		var seen []error
 		ro.ShouldReconnect = func(err error) bool { seen = append(seen, err); return true }
-		r := dialReconnecting(t, ctx, p.url, ro)
+		r := dialReconnecting(t, ctx, p.URL, ro)
 		if err := r.Send(ctx, mte.TypeText, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
@@ -255,9 +256,9 @@ func TestNoReconnectOnPolicyClose(t *testing.T) {
 
 // disconnect stops the proxy and waits for the first reconnect attempt, so
 // the client is known to be disconnected; the stopped port refuses dials.
-func disconnect(t *testing.T, p *realProxy, rec *recorder) {
+func disconnect(t *testing.T, p *enginetest.Proxy, rec *recorder) {
 	t.Helper()
-	p.stop()
+	p.Stop()
 	if ev := <-rec.reconnecting; ev.attempt != 1 {
 		t.Fatalf("attempt = %d", ev.attempt)
 	}
@@ -274,7 +275,7 @@ func TestQueueFullAndCloseReportsUndelivered(t *testing.T) {
 	ro.QueueLimit = 3
 	queued := make(chan int, 10)
 	ro.queued = func(n int) { queued <- n }
-	r := dialReconnecting(t, ctx, p.url, ro)
+	r := dialReconnecting(t, ctx, p.URL, ro)
 	disconnect(t, p, rec)
 
 	for i := range 2 {
@@ -329,9 +330,9 @@ func TestMaxAttemptsReportsUndelivered(t *testing.T) {
 			<-proceed
 		}
 	}
-	r := dialReconnecting(t, ctx, p.url, ro)
+	r := dialReconnecting(t, ctx, p.URL, ro)
 	msgs := r.Messages(ctx)
-	p.stop()
+	p.Stop()
 	if ev := <-rec.reconnecting; ev.attempt != 1 {
 		t.Fatalf("attempt %d", ev.attempt)
 	}
@@ -379,7 +380,7 @@ func TestSendWithdrawnOnCancel(t *testing.T) {
 	ro := fastRetry(rec)
 	queued := make(chan int, 10)
 	ro.queued = func(n int) { queued <- n }
-	r := dialReconnecting(t, ctx, p.url, ro)
+	r := dialReconnecting(t, ctx, p.URL, ro)
 	disconnect(t, p, rec)
 
 	sctx, cancel := context.WithCancel(ctx)
@@ -393,9 +394,9 @@ func TestSendWithdrawnOnCancel(t *testing.T) {
 	if err := r.SendAsync(mte.TypeText, []byte("kept")); err != nil {
 		t.Fatal(err)
 	}
-	p2 := startRealProxy(t, echo.URL, proxyConfig{addr: p.addr})
+	p2 := startRealProxy(t, echo.URL, proxyConfig{addr: p.Addr})
 	expectMessage(t, ctx, r, mte.TypeText, "kept")
-	if st := p2.srv.Stats(); st.Decoded != 1 {
+	if st := p2.Server.Stats(); st.Decoded != 1 {
 		t.Fatalf("decoded %d, want 1", st.Decoded)
 	}
 }
@@ -409,7 +410,7 @@ func TestConcurrentSendersDuringReconnect(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	p := startRealProxy(t, echo.URL, proxyConfig{})
 	rec := newRecorder()
-	r := dialReconnecting(t, ctx, p.url, fastRetry(rec))
+	r := dialReconnecting(t, ctx, p.URL, fastRetry(rec))
 	disconnect(t, p, rec)
 
 	var wg sync.WaitGroup
@@ -430,7 +431,7 @@ func TestConcurrentSendersDuringReconnect(t *testing.T) {
 			}
 		})
 	}
-	p2 := startRealProxy(t, echo.URL, proxyConfig{addr: p.addr})
+	p2 := startRealProxy(t, echo.URL, proxyConfig{addr: p.Addr})
 	next := make([]int, goroutines)
 	msgs := r.Messages(ctx)
 	for n := 0; n < goroutines*perG; n++ {
@@ -448,7 +449,7 @@ func TestConcurrentSendersDuringReconnect(t *testing.T) {
 		next[g]++
 	}
 	wg.Wait()
-	if st := p2.srv.Stats(); st.Decoded != goroutines*perG || st.Paired != 1 {
+	if st := p2.Server.Stats(); st.Decoded != goroutines*perG || st.Paired != 1 {
 		t.Fatalf("decoded %d paired %d", st.Decoded, st.Paired)
 	}
 	if n := len(rec.reconnected); n != 1 {
@@ -464,7 +465,7 @@ func TestContextEndsConnection(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	p := startRealProxy(t, echo.URL, proxyConfig{})
 	life, cancel := context.WithCancel(ctx)
-	r, err := DialReconnecting(life, p.url, Options{}, ReconnectOptions{})
+	r, err := DialReconnecting(life, p.URL, Options{}, ReconnectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +490,7 @@ func TestContextEndsConnection(t *testing.T) {
 func TestMessagesStopResume(t *testing.T) {
 	ctx := testCtx(t)
 	p := startRealProxy(t, testupstream.NewEcho(t).URL, proxyConfig{})
-	r := dialReconnecting(t, ctx, p.url, ReconnectOptions{})
+	r := dialReconnecting(t, ctx, p.URL, ReconnectOptions{})
 	for _, s := range []string{"a", "b", "c"} {
 		if err := r.Send(ctx, mte.TypeText, []byte(s)); err != nil {
 			t.Fatal(err)

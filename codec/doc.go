@@ -31,7 +31,7 @@
 //     AppendErrorResponse) and proxyproto.go (ParseProxyHeader). head.go
 //     holds the HTTP head lexing both directions share.
 //   - Towards upstreams, the proxy is the WebSocket client:
-//     upstream_handshake.go holds NewKey, ClientHandshake and
+//     upstreamhandshake.go holds NewKey, ClientHandshake and
 //     AppendClientHandshake for the opening request and
 //     ParseHandshakeResponse for the upstream's 101 (an *UpstreamError when
 //     it answers anything else). The engine runs this handshake on its event
@@ -44,4 +44,10 @@
 // b, a parser returns either ErrNeedMore or the same result it returns for b.
 // Errors are reported as soon as the offending line (HTTP) or header byte
 // (WebSocket) is present.
+//
+// Words (docs/ARCHITECTURE.md): the client's handshake is the upgrade
+// (request.go, upgrade.go, response.go); the one the proxy sends an upstream,
+// as a WebSocket client, is the upstream handshake (upstreamhandshake.go:
+// ClientHandshake, ParseHandshakeResponse). Header and ParseHeader here are
+// the RFC 6455 frame header, not the SocketX header of package mte.
 package codec

@@ -13,7 +13,9 @@ import (
 
 	"github.com/socketx/socketx-server/codec"
 	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/internal/enginetest"
 	"github.com/socketx/socketx-server/internal/testupstream"
+	"github.com/socketx/socketx-server/internal/testwait"
 	"github.com/socketx/socketx-server/internal/wstest"
 	"github.com/socketx/socketx-server/mte"
 )
@@ -23,27 +25,27 @@ import (
 // that the proxy released the connection.
 
 // faultProxy starts a proxy whose every host maps to upstreamURL.
-func faultProxy(t *testing.T, upstreamURL string, mutate func(*engine.Config)) *proxy {
-	return startProxy(t, proxyOpts{domainMap: echoMap(upstreamURL), strength: mte.Strength512, window: 64, mutate: mutate})
+func faultProxy(t *testing.T, upstreamURL string, mutate func(*engine.Config)) *enginetest.Proxy {
+	return startProxy(t, proxyOpts{domainMap: enginetest.EchoMap(upstreamURL), strength: mte.Strength512, window: 64, mutate: mutate})
 }
 
 // pairUntilClose upgrades, pairs up to action 4 and expects the close that
 // answers the upstream request instead of action 5.
-func pairUntilClose(t *testing.T, px *proxy, code uint16, reason string) {
+func pairUntilClose(t *testing.T, px *enginetest.Proxy, code uint16, reason string) {
 	t.Helper()
-	c := wstest.Dial(t, px.addr)
+	c := wstest.Dial(t, px.Addr)
 	c.Upgrade("/")
 	c.Hello()
-	c.Keys(px.profile)
+	c.Keys(px.Profile)
 	c.SendPathname("/fault")
 	c.ExpectClose(code, reason)
 	released(t, px)
 }
 
 // released waits (bounded) until the proxy holds no connection.
-func released(t *testing.T, px *proxy) {
+func released(t *testing.T, px *enginetest.Proxy) {
 	t.Helper()
-	waitFor(t, "the proxy to release every connection", 10*time.Second, func() bool { return px.srv.Stats().Active == 0 })
+	testwait.For(t, "the proxy to release every connection", 10*time.Second, func() bool { return px.Server.Stats().Active == 0 })
 }
 
 func TestFaultUpstreamRefuses(t *testing.T) {
@@ -83,9 +85,9 @@ func TestFaultUpstreamResetsMidMessage(t *testing.T) {
 			}
 			up := testupstream.NewAbrupt(t, opts...)
 			px := faultProxy(t, up.URL, nil)
-			c := wstest.Dial(t, px.addr)
+			c := wstest.Dial(t, px.Addr)
 			c.Upgrade("/")
-			c.Pair(px.profile, "/")
+			c.Pair(px.Profile, "/")
 			c.Send(mte.TypeBinary, make([]byte, 32<<10))
 			c.ExpectClose(1011, "upstream connection lost")
 			released(t, px)
@@ -96,10 +98,10 @@ func TestFaultUpstreamResetsMidMessage(t *testing.T) {
 func TestFaultUpstreamSendsGarbage(t *testing.T) {
 	up := testupstream.NewGarbage(t)
 	px := faultProxy(t, up.URL, nil)
-	c := wstest.Dial(t, px.addr)
+	c := wstest.Dial(t, px.Addr)
 	c.Upgrade("/")
 	c.Hello()
-	c.Keys(px.profile)
+	c.Keys(px.Profile)
 	c.SendPathname("/")
 	// The garbage may arrive in the same read as the 101: action 5 is
 	// still sent first, then the close.
@@ -124,9 +126,9 @@ func TestFaultUpstreamStalls(t *testing.T) {
 		c.MaxQueuedBytes = highWater
 		c.WriteTimeout = 500 * time.Millisecond
 	})
-	c := wstest.Dial(t, px.addr)
+	c := wstest.Dial(t, px.Addr)
 	c.Upgrade("/")
-	c.Pair(px.profile, "/")
+	c.Pair(px.Profile, "/")
 	var before runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -187,9 +189,9 @@ func TestFaultUpstreamCloseCodes(t *testing.T) {
 			reason := "upstream says " + strconv.Itoa(int(code))
 			up := testupstream.NewCloser(t, websocket.StatusCode(code), reason)
 			px := faultProxy(t, up.URL, nil)
-			c := wstest.Dial(t, px.addr)
+			c := wstest.Dial(t, px.Addr)
 			c.Upgrade("/")
-			c.Pair(px.profile, "/")
+			c.Pair(px.Profile, "/")
 			c.Send(mte.TypeText, []byte("trigger"))
 			c.ExpectClose(code, reason)
 			select {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/socketx/socketx-server/client"
 	"github.com/socketx/socketx-server/internal/proctest"
+	"github.com/socketx/socketx-server/internal/testwait"
 	"github.com/socketx/socketx-server/mte"
 	"github.com/socketx/socketx-server/perf/wsecho"
 )
@@ -75,7 +76,7 @@ backend socketx
 	t.Cleanup(func() { _ = lb.Process.Kill(); _ = lb.Wait() })
 	url := "ws://127.0.0.1:" + strconv.Itoa(lbPort) + "/ha"
 	// Wait (bounded) until HAProxy answers /health through both servers.
-	waitFor(t, "haproxy to listen", 10*time.Second, func() bool {
+	testwait.For(t, "haproxy to listen", 10*time.Second, func() bool {
 		for range 2 {
 			resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(lbPort) + "/health")
 			if err != nil {

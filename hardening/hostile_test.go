@@ -12,7 +12,9 @@ import (
 
 	"github.com/socketx/socketx-server/codec"
 	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/internal/enginetest"
 	"github.com/socketx/socketx-server/internal/testupstream"
+	"github.com/socketx/socketx-server/internal/testwait"
 	"github.com/socketx/socketx-server/internal/wstest"
 	"github.com/socketx/socketx-server/mte"
 )
@@ -31,7 +33,7 @@ const (
 // hostileEnv is the proxy every hostile case runs against, with a witness
 // session that must keep working after every case.
 type hostileEnv struct {
-	px      *proxy
+	px      *enginetest.Proxy
 	echo    *testupstream.Echo
 	witness *wstest.Client
 }
@@ -64,7 +66,7 @@ func proxyClosed(code uint16, reason string) []logLine {
 // httpReject sends a raw request and expects exactly the error response.
 func httpReject(raw string, status int, reason string) func(*testing.T, *hostileEnv) {
 	return func(t *testing.T, h *hostileEnv) {
-		c := wstest.Dial(t, h.px.addr)
+		c := wstest.Dial(t, h.px.Addr)
 		c.Write([]byte(raw))
 		if got, want := c.ReadAll(), errorResponse(status, reason); got != want {
 			t.Fatalf("response:\n%q\nwant\n%q", got, want)
@@ -89,7 +91,7 @@ func replaceHead(old, new string) string {
 // afterUpgrade sends raw bytes right after the 101 and expects a close.
 func afterUpgrade(wire []byte, code uint16, reason string) func(*testing.T, *hostileEnv) {
 	return func(t *testing.T, h *hostileEnv) {
-		c := wstest.Dial(t, h.px.addr)
+		c := wstest.Dial(t, h.px.Addr)
 		c.Upgrade("/", wstest.GoodOrigin)
 		c.Write(wire)
 		c.ExpectClose(code, reason)
@@ -99,9 +101,9 @@ func afterUpgrade(wire []byte, code uint16, reason string) func(*testing.T, *hos
 // afterPairing runs a whole pairing, then does f and expects a close.
 func afterPairing(f func(c *wstest.Client), code uint16, reason string) func(*testing.T, *hostileEnv) {
 	return func(t *testing.T, h *hostileEnv) {
-		c := wstest.Dial(t, h.px.addr)
+		c := wstest.Dial(t, h.px.Addr)
 		c.Upgrade("/", wstest.GoodOrigin)
-		c.Pair(h.px.profile, "/room")
+		c.Pair(h.px.Profile, "/room")
 		c.RoundTrip(mte.TypeText, []byte("before"))
 		f(c)
 		c.ExpectClose(code, reason)
@@ -111,7 +113,7 @@ func afterPairing(f func(c *wstest.Client), code uint16, reason string) func(*te
 // duringPairing runs hello then sends a pairRequest payload.
 func badPairRequest(payload []byte, code uint16, reason string) func(*testing.T, *hostileEnv) {
 	return func(t *testing.T, h *hostileEnv) {
-		c := wstest.Dial(t, h.px.addr)
+		c := wstest.Dial(t, h.px.Addr)
 		c.Upgrade("/", wstest.GoodOrigin)
 		c.Hello()
 		c.SendHandshake(mte.ActionPairRequest, payload)
@@ -248,10 +250,10 @@ func hostileCases() []hostileCase {
 		{"Sec-WebSocket-Protocol with a space inside", upgradeReject(400, "invalid Sec-WebSocket-Protocol header", wstest.GoodOrigin, "Sec-WebSocket-Protocol: chat, v 2"),
 			[]logLine{rejected("bad_request", 400, "invalid Sec-WebSocket-Protocol header")}},
 		{"subprotocol the upstream does not accept", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin, "Sec-WebSocket-Protocol: nochat, chat")
 			c.Hello()
-			c.Keys(h.px.profile)
+			c.Keys(h.px.Profile)
 			c.SendPathname("/room")
 			c.ExpectClose(1014, "upstream did not accept subprotocol")
 		}, []logLine{{"Upstream handshake failed", map[string]any{"detail": "upstream did not accept subprotocol", "offered": "nochat"}},
@@ -275,7 +277,7 @@ func hostileCases() []hostileCase {
 		{"Upgrade header without Connection: Upgrade", httpReject(replaceHead("Connection: Upgrade\r\n", ""), 400, "invalid websocket upgrade request"),
 			[]logLine{rejected("bad_request", 400, "invalid websocket upgrade request")}},
 		{"slowloris head", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			head := wstest.UpgradeHead("/", wstest.GoodOrigin)
 			// Drip one byte every 50 ms: the head deadline does not move.
 			stop := make(chan struct{})
@@ -303,7 +305,7 @@ func hostileCases() []hostileCase {
 		{"upgrade with pipelined garbage", func(t *testing.T, h *hostileEnv) {
 			// The head and a text frame in one segment: the frame is parsed
 			// after the 101, in the same read.
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Write(append([]byte(wstest.UpgradeHead("/", wstest.GoodOrigin)), wstest.Frame(true, codec.OpText, []byte("hi"))...))
 			if got := c.ReadAll(); !strings.HasPrefix(got, "HTTP/1.1 101 Switching Protocols\r\n") ||
 				!strings.HasSuffix(got, "\x88\x21\x03\xebsocketx messages must be binary") {
@@ -349,15 +351,15 @@ func hostileCases() []hostileCase {
 		{"text frame during pairing", afterUpgrade(wstest.Frame(true, codec.OpText, []byte("hello")), 1003, "socketx messages must be binary"),
 			proxyClosed(1003, "socketx messages must be binary")},
 		{"fragmented message never finished", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
 			c.WriteFrame(false, codec.OpBinary, wstest.HandshakeMsg(mte.ActionRequest, nil)[:3])
 			c.ExpectClose(1008, "pairing timeout")
 		}, []logLine{{"Pairing timeout", map[string]any{"state": "hello"}}, closed(1008, "pairing timeout", "proxy")}},
 		{"fragments summing over WS_MAX_MESSAGE_SIZE", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
-			c.Pair(h.px.profile, "/room")
+			c.Pair(h.px.Profile, "/room")
 			chunk := make([]byte, 16<<10)
 			c.WriteFrame(false, codec.OpBinary, chunk)
 			for range 3 {
@@ -369,12 +371,12 @@ func hostileCases() []hostileCase {
 
 		// ---- SocketX handshake ----
 		{"slow pairing (nothing after the upgrade)", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
 			c.ExpectClose(1008, "pairing timeout")
 		}, []logLine{{"Pairing timeout", map[string]any{"state": "hello"}}, closed(1008, "pairing timeout", "proxy")}},
 		{"slow pairing (stops after hello)", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
 			c.Hello()
 			c.ExpectClose(1008, "pairing timeout")
@@ -392,24 +394,24 @@ func hostileCases() []hostileCase {
 		{"SocketX message of 3 bytes", afterUpgrade(wstest.Frame(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45}), 1002, "mte: message too short"),
 			[]logLine{pairFailed("hello", "mte: message too short"), closed(1002, "mte: message too short", "proxy")}},
 		{"pairRequest before hello", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
-			c.SendHandshake(mte.ActionPairRequest, pairRequestWith(t, h.px.profile, nil))
+			c.SendHandshake(mte.ActionPairRequest, pairRequestWith(t, h.px.Profile, nil))
 			c.ExpectClose(1002, "unexpected action pairRequest during hello")
 		}, append([]logLine{pairFailed("hello", "unexpected action pairRequest during hello")}, proxyClosed(1002, "unexpected action pairRequest during hello")...)},
 		{"hello twice", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
 			c.Hello()
 			c.SendHandshake(mte.ActionRequest, nil)
 			c.ExpectClose(1002, "unexpected action request during pair")
 		}, append([]logLine{pairFailed("pair", "unexpected action request during pair")}, proxyClosed(1002, "unexpected action request during pair")...)},
 		{"duplicated pairing", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
 			c.Hello()
-			c.Keys(h.px.profile)
-			c.SendHandshake(mte.ActionPairRequest, pairRequestWith(t, h.px.profile, nil))
+			c.Keys(h.px.Profile)
+			c.SendHandshake(mte.ActionPairRequest, pairRequestWith(t, h.px.Profile, nil))
 			c.ExpectClose(1002, "unexpected action pairRequest during pathname")
 		}, append([]logLine{pairFailed("pathname", "unexpected action pairRequest during pathname")}, proxyClosed(1002, "unexpected action pairRequest during pathname")...)},
 		{"server-only action from the client", afterUpgrade(wstest.Frame(true, codec.OpBinary, wstest.HandshakeMsg(mte.ActionPairResponse, nil)), 1002, "unexpected action pairResponse during hello"),
@@ -422,58 +424,58 @@ func hostileCases() []hostileCase {
 			badPairRequest(pairRequestWith(t, p768, nil), 1002, "mte: encoderPublicKey is 1184 bytes, want 800 for ML-KEM-512")(t, h)
 		}, []logLine{pairFailed("pair", "mte: encoderPublicKey is 1184 bytes, want 800 for ML-KEM-512"), closed(1002, "mte: encoderPublicKey is 1184 bytes, want 800 for ML-KEM-512", "proxy")}},
 		{"short decoderPublicKey", func(t *testing.T, h *hostileEnv) {
-			badPairRequest(pairRequestWith(t, h.px.profile, map[string]any{"decoderPublicKey": "AAAA"}), 1002, "mte: decoderPublicKey is 3 bytes, want 800 for ML-KEM-512")(t, h)
+			badPairRequest(pairRequestWith(t, h.px.Profile, map[string]any{"decoderPublicKey": "AAAA"}), 1002, "mte: decoderPublicKey is 3 bytes, want 800 for ML-KEM-512")(t, h)
 		}, []logLine{pairFailed("pair", "mte: decoderPublicKey is 3 bytes, want 800 for ML-KEM-512"), closed(1002, "mte: decoderPublicKey is 3 bytes, want 800 for ML-KEM-512", "proxy")}},
 		{"public key not base64", func(t *testing.T, h *hostileEnv) {
-			badPairRequest(pairRequestWith(t, h.px.profile, map[string]any{"encoderPublicKey": "not base64!"}), 1002, "mte: encoderPublicKey is not standard padded base64")(t, h)
+			badPairRequest(pairRequestWith(t, h.px.Profile, map[string]any{"encoderPublicKey": "not base64!"}), 1002, "mte: encoderPublicKey is not standard padded base64")(t, h)
 		}, []logLine{pairFailed("pair", "mte: encoderPublicKey is not standard padded base64"), closed(1002, "mte: encoderPublicKey is not standard padded base64", "proxy")}},
 		{"pairRequest truncated JSON", badPairRequest([]byte(`{"encoderPublicKey":`), 1002, "mte: pairRequest is not valid JSON"),
 			[]logLine{pairFailed("pair", "mte: pairRequest is not valid JSON"), closed(1002, "mte: pairRequest is not valid JSON", "proxy")}},
 		{"pairRequest not an object", badPairRequest([]byte(`["encoderPublicKey"]`), 1002, "mte: pairRequest is not a JSON object"),
 			[]logLine{pairFailed("pair", "mte: pairRequest is not a JSON object"), closed(1002, "mte: pairRequest is not a JSON object", "proxy")}},
 		{"pairRequest missing a field", func(t *testing.T, h *hostileEnv) {
-			badPairRequest(pairRequestWith(t, h.px.profile, map[string]any{"decoderPersonalization": nil}), 1002, "mte: pairRequest lacks field decoderPersonalization")(t, h)
+			badPairRequest(pairRequestWith(t, h.px.Profile, map[string]any{"decoderPersonalization": nil}), 1002, "mte: pairRequest lacks field decoderPersonalization")(t, h)
 		}, []logLine{pairFailed("pair", "mte: pairRequest lacks field decoderPersonalization"), closed(1002, "mte: pairRequest lacks field decoderPersonalization", "proxy")}},
 		{"pairRequest with a duplicate field", func(t *testing.T, h *hostileEnv) {
-			req := pairRequestWith(t, h.px.profile, nil)
+			req := pairRequestWith(t, h.px.Profile, nil)
 			dup := append([]byte(`{"encoderPersonalization":"x",`), req[1:]...)
 			badPairRequest(dup, 1002, "mte: pairRequest has duplicate field encoderPersonalization")(t, h)
 		}, []logLine{pairFailed("pair", "mte: pairRequest has duplicate field encoderPersonalization"), closed(1002, "mte: pairRequest has duplicate field encoderPersonalization", "proxy")}},
 		{"personalization is a number", func(t *testing.T, h *hostileEnv) {
-			badPairRequest(pairRequestWith(t, h.px.profile, map[string]any{"encoderPersonalization": 12345678901234567890.0}), 1002, "mte: pairRequest field encoderPersonalization is not a string")(t, h)
+			badPairRequest(pairRequestWith(t, h.px.Profile, map[string]any{"encoderPersonalization": 12345678901234567890.0}), 1002, "mte: pairRequest field encoderPersonalization is not a string")(t, h)
 		}, []logLine{pairFailed("pair", "mte: pairRequest field encoderPersonalization is not a string"), closed(1002, "mte: pairRequest field encoderPersonalization is not a string", "proxy")}},
 		{"personalization with a control byte", func(t *testing.T, h *hostileEnv) {
-			badPairRequest(pairRequestWith(t, h.px.profile, map[string]any{"decoderPersonalization": "ab\x01"}), 1002, "mte: decoderPersonalization has byte 0x1 at offset 2, want printable ASCII")(t, h)
+			badPairRequest(pairRequestWith(t, h.px.Profile, map[string]any{"decoderPersonalization": "ab\x01"}), 1002, "mte: decoderPersonalization has byte 0x1 at offset 2, want printable ASCII")(t, h)
 		}, []logLine{pairFailed("pair", "mte: decoderPersonalization has byte 0x1 at offset 2, want printable ASCII"), closed(1002, "mte: decoderPersonalization has byte 0x1 at offset 2, want printable ASCII", "proxy")}},
 		{"empty personalization", func(t *testing.T, h *hostileEnv) {
-			badPairRequest(pairRequestWith(t, h.px.profile, map[string]any{"encoderPersonalization": ""}), 1002, "mte: encoderPersonalization is 0 bytes, want 1 to 256")(t, h)
+			badPairRequest(pairRequestWith(t, h.px.Profile, map[string]any{"encoderPersonalization": ""}), 1002, "mte: encoderPersonalization is 0 bytes, want 1 to 256")(t, h)
 		}, []logLine{pairFailed("pair", "mte: encoderPersonalization is 0 bytes, want 1 to 256"), closed(1002, "mte: encoderPersonalization is 0 bytes, want 1 to 256", "proxy")}},
 		{"data after the pairRequest object", func(t *testing.T, h *hostileEnv) {
-			badPairRequest(append(pairRequestWith(t, h.px.profile, nil), "{}"...), 1002, "mte: pairRequest has data after the JSON object")(t, h)
+			badPairRequest(append(pairRequestWith(t, h.px.Profile, nil), "{}"...), 1002, "mte: pairRequest has data after the JSON object")(t, h)
 		}, []logLine{pairFailed("pair", "mte: pairRequest has data after the JSON object"), closed(1002, "mte: pairRequest has data after the JSON object", "proxy")}},
 
 		// ---- pathname (action 4) ----
 		{"pathname climbing above the base", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
 			c.Hello()
-			c.Keys(h.px.profile)
+			c.Keys(h.px.Profile)
 			c.SendPathname("/../admin")
 			c.ExpectClose(1008, "pathname not allowed")
 		}, []logLine{{"Pathname refused", map[string]any{"error": "routing: pathname escapes the base path: dot segments climb above the base path"}}, closed(1008, "pathname not allowed", "proxy")}},
 		{"pathname with an encoded slash", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
 			c.Hello()
-			c.Keys(h.px.profile)
+			c.Keys(h.px.Profile)
 			c.SendPathname("/..%2Fadmin")
 			c.ExpectClose(1008, "pathname not allowed")
 		}, []logLine{{"Pathname refused", map[string]any{"error": "routing: pathname escapes the base path: encoded slash or backslash"}}, closed(1008, "pathname not allowed", "proxy")}},
 		{"pathname with a control byte", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
 			c.Hello()
-			c.Keys(h.px.profile)
+			c.Keys(h.px.Profile)
 			body := []byte(`{"pathname":"/a\u0001b"}`)
 			msg, err := c.Session.Seal(nil, mte.ActionUpstreamRequest, mte.TypeHandshake, body)
 			if err != nil {
@@ -483,19 +485,19 @@ func hostileCases() []hostileCase {
 			c.ExpectClose(1002, "mte: pathname has control byte 0x1 at offset 2")
 		}, []logLine{pairFailed("pathname", "mte: pathname has control byte 0x1 at offset 2"), closed(1002, "mte: pathname has control byte 0x1 at offset 2", "proxy")}},
 		{"pathname request not encoded", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
 			c.Hello()
-			c.Keys(h.px.profile)
+			c.Keys(h.px.Profile)
 			// seq 0 and then plain JSON where the AES-GCM ciphertext belongs.
 			c.SendHandshake(mte.ActionUpstreamRequest, append(make([]byte, 8), `{"pathname":"/plain/text/is/not/encoded"}`...))
 			c.ExpectClose(1008, "mte: message authentication failed")
 		}, []logLine{pairFailed("pathname", "mte: message authentication failed"), closed(1008, "mte: message authentication failed", "proxy")}},
 		{"pathname request shorter than the MTE overhead", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
 			c.Hello()
-			c.Keys(h.px.profile)
+			c.Keys(h.px.Profile)
 			c.SendHandshake(mte.ActionUpstreamRequest, []byte(`{}`))
 			c.ExpectClose(1002, "mte: message too short")
 		}, []logLine{pairFailed("pathname", "mte: message too short"), closed(1002, "mte: message too short", "proxy")}},
@@ -549,9 +551,9 @@ func hostileCases() []hostileCase {
 		}, 1008, "mte: sequence number outside window"),
 			[]logLine{{"Client message rejected", map[string]any{"error": "mte: sequence number outside window"}}, closed(1008, "mte: sequence number outside window", "proxy")}},
 		{"reordered within the window is accepted", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
-			c.Pair(h.px.profile, "/room")
+			c.Pair(h.px.Profile, "/room")
 			a := c.Seal(mte.TypeText, []byte("a"))
 			b := c.Seal(mte.TypeText, []byte("b"))
 			c.Write(append(wstest.Frame(true, codec.OpBinary, b), wstest.Frame(true, codec.OpBinary, a)...))
@@ -582,7 +584,7 @@ func hostileCases() []hostileCase {
 
 		// ---- well-behaved but awkward clients ----
 		{"byte-at-a-time client", func(t *testing.T, h *hostileEnv) {
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			_ = c.Conn.(*net.TCPConn).SetNoDelay(true)
 			c.Split = func(b []byte) [][]byte {
 				out := make([][]byte, len(b))
@@ -592,7 +594,7 @@ func hostileCases() []hostileCase {
 				return out
 			}
 			c.Upgrade("/", wstest.GoodOrigin)
-			c.Pair(h.px.profile, "/bytes?x=1")
+			c.Pair(h.px.Profile, "/bytes?x=1")
 			for i := range 5 {
 				c.RoundTrip(mte.TypeBinary, make([]byte, i*50))
 			}
@@ -601,7 +603,7 @@ func hostileCases() []hostileCase {
 		}, []logLine{closed(1000, "", "client")}},
 		{"whole session in one segment", func(t *testing.T, h *hostileEnv) {
 			// Upgrade head and hello pipelined; pairRequest right after.
-			c := wstest.Dial(t, h.px.addr)
+			c := wstest.Dial(t, h.px.Addr)
 			c.Write(append([]byte(wstest.UpgradeHead("/", wstest.GoodOrigin)), wstest.Frame(true, codec.OpBinary, wstest.HandshakeMsg(mte.ActionRequest, nil))...))
 			if line, _ := c.BR.ReadString('\n'); line != "HTTP/1.1 101 Switching Protocols\r\n" {
 				t.Fatalf("status line %q", line)
@@ -616,7 +618,7 @@ func hostileCases() []hostileCase {
 				}
 			}
 			c.ExpectHandshake(mte.ActionResponse)
-			c.Keys(h.px.profile)
+			c.Keys(h.px.Profile)
 			c.Pathname("/")
 			c.RoundTrip(mte.TypeText, []byte("fast"))
 			c.WriteFrame(true, codec.OpClose, closePayload(4321, "app close"))
@@ -637,10 +639,10 @@ func TestHostileInput(t *testing.T) {
 		},
 	})
 	h := &hostileEnv{px: px, echo: echo}
-	h.witness = wstest.Dial(t, px.addr)
+	h.witness = wstest.Dial(t, px.Addr)
 	_ = h.witness.Conn.SetDeadline(time.Time{})
 	h.witness.Upgrade("/", wstest.GoodOrigin)
-	h.witness.Pair(px.profile, "/witness")
+	h.witness.Pair(px.Profile, "/witness")
 	h.witness.RoundTrip(mte.TypeText, []byte("warm-up"))
 	baseG, _ := goroutines()
 	const baseActive = 1 // the witness
@@ -649,14 +651,14 @@ func TestHostileInput(t *testing.T) {
 	passed := 0
 	for i, tc := range cases {
 		ok := t.Run(tc.name, func(t *testing.T) {
-			before := px.logs.Len()
+			before := px.Logs.Len()
 			baseCase, _ := goroutines()
 			tc.do(t, h)
-			waitFor(t, "the proxy to release the connection", 10*time.Second, func() bool {
-				return px.srv.Stats().Active == baseActive
+			testwait.For(t, "the proxy to release the connection", 10*time.Second, func() bool {
+				return px.Server.Stats().Active == baseActive
 			})
-			waitFor(t, "the log lines", 5*time.Second, func() bool { return px.logs.Len()-before >= len(tc.logs) })
-			if err := matchLogs(px.logs.All()[before:], tc.logs); err != nil {
+			testwait.For(t, "the log lines", 5*time.Second, func() bool { return px.Logs.Len()-before >= len(tc.logs) })
+			if err := matchLogs(px.Logs.All()[before:], tc.logs); err != nil {
 				t.Fatal(err)
 			}
 			_ = h.witness.Conn.SetDeadline(time.Now().Add(10 * time.Second))
@@ -668,7 +670,7 @@ func TestHostileInput(t *testing.T) {
 		}
 	}
 	waitGoroutines(t, baseG)
-	t.Logf("hostile cases: %d tried, %d passed; engine stats %+v", len(cases), passed, px.srv.Stats())
+	t.Logf("hostile cases: %d tried, %d passed; engine stats %+v", len(cases), passed, px.Server.Stats())
 	if len(cases) < 40 {
 		t.Fatalf("only %d cases", len(cases))
 	}

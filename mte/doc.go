@@ -41,4 +41,15 @@
 // Every error returned is, or wraps, one of the sentinels in errors.go;
 // [CloseCode] maps an error to the WebSocket close code and reason the engine
 // sends. No message ever carries an error.
+//
+// # Words
+//
+// As in docs/ARCHITECTURE.md: [Header] and [ParseHeader] are the 7-byte
+// SocketX header, not the WebSocket frame header of package codec. Pairing
+// has an initiator (the client, [Initiator], initiator.go) and a responder
+// (the proxy, [Session.Respond]). Encode and decode name the operations on
+// messages, which Seal and Open perform. c2s and s2c (client→server,
+// server→client) name directions only in the key schedule, as
+// docs/PROTOCOL.md does; elsewhere the directions are client → upstream and
+// upstream → client.
 package mte

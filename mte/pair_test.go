@@ -3,6 +3,7 @@ package mte
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -46,6 +47,41 @@ func TestRoundTripAllStrengths(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestRespondEscapedRequest: a pairRequest whose encoder escaped '/' as \/
+// (Swift's JSONSerialization does) or letters as \u escapes gets the same
+// response, byte for byte, as the plain one, and pairs.
+func TestRespondEscapedRequest(t *testing.T) {
+	for _, st := range allStrengths {
+		p := mustProfile(t, Params{Strength: st})
+		in, err := NewInitiator(p, detReader("escaped "+st.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s Session
+		want, err := s.Respond(p, in.Request(), detReader("escaped server"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := string(in.Request())
+		for _, req := range []string{
+			strings.ReplaceAll(plain, "/", `\/`),
+			strings.ReplaceAll(strings.ReplaceAll(plain, "A", `\u0041`), "z", `\u007A`),
+		} {
+			if req == plain {
+				t.Fatalf("%v: nothing escaped", st)
+			}
+			got, err := s.Respond(p, []byte(req), detReader("escaped server"), nil)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%v: %v, response differs: %v", st, err, !bytes.Equal(got, want))
+			}
+			var cs Session
+			if err := in.Finish(got, &cs); err != nil || cs.EEID() != s.EEID() {
+				t.Fatalf("%v: finish %v", st, err)
+			}
 		}
 	}
 }

@@ -11,7 +11,7 @@
 // Nor does it speak WebSocket: once a connection is enrolled, the engine
 // sends the opening handshake and parses the upstream's 101 on its event loop
 // with codec.AppendClientHandshake and codec.ParseHandshakeResponse
-// (codec/upstream_handshake.go), which never block.
+// (codec/upstreamhandshake.go), which never block.
 //
 // Manager.Dial is BLOCKING: call it from a short-lived goroutine, never on an
 // event loop. It bounds each dial by Config.DialTimeout, caps concurrent dials

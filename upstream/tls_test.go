@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/socketx/socketx-server/internal/testwait"
 )
 
 func wssEndpoint(port string) Endpoint {
@@ -97,16 +99,12 @@ func TestBridgeEchoAndEngineClose(t *testing.T) {
 	// The bridge adds to its byte counters after each write returns, so
 	// the reader can hold every byte a moment before the last add: wait
 	// (bounded) for the counters rather than read them once.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		s := m.Stats()
-		if s.BridgesOpen == 1 && s.BridgesTotal == 1 && s.BridgeBytesUp == 1<<20 && s.BridgeBytesDown == 1<<20 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stats %+v", s)
-		}
-		time.Sleep(time.Millisecond)
+	var st Stats
+	if !testwait.Until(5*time.Second, func() bool {
+		st = m.Stats()
+		return st.BridgesOpen == 1 && st.BridgesTotal == 1 && st.BridgeBytesUp == 1<<20 && st.BridgeBytesDown == 1<<20
+	}) {
+		t.Fatalf("stats %+v", st)
 	}
 
 	// The engine closes its end: the peer sees a clean end of stream.

@@ -22,6 +22,7 @@ import (
 	"github.com/socketx/socketx-server/client"
 	"github.com/socketx/socketx-server/internal/proctest"
 	"github.com/socketx/socketx-server/internal/testupstream"
+	"github.com/socketx/socketx-server/internal/testwait"
 	"github.com/socketx/socketx-server/mte"
 )
 
@@ -260,15 +261,13 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	// Closes are reported by the loops asynchronously; on a timeout the
+	// checks below say which series is off.
 	var text string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.Until(10*time.Second, func() bool {
 		text = scrapeOK(p)
-		if strings.Contains(text, "socketx_connections_active 0\n") || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond) // closes are reported by the loops asynchronously
-	}
+		return strings.Contains(text, "socketx_connections_active 0\n")
+	})
 	checks := map[string]float64{
 		`socketx_mte_operations_total{operation="decode"}`:                          conns * msgs,
 		`socketx_mte_operations_total{operation="encode"}`:                          conns * msgs,

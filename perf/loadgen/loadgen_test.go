@@ -11,9 +11,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/internal/enginetest"
+	"github.com/socketx/socketx-server/internal/testwait"
 	"github.com/socketx/socketx-server/mte"
 	"github.com/socketx/socketx-server/perf/wsecho"
-	"github.com/socketx/socketx-server/routing"
 	"github.com/socketx/socketx-server/upstream"
 )
 
@@ -47,40 +48,21 @@ func startEcho(t *testing.T) *wsecho.Server {
 	return srv
 }
 
+// startProxy runs the engine in-process (internal/enginetest) in front of
+// the echo at echoURL.
 func startProxy(t *testing.T, echoURL string, mutate ...func(*engine.Config)) *engine.Server {
 	t.Helper()
-	routes, err := routing.Parse([]byte(`{"*":{"upstream":"` + echoURL + `","allowedOrigins":["*"]}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	profile, err := mte.NewProfile(mte.Params{Strength: 512})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := engine.DefaultConfig()
-	cfg.Addr = "127.0.0.1:0"
-	cfg.Loops = 1
-	for _, m := range mutate {
-		m(&cfg)
-	}
-	log := zap.NewNop()
-	srv, err := engine.New(cfg, routes, profile, upstream.NewManager(upstream.Config{DialTimeout: 3 * time.Second}, log), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run() }()
-	select {
-	case <-srv.Ready():
-	case err := <-done:
-		t.Fatalf("proxy Run: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Stop(ctx)
-	})
-	return srv
+	return enginetest.Start(t, enginetest.Options{
+		DomainMap: enginetest.EchoMap(echoURL),
+		MTE:       mte.Params{Strength: 512},
+		Config: func(cfg *engine.Config) {
+			for _, m := range mutate {
+				m(cfg)
+			}
+		},
+		Upstream: upstream.Config{DialTimeout: 3 * time.Second},
+		Log:      zap.NewNop(),
+	}).Server
 }
 
 // A 2-second SocketX run through an in-process proxy and echo: every
@@ -196,12 +178,8 @@ func TestHoldAnswersPings(t *testing.T) {
 	}
 	// Every close the bench sent at the end reaches the proxy (bounded wait:
 	// the proxy handles them after Run returns).
-	deadline := time.Now().Add(10 * time.Second)
-	for proxy.Stats().WebSocketsClosed != 6 {
-		if time.Now().After(deadline) {
-			t.Fatalf("proxy closed %d WebSockets, want the 6 held ones", proxy.Stats().WebSocketsClosed)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !testwait.Until(10*time.Second, func() bool { return proxy.Stats().WebSocketsClosed == 6 }) {
+		t.Fatalf("proxy closed %d WebSockets, want the 6 held ones", proxy.Stats().WebSocketsClosed)
 	}
 }
 

@@ -7,11 +7,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/socketx/socketx-server/engine"
+	"github.com/socketx/socketx-server/internal/enginetest"
 	"github.com/socketx/socketx-server/internal/wstest"
 	"github.com/socketx/socketx-server/mte"
-	"github.com/socketx/socketx-server/routing"
-	"github.com/socketx/socketx-server/upstream"
 )
 
 // TestRejectLogDoesNotAlias (a fixed bug): the "Request rejected" line carries the Host and
@@ -21,25 +19,12 @@ import (
 // there, and the race detector reports the read against gnet's write.
 func TestRejectLogDoesNotAlias(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)
-	log := zap.New(core)
-	routes, err := routing.Parse([]byte(`{"app.example.com":{"upstream":"ws://127.0.0.1:1","allowedOrigins":["https://app.example.com"]}}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	profile, err := mte.NewProfile(mte.Params{Strength: mte.Strength512})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := engine.DefaultConfig()
-	cfg.Addr, cfg.Loops = "127.0.0.1:0", 1
-	srv, err := engine.New(cfg, routes, profile, upstream.NewManager(upstream.Config{DialTimeout: cfg.DialTimeout}, log), log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Run() }()
-	<-srv.Ready()
-	t.Cleanup(func() { _ = srv.Stop(t.Context()) })
-	addr := srv.Addr().String()
+	px := enginetest.Start(t, enginetest.Options{
+		DomainMap: `{"app.example.com":{"upstream":"ws://127.0.0.1:1","allowedOrigins":["https://app.example.com"]}}`,
+		MTE:       mte.Params{Strength: mte.Strength512},
+		Log:       zap.New(core), // encodes late: the point of this test
+	})
+	addr := px.Addr
 
 	c := wstest.Dial(t, addr)
 	c.Write([]byte(wstest.UpgradeHead("/", "Origin: https://evil.example")))

@@ -1,0 +1,117 @@
+package mte
+
+import (
+	"bytes"
+	"crypto/rand"
+	"strings"
+	"testing"
+)
+
+// TestRespondAllocs proves the allocation budget of the server side of
+// pairing with a dst of sufficient capacity (the engine reuses one):
+//
+//   - ML-KEM: 1, the 80 random bytes, which escape through the io.Reader
+//     (the keys unpack on the stack: see encaps768).
+//   - X25519: 15 = 7 a direction in crypto/ecdh (keys and outputs, Go
+//     1.26) + the 80 random bytes.
+func TestRespondAllocs(t *testing.T) {
+	want := map[Strength]float64{StrengthClassical: 15, Strength512: 1, Strength768: 1, Strength1024: 1}
+	for _, st := range allStrengths {
+		p := mustProfile(t, Params{Strength: st, Window: 64})
+		in, err := NewInitiator(p, detReader("allocs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := in.Request()
+		dst := make([]byte, 0, MaxPairResponse)
+		var s Session
+		n := testing.AllocsPerRun(50, func() {
+			if _, err := s.Respond(p, req, rand.Reader, dst); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if n != want[st] {
+			t.Errorf("%v: Respond allocates %v times, want %v", st, n, want[st])
+		}
+	}
+}
+
+// TestInitiatorAllocs proves the client side's budget for ML-KEM:
+// NewInitiator allocates 11 times (the Initiator, one string holding both
+// personalizations, the request, and 4 objects per key pair inside circl's
+// NewKeyFromSeed) and Finish not at all.
+func TestInitiatorAllocs(t *testing.T) {
+	for _, st := range []Strength{Strength512, Strength768, Strength1024} {
+		p := mustProfile(t, Params{Strength: st})
+		crand := make([]byte, 1024)
+		detReader("allocs client").Read(crand)
+		r := bytes.NewReader(crand)
+		var in *Initiator
+		n := testing.AllocsPerRun(20, func() {
+			r.Reset(crand)
+			var err error
+			if in, err = NewInitiator(p, r); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if n != 11 {
+			t.Errorf("%v: NewInitiator allocates %v times, want 11", st, n)
+		}
+		var ss, cs Session
+		resp, err := ss.Respond(p, in.Request(), rand.Reader, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n = testing.AllocsPerRun(20, func() {
+			if err := in.Finish(resp, &cs); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if n != 0 || cs.EEID() != ss.EEID() {
+			t.Errorf("%v: Finish allocates %v times, want 0 (eeid %v %v)", st, n, cs.EEID(), ss.EEID())
+		}
+	}
+}
+
+// TestParsePairZeroAllocs: parsing a pairRequest or pairResponse into a
+// pairScratch allocates nothing, with or without JSON escapes in names and
+// values.
+func TestParsePairZeroAllocs(t *testing.T) {
+	for _, st := range allStrengths {
+		p := mustProfile(t, Params{Strength: st})
+		in, err := NewInitiator(p, detReader("zero allocs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s Session
+		resp, err := s.Respond(p, in.Request(), detReader("zero allocs server"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		esc := func(b []byte) []byte {
+			m := strings.ReplaceAll(string(b), "/", `\/`)
+			m = strings.Replace(m, "Key", `K\u0065y`, 1)
+			m = strings.Replace(m, "Nonce\":\"", "Nonce\":\"\\u0030", 1)
+			return []byte(strings.ReplaceAll(m, "q", `\u0071`))
+		}
+		var sc pairScratch
+		for _, req := range [][]byte{in.Request(), esc(in.Request())} {
+			if n := testing.AllocsPerRun(20, func() {
+				if _, err := parsePairRequest(req, st, &sc); err != nil {
+					t.Fatal(err)
+				}
+			}); n != 0 {
+				t.Errorf("%v: parsePairRequest allocates %v times", st, n)
+			}
+		}
+		for _, r := range [][]byte{resp, esc(resp)} {
+			if n := testing.AllocsPerRun(20, func() {
+				if _, err := parsePairResponse(r, st, &sc); err != nil {
+					t.Fatal(err)
+				}
+			}); n != 0 {
+				t.Errorf("%v: parsePairResponse allocates %v times", st, n)
+			}
+		}
+	}
+}
