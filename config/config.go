@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/socketx/socketx-server/metering"
+	"github.com/socketx/socketx-server/routing"
 )
 
 // Config is the whole configuration as plain data. It holds no live state.
@@ -62,41 +65,64 @@ type Config struct {
 	UpstreamCAFile      string
 	UpstreamCAFileCerts []*x509.Certificate
 	UpstreamCAPEMCerts  []*x509.Certificate
+
+	// GOGCSet is whether GOGC is set: the runtime then applies it, else
+	// the command sets DefaultGCPercent.
+	GOGCSet bool
+	// ECSMetadataURI is ECS_CONTAINER_METADATA_URI_V4 ("" outside ECS).
+	ECSMetadataURI string
+
+	// Routes is DOMAIN_MAP parsed (nil when it did not parse).
+	Routes *routing.Map
+	// Metering is the BILLING_*, METERING_*, AWS_* and AZURE_* settings.
+	Metering metering.Config
 }
 
 // Var describes one environment variable.
 type Var struct {
 	Name    string
-	Default string
-	Secret  bool
+	Default string // "" when unset means off, none or derived (see Help)
+	Secret  bool   // never logged or echoed in errors
+	// Platform variables are set by the platform (ECS, the AKS workload
+	// identity webhook), not by operators.
+	Platform bool
+	// Runtime variables are also read by the Go runtime itself.
+	Runtime bool
 	Help    string
 }
 
-// Vars lists every variable Load reads, in documentation order.
+// Vars lists every variable Load reads, which is every variable the
+// binary reads, in documentation order. README.md's configuration table
+// and docs/METERING.md's variable table document exactly these, with these
+// defaults (config's TestDocumentedVars). Defaults of settings a package
+// owns come from that package: engine.DefaultConfig and metering's
+// Default constants.
 var Vars = []Var{
 	{Name: "DOMAIN_MAP", Help: "JSON map of Host to upstream and allowed origins (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE)"},
 	{Name: "DOMAIN_MAP_BASE64", Help: "DOMAIN_MAP, base64-encoded (what the Helm chart passes)"},
 	{Name: "DOMAIN_MAP_FILE", Help: "path of a file holding DOMAIN_MAP (a mounted ConfigMap)"},
-	{Name: "LISTEN_HOST", Default: "0.0.0.0", Help: "address the public listener binds to"},
-	{Name: "LISTEN_PORT", Default: "8080", Help: "public port (1-65535)"},
+	{Name: "LISTEN_HOST", Default: engineDefaultHost(), Help: "address the public listener binds to"},
+	{Name: "LISTEN_PORT", Default: engineDefaultPort(), Help: "public port (1-65535)"},
 	{Name: "LOG_LEVEL", Default: "info", Help: "trace, debug, info, warn, error, fatal, panic or disabled"},
 	{Name: "USE_CONSOLE_LOGS", Default: "false", Help: "true for human-readable logs instead of JSON"},
 	{Name: "MTE_COMPANY_NAME", Default: "", Help: "tenant name mixed into the MTE key schedule with MTE_LICENSE_KEY"},
 	{Name: "MTE_LICENSE_KEY", Default: "", Secret: true, Help: "optional tenant secret: only clients configured with it can pair"},
 	{Name: "MTE_KYBER_STRENGTH", Default: "512", Help: "0 (X25519, not post-quantum), 512, 768 or 1024"},
 	{Name: "MTE_DECODER_WINDOW_SIZE", Default: "1000", Help: "out-of-order tolerance of the proxy's decoder in messages (0 = strict order, max 65535)"},
+	// The engine reads at least 64 KiB per read whatever this says
+	// (engine.DefaultConfig's 64 KiB); 1024 is the documented value.
 	{Name: "WS_READ_BUFFER_SIZE", Default: "1024", Help: "bytes per read; one read buffer per event loop, at least 64 KiB is used"},
-	{Name: "WS_WRITE_BUFFER_SIZE", Default: "1024", Help: "static part of each connection's outbound buffer in bytes"},
-	{Name: "WS_MAX_MESSAGE_SIZE", Default: "1048576", Help: "largest application message in bytes (SocketX framing not counted); larger closes with 1009"},
-	{Name: "WS_MAX_QUEUED_BYTES", Default: "4194304", Help: "outbound bytes queued per leg before a slow peer is closed with 1013"},
+	{Name: "WS_WRITE_BUFFER_SIZE", Default: strconv.Itoa(engineDefaults.WriteBufferSize), Help: "static part of each connection's outbound buffer in bytes"},
+	{Name: "WS_MAX_MESSAGE_SIZE", Default: strconv.Itoa(engineDefaults.MaxMessageSize), Help: "largest application message in bytes (SocketX framing not counted); larger closes with 1009"},
+	{Name: "WS_MAX_QUEUED_BYTES", Default: strconv.Itoa(engineDefaults.MaxQueuedBytes), Help: "outbound bytes queued per leg before a slow peer is closed with 1013"},
 	{Name: "MEMORY_BUDGET", Default: "0", Help: "bytes all connections together may hold in partial messages and queued output; beyond it the largest holders close with 1013 (0 = half of GOMEMLIMIT when set, else 256 MiB)"},
-	{Name: "CLIENT_PONG_TIMEOUT", Default: "60", Help: "seconds allowed without a client pong"},
-	{Name: "CLIENT_PING_INTERVAL", Default: "54", Help: "seconds between proxy-to-client pings (below CLIENT_PONG_TIMEOUT)"},
-	{Name: "UPSTREAM_PONG_TIMEOUT", Default: "60", Help: "seconds allowed without an upstream pong"},
-	{Name: "UPSTREAM_PING_INTERVAL", Default: "54", Help: "seconds between proxy-to-upstream pings (below UPSTREAM_PONG_TIMEOUT)"},
-	{Name: "WRITE_TIMEOUT", Default: "10", Help: "seconds queued outbound data may stay undelivered"},
-	{Name: "HANDSHAKE_TIMEOUT", Default: "10", Help: "seconds for the HTTP upgrade, the pairing and the upstream connection each"},
-	{Name: "UPSTREAM_DIAL_TIMEOUT", Default: "10", Help: "seconds to connect (and TLS-handshake) to an upstream"},
+	{Name: "CLIENT_PONG_TIMEOUT", Default: seconds(engineDefaults.ClientPongTimeout), Help: "seconds allowed without a client pong"},
+	{Name: "CLIENT_PING_INTERVAL", Default: seconds(engineDefaults.ClientPingInterval), Help: "seconds between proxy-to-client pings (below CLIENT_PONG_TIMEOUT)"},
+	{Name: "UPSTREAM_PONG_TIMEOUT", Default: seconds(engineDefaults.UpstreamPongTimeout), Help: "seconds allowed without an upstream pong"},
+	{Name: "UPSTREAM_PING_INTERVAL", Default: seconds(engineDefaults.UpstreamPingInterval), Help: "seconds between proxy-to-upstream pings (below UPSTREAM_PONG_TIMEOUT)"},
+	{Name: "WRITE_TIMEOUT", Default: seconds(engineDefaults.WriteTimeout), Help: "seconds queued outbound data may stay undelivered"},
+	{Name: "HANDSHAKE_TIMEOUT", Default: seconds(engineDefaults.HandshakeTimeout), Help: "seconds for the HTTP upgrade, the pairing and the upstream connection each"},
+	{Name: "UPSTREAM_DIAL_TIMEOUT", Default: seconds(engineDefaults.DialTimeout), Help: "seconds to connect (and TLS-handshake) to an upstream"},
 	{Name: "UPSTREAM_CA_FILE", Default: "", Help: "path of a PEM bundle of CA certificates trusted for wss:// upstreams in addition to the system roots (read at start)"},
 	{Name: "UPSTREAM_CA_PEM", Default: "", Help: "the same as PEM text, for platforms that pass secrets as environment variables; with UPSTREAM_CA_FILE both are added"},
 	{Name: "ADMIN_LISTEN", Default: "127.0.0.1:9090", Help: "host:port of the admin listener (/metrics, /debug/pprof, /health, /ready); off disables it"},
@@ -106,13 +132,46 @@ var Vars = []Var{
 	{Name: "METRICS_EMF", Default: "false", Help: "true to print CloudWatch Embedded Metric Format lines on stdout every minute"},
 	{Name: "TRUSTED_PROXIES", Default: "", Help: "comma-separated CIDRs whose X-Forwarded-For is believed (e.g. the load balancer subnets)"},
 	{Name: "PROXY_PROTOCOL", Default: "false", Help: "true when an NLB/ELB sends PROXY protocol v1/v2 headers"},
+	{Name: "GOGC", Default: strconv.Itoa(DefaultGCPercent), Runtime: true, Help: "Go GC headroom; when unset the command sets 50 instead of the runtime's 100"},
+	{Name: "ECS_CONTAINER_METADATA_URI_V4", Platform: true, Help: "set by ECS: the proxy polls <uri>/task and drains once the task is to stop, before SIGTERM"},
+	// Metering (docs/METERING.md).
+	{Name: "BILLING_STRATEGY", Default: string(metering.StrategyNone), Help: "eclypses_no_billing (no calls), register_usage, request_based or external_meter"},
+	{Name: "BILLING_PROVIDER", Help: "aws or azure (required when billing is on)"},
+	{Name: "BILLING_PRODUCT", Help: "must be socketx when billing is on"},
+	{Name: "BILLING_REPORT_INTERVAL", Default: shortDuration(metering.DefaultReportInterval), Help: "Go duration, 1s to 1h, request_based only"},
+	{Name: "METERING_STATE_DIR", Help: "directory for the meter's state file (one per task/pod)"},
+	{Name: "AWS_MARKETPLACE_PRODUCT_CODE", Help: "product code for register_usage and request_based"},
+	{Name: "AWS_MARKETPLACE_EXTERNAL_PRODUCT_CODE", Help: "product code for external_meter"},
+	{Name: "AWS_MARKETPLACE_PUBLIC_KEY_VERSION", Default: strconv.Itoa(metering.DefaultPublicKeyVer), Help: "RegisterUsage PublicKeyVersion"},
+	{Name: "AWS_ENDPOINT_URL_MARKETPLACE_METERING", Help: "AWS Marketplace Metering endpoint override (unset: the SDK default)"},
+	{Name: "AZURE_RESOURCE_ID", Help: "Azure resource id to bill (highest precedence)"},
+	{Name: "AZURE_EXTENSION_RESOURCE_ID", Help: "Helm global.azure.extension.resourceId (AKS extension offers)"},
+	{Name: "AZURE_PLAN_ID", Help: "Helm global.azure.marketplace.planId (required for Azure)"},
+	{Name: "AZURE_CLIENT_ID", Help: "Helm global.azure.identity.clientId (user-assigned / workload identity)"},
+	{Name: "AZURE_TENANT_ID", Platform: true, Help: "set by the AKS workload-identity webhook"},
+	{Name: "AZURE_FEDERATED_TOKEN_FILE", Platform: true, Help: "set by the AKS workload-identity webhook; with AZURE_TENANT_ID, workload identity replaces managed identity"},
+	{Name: "AZURE_METERING_ENDPOINT", Default: metering.DefaultAzureMetering, Help: "Azure Marketplace metering endpoint (override for tests)"},
+	{Name: "AZURE_IMDS_ENDPOINT", Default: metering.DefaultAzureIMDS, Help: "Azure instance metadata endpoint (override for tests)"},
+	{Name: "AZURE_ARM_ENDPOINT", Default: metering.DefaultAzureARM, Help: "Azure Resource Manager endpoint (override for tests)"},
 }
 
+// DefaultGCPercent is the GC percentage the command sets when GOGC is
+// unset. The relay allocates nothing per message, so the collector only
+// runs while connections are set up; most of the heap is long-lived
+// per-connection state. Half the default headroom cuts idle memory per
+// connection by ~1 KiB (6.8 -> 5.7 KiB RSS at 9,000 pairs,
+// perf/compare.sh) for ~4% more CPU per setup.
+const DefaultGCPercent = 50
+
 // Load reads every variable through lookup (os.LookupEnv in production),
-// applies defaults and validates the result. The error joins one line per
-// problem, each naming the variable, the value and what is allowed.
+// applies defaults and validates the result, including the DOMAIN_MAP
+// document (routing.Parse) and the metering settings. The error joins one
+// line per problem, all of them: first each variable that does not parse
+// (naming the variable, the value and what is allowed), then each DOMAIN_MAP
+// entry problem, then each rule across variables whose variables all
+// parsed.
 func Load(lookup func(string) (string, bool)) (Config, error) {
-	l := loader{lookup: lookup}
+	l := loader{lookup: lookup, bad: map[string]bool{}}
 	var c Config
 	c.DomainMap, c.DomainMapFile = l.domainMap()
 	c.ListenHost = l.str("LISTEN_HOST")
@@ -144,39 +203,28 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c.MetricsEMF = l.boolean("METRICS_EMF")
 	c.TrustedProxies = l.prefixes("TRUSTED_PROXIES")
 	c.ProxyProtocol = l.boolean("PROXY_PROTOCOL")
-	if len(l.errs) > 0 {
-		return c, errors.Join(l.errs...)
+	_, c.GOGCSet = lookup("GOGC")
+	c.ECSMetadataURI = l.str("ECS_CONTAINER_METADATA_URI_V4")
+	c.Metering = l.metering()
+	if len(c.DomainMap) > 0 {
+		routes, err := routing.Parse(c.DomainMap)
+		if err != nil {
+			l.failErr("DOMAIN_MAP", err)
+		}
+		c.Routes = routes
 	}
-	return c, c.Validate()
+	return c, errors.Join(append(l.errs, c.validate(l.bad))...)
 }
 
 // LogLevels are the accepted LOG_LEVEL values, lowest first.
 var LogLevels = []string{"trace", "debug", "info", "warn", "error", "fatal", "panic", "disabled"}
 
-// Validate checks the rules that span several fields.
-func (c Config) Validate() error {
-	var errs []error
-	if len(c.DomainMap) == 0 {
-		errs = append(errs, errors.New("config: DOMAIN_MAP is required (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE)"))
-	}
-	if c.ClientPingInterval >= c.ClientPongTimeout {
-		errs = append(errs, fmt.Errorf("config: CLIENT_PING_INTERVAL=%d must be below CLIENT_PONG_TIMEOUT=%d",
-			int(c.ClientPingInterval/time.Second), int(c.ClientPongTimeout/time.Second)))
-	}
-	if c.UpstreamPingInterval >= c.UpstreamPongTimeout {
-		errs = append(errs, fmt.Errorf("config: UPSTREAM_PING_INTERVAL=%d must be below UPSTREAM_PONG_TIMEOUT=%d",
-			int(c.UpstreamPingInterval/time.Second), int(c.UpstreamPongTimeout/time.Second)))
-	}
-	if c.MemoryBudget != 0 && c.MemoryBudget < int64(c.MaxQueuedBytes) {
-		errs = append(errs, fmt.Errorf("config: MEMORY_BUDGET=%d must be 0 or at least WS_MAX_QUEUED_BYTES=%d",
-			c.MemoryBudget, c.MaxQueuedBytes))
-	}
-	if c.MaxQueuedBytes < c.MaxMessageSize+64 {
-		errs = append(errs, fmt.Errorf("config: WS_MAX_QUEUED_BYTES=%d must exceed WS_MAX_MESSAGE_SIZE=%d by at least 64",
-			c.MaxQueuedBytes, c.MaxMessageSize))
-	}
-	return errors.Join(errs...)
-}
+// Validate checks the rules that span several variables, each stated
+// once: DOMAIN_MAP's presence and MEMORY_BUDGET's floor here, the engine's
+// rules in engine.Config.Validate (reported here in terms of variables),
+// metering's in metering.Config.Validate. Load has already checked each
+// variable on its own.
+func (c Config) Validate() error { return c.validate(nil) }
 
 // ListenAddr is host:port of the public listener.
 func (c Config) ListenAddr() string {
@@ -190,6 +238,7 @@ func (c Config) ListenAddr() string {
 type loader struct {
 	lookup func(string) (string, bool)
 	errs   []error
+	bad    map[string]bool // variables that did not parse: rules using them are skipped
 }
 
 func defaultOf(name string) string {
@@ -214,6 +263,13 @@ func (l *loader) fail(name, value, allowed string) {
 		value = "[REDACTED]"
 	}
 	l.errs = append(l.errs, fmt.Errorf("config: %s=%q: %s", name, value, allowed))
+	l.bad[name] = true
+}
+
+// failErr records a problem of name whose message is err.
+func (l *loader) failErr(name string, err error) {
+	l.errs = append(l.errs, err)
+	l.bad[name] = true
 }
 
 func isSecret(name string) bool {
@@ -378,7 +434,7 @@ func (l *loader) domainMap() (data []byte, file string) {
 		}
 	}
 	if set > 1 {
-		l.errs = append(l.errs, errors.New("config: set only one of DOMAIN_MAP, DOMAIN_MAP_BASE64 and DOMAIN_MAP_FILE"))
+		l.failErr("DOMAIN_MAP", errors.New("config: set only one of DOMAIN_MAP, DOMAIN_MAP_BASE64 and DOMAIN_MAP_FILE"))
 		return nil, ""
 	}
 	switch {
@@ -387,14 +443,14 @@ func (l *loader) domainMap() (data []byte, file string) {
 	case strings.TrimSpace(b64) != "":
 		d, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
 		if err != nil {
-			l.errs = append(l.errs, fmt.Errorf("config: DOMAIN_MAP_BASE64: not valid standard base64: %v", err))
+			l.failErr("DOMAIN_MAP", fmt.Errorf("config: DOMAIN_MAP_BASE64: not valid standard base64: %v", err))
 			return nil, ""
 		}
 		return d, ""
 	case strings.TrimSpace(path) != "":
 		d, err := os.ReadFile(strings.TrimSpace(path))
 		if err != nil {
-			l.errs = append(l.errs, fmt.Errorf("config: DOMAIN_MAP_FILE=%q: %v", path, err))
+			l.failErr("DOMAIN_MAP", fmt.Errorf("config: DOMAIN_MAP_FILE=%q: %v", path, err))
 			return nil, ""
 		}
 		return d, strings.TrimSpace(path)
@@ -403,8 +459,8 @@ func (l *loader) domainMap() (data []byte, file string) {
 }
 
 // Redacted returns the configuration as ordered key/value pairs for the
-// startup log and `socketx config check`; secrets show only whether they are
-// set.
+// startup log and `socketx config check`, metering's last; secrets show
+// only whether they are set.
 func (c Config) Redacted() [][2]string {
 	set := func(s string) string {
 		if s == "" {
@@ -413,7 +469,7 @@ func (c Config) Redacted() [][2]string {
 		return "[REDACTED]"
 	}
 	secs := func(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
-	return [][2]string{
+	return append([][2]string{
 		{"listen_addr", c.ListenAddr()},
 		{"log_level", c.LogLevel},
 		{"use_console_logs", strconv.FormatBool(c.UseConsoleLogs)},
@@ -426,7 +482,7 @@ func (c Config) Redacted() [][2]string {
 		{"ws_write_buffer_size", strconv.Itoa(c.WriteBufferSize)},
 		{"ws_max_message_size", strconv.Itoa(c.MaxMessageSize)},
 		{"ws_max_queued_bytes", strconv.Itoa(c.MaxQueuedBytes)},
-		{"memory_budget", memoryBudget(c.MemoryBudget)},
+		{"memory_budget", memoryBudgetString(c.MemoryBudget)},
 		{"client_pong_timeout", secs(c.ClientPongTimeout)},
 		{"client_ping_interval", secs(c.ClientPingInterval)},
 		{"upstream_pong_timeout", secs(c.UpstreamPongTimeout)},
@@ -444,10 +500,10 @@ func (c Config) Redacted() [][2]string {
 		{"metrics_emf", strconv.FormatBool(c.MetricsEMF)},
 		{"trusted_proxies", joinPrefixes(c.TrustedProxies)},
 		{"proxy_protocol", strconv.FormatBool(c.ProxyProtocol)},
-	}
+	}, c.Metering.Redacted()...)
 }
 
-func memoryBudget(n int64) string {
+func memoryBudgetString(n int64) string {
 	if n == 0 {
 		return "auto"
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/socketx/socketx-server/metering"
 )
 
 const minimalMap = `{"*":{"upstream":"ws://example.com","allowedOrigins":["*"]}}`
@@ -47,7 +49,16 @@ func TestDefaults(t *testing.T) {
 		AdminListen:          "127.0.0.1:9090",
 		DrainTimeout:         25 * time.Second,
 		DescriptorBudget:     DescriptorBudgetAuto,
+		Metering: metering.Config{
+			Strategy: metering.StrategyNone, ReportInterval: metering.DefaultReportInterval,
+			AWSPublicKeyVersion: metering.DefaultPublicKeyVer, AzureMeteringEndpoint: metering.DefaultAzureMetering,
+			AzureIMDSEndpoint: metering.DefaultAzureIMDS, AzureARMEndpoint: metering.DefaultAzureARM,
+		},
 	}
+	if c.Routes == nil || len(c.Routes.Routes()) != 1 {
+		t.Fatalf("Routes = %v, want DOMAIN_MAP's one entry", c.Routes)
+	}
+	want.Routes = c.Routes
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
 	}
@@ -190,5 +201,52 @@ func TestRedactedNeverShowsSecrets(t *testing.T) {
 	}
 	if !strings.Contains(joined, "mte_company_name=Acme") || !strings.Contains(joined, "listen_addr=0.0.0.0:8080") {
 		t.Fatalf("redacted view: %s", joined)
+	}
+}
+
+// TestEveryProblemAtOnce: a bad DOMAIN_MAP does not hide the other
+// variables' problems, nor they a rule across variables that parsed, nor
+// metering's problems; a rule using a variable that did not parse is not
+// reported on top of it.
+func TestEveryProblemAtOnce(t *testing.T) {
+	_, err := Load(env("DOMAIN_MAP", `{"*":{"upstream":"http://backend"}}`, "LISTEN_PORT", "0",
+		"CLIENT_PING_INTERVAL", "70", "UPSTREAM_PING_INTERVAL", "soon", "BILLING_STRATEGY", "sometimes",
+		"BILLING_REPORT_INTERVAL", "soon"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{
+		`config: LISTEN_PORT="0": want an integer from 1 to 65535`,
+		`config: UPSTREAM_PING_INTERVAL="soon": want an integer from 1 to 86400`,
+		`config: BILLING_REPORT_INTERVAL="soon": want a Go duration, like 15m`,
+		"routing: DOMAIN_MAP", // the routing.Parse problem(s)
+		"config: CLIENT_PING_INTERVAL=70 must be below CLIENT_PONG_TIMEOUT=60",
+		"metering: BILLING_STRATEGY=sometimes: one of eclypses_no_billing, register_usage, request_based, external_meter",
+	}
+	var got []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "routing: DOMAIN_MAP") {
+			l = "routing: DOMAIN_MAP"
+			if len(got) > 0 && got[len(got)-1] == l {
+				continue
+			}
+		}
+		got = append(got, l)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("error:\n%v\nwant (routing lines shortened):\n%s", err, strings.Join(want, "\n"))
+	}
+
+	// Without DOMAIN_MAP, its absence is one more line, after the
+	// variables that did not parse.
+	_, err = Load(env("LOG_LEVEL", "loud", "CLIENT_PING_INTERVAL", "70"))
+	want = []string{
+		`config: LOG_LEVEL="loud": want one of trace, debug, info, warn, error, fatal, panic, disabled`,
+		"config: DOMAIN_MAP is required (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE)",
+		"config: CLIENT_PING_INTERVAL=70 must be below CLIENT_PONG_TIMEOUT=60",
+	}
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Fatalf("error:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
 	}
 }

@@ -39,12 +39,12 @@ func (l *loader) caFile(name string) (path string, certs []*x509.Certificate) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		l.errs = append(l.errs, fmt.Errorf("config: %s=%q: %v", name, path, err))
+		l.failErr(name, fmt.Errorf("config: %s=%q: %v", name, path, err))
 		return path, nil
 	}
 	certs, err = parseCertificates(data)
 	if err != nil {
-		l.errs = append(l.errs, fmt.Errorf("config: %s=%q: %v", name, path, err))
+		l.failErr(name, fmt.Errorf("config: %s=%q: %v", name, path, err))
 		return path, nil
 	}
 	return path, certs
@@ -59,7 +59,7 @@ func (l *loader) caPEM(name string) []*x509.Certificate {
 	}
 	certs, err := parseCertificates([]byte(s))
 	if err != nil {
-		l.errs = append(l.errs, fmt.Errorf("config: %s: %v", name, err))
+		l.failErr(name, fmt.Errorf("config: %s: %v", name, err))
 		return nil
 	}
 	return certs

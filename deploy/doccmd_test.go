@@ -17,7 +17,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/socketx/socketx-server/config"
-	"github.com/socketx/socketx-server/metering"
 )
 
 // The commands users copy from the documentation. Every fenced sh, bash,
@@ -28,8 +27,8 @@ import (
 //     kept exactly as written;
 //   - aws cloudformation deploy|create-stack: parameter names, required
 //     parameters and allowed values checked against the template file;
-//   - docker run|build: -e names checked against config.Vars and
-//     metering.Vars, resource flags checked for consistency, build files and
+//   - docker run|build: -e names checked against config.Vars (every
+//     variable the binary reads) and the Go runtime's, resource flags checked for consistency, build files and
 //     build arguments checked against the Dockerfile;
 //
 // and every block goes through shellcheck -s bash. A block that is not
@@ -513,11 +512,12 @@ func cfnParameters(path string) (map[string]*yaml.Node, error) {
 	return out, nil
 }
 
-// runtimeVars are read by the Go runtime, not by config or metering.
-var runtimeVars = []string{"GOMEMLIMIT", "GOGC", "GOMAXPROCS", "GODEBUG"}
+// runtimeVars are read by the Go runtime only, not through config.Load
+// (GOGC is both: config.Vars has it).
+var runtimeVars = []string{"GOMEMLIMIT", "GOMAXPROCS", "GODEBUG"}
 
 func knownVar(name string) bool {
-	if slices.Contains(metering.Vars, name) || slices.Contains(runtimeVars, name) {
+	if slices.Contains(runtimeVars, name) {
 		return true
 	}
 	return slices.ContainsFunc(config.Vars, func(v config.Var) bool { return v.Name == name })
@@ -571,7 +571,7 @@ func checkDockerRun(args []string) error {
 			case "-e", "--env":
 				k, v, _ := strings.Cut(val, "=")
 				if !knownVar(k) {
-					problems = append(problems, fmt.Sprintf("-e %s: not a variable of config.Vars, metering.Vars or the Go runtime", k))
+					problems = append(problems, fmt.Sprintf("-e %s: not a variable of config.Vars or the Go runtime", k))
 				}
 				env[k] = v
 			case "--env-file":

@@ -85,31 +85,42 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first inconsistent setting.
+// QueueHeadroom is how far MaxQueuedBytes must exceed MaxMessageSize: room
+// for the frame and SocketX headers around a largest message
+// (codec.MaxHeaderLen + mte.HeaderLen + mte.Overhead < 64), so one such
+// message never trips the queue limit by itself.
+const QueueHeadroom = 64
+
+// The cross-field rules of Validate. Its error wraps them so that a caller
+// naming the settings differently (package config names the environment
+// variables) can tell which failed.
+var (
+	ErrClientPing     = errors.New("engine: ClientPingInterval must be positive and below ClientPongTimeout")
+	ErrUpstreamPing   = errors.New("engine: UpstreamPingInterval must be positive and below UpstreamPongTimeout")
+	ErrQueueBelowSize = errors.New("engine: MaxQueuedBytes must exceed MaxMessageSize by at least QueueHeadroom")
+)
+
+// Validate reports every inconsistent setting, joined.
 func (c Config) Validate() error {
-	switch {
-	case c.MaxHeadSize < 256:
-		return errors.New("engine: MaxHeadSize below 256")
-	case c.MaxMessageSize < 64:
-		return errors.New("engine: MaxMessageSize below 64")
-	case c.MaxQueuedBytes < c.MaxMessageSize:
-		return errors.New("engine: MaxQueuedBytes below MaxMessageSize")
-	case c.ClientPingInterval <= 0 || c.ClientPingInterval >= c.ClientPongTimeout:
-		return errors.New("engine: ClientPingInterval must be positive and below ClientPongTimeout")
-	case c.UpstreamPingInterval <= 0 || c.UpstreamPingInterval >= c.UpstreamPongTimeout:
-		return errors.New("engine: UpstreamPingInterval must be positive and below UpstreamPongTimeout")
-	case c.WriteTimeout <= 0 || c.HandshakeTimeout <= 0 || c.DialTimeout <= 0 || c.CloseTimeout <= 0:
-		return errors.New("engine: timeouts must be positive")
-	case c.TickInterval <= 0:
-		return errors.New("engine: TickInterval must be positive")
-	case c.CipherIdleRelease < 0:
-		return errors.New("engine: CipherIdleRelease must not be negative")
-	case c.MemoryBudget < 0:
-		return errors.New("engine: MemoryBudget must not be negative")
-	case c.MaxDescriptors < 0 || c.MaxDescriptors > 0 && c.MaxDescriptors < 2*fdsPerConn:
-		return errors.New("engine: MaxDescriptors must be 0 (no budget) or at least 4")
+	var errs []error
+	check := func(bad bool, err error) {
+		if bad {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	check(c.MaxHeadSize < 256, errors.New("engine: MaxHeadSize below 256"))
+	check(c.MaxMessageSize < 64, errors.New("engine: MaxMessageSize below 64"))
+	check(c.MaxQueuedBytes < c.MaxMessageSize+QueueHeadroom, ErrQueueBelowSize)
+	check(c.ClientPingInterval <= 0 || c.ClientPingInterval >= c.ClientPongTimeout, ErrClientPing)
+	check(c.UpstreamPingInterval <= 0 || c.UpstreamPingInterval >= c.UpstreamPongTimeout, ErrUpstreamPing)
+	check(c.WriteTimeout <= 0 || c.HandshakeTimeout <= 0 || c.DialTimeout <= 0 || c.CloseTimeout <= 0,
+		errors.New("engine: timeouts must be positive"))
+	check(c.TickInterval <= 0, errors.New("engine: TickInterval must be positive"))
+	check(c.CipherIdleRelease < 0, errors.New("engine: CipherIdleRelease must not be negative"))
+	check(c.MemoryBudget < 0, errors.New("engine: MemoryBudget must not be negative"))
+	check(c.MaxDescriptors < 0 || c.MaxDescriptors > 0 && c.MaxDescriptors < 2*fdsPerConn,
+		errors.New("engine: MaxDescriptors must be 0 (no budget) or at least 4"))
+	return errors.Join(errs...)
 }
 
 // Dialer connects to an upstream off the event loops. upstream.Manager is

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -27,7 +26,8 @@ const (
 	ProviderAzure Provider = "azure"
 )
 
-// Defaults.
+// Defaults: package config shows them as the variables' defaults and
+// applies them when a variable is unset.
 const (
 	DefaultReportInterval  = 15 * time.Minute
 	DefaultPublicKeyVer    = 1
@@ -39,8 +39,9 @@ const (
 	requiredBillingProduct = "socketx"
 )
 
-// Config is the metering configuration: plain data, see [LoadConfig] for
-// the variable of each field.
+// Config is the metering configuration: plain data. Package config reads
+// it from the variable named beside each field, applies the defaults
+// above and runs Validate.
 type Config struct {
 	Strategy       Strategy      // BILLING_STRATEGY
 	Provider       Provider      // BILLING_PROVIDER
@@ -64,15 +65,6 @@ type Config struct {
 	AzureARMEndpoint         string // AZURE_ARM_ENDPOINT
 }
 
-// Vars lists every variable LoadConfig reads, in documentation order.
-var Vars = []string{
-	"BILLING_STRATEGY", "BILLING_PROVIDER", "BILLING_PRODUCT", "BILLING_REPORT_INTERVAL", "METERING_STATE_DIR",
-	"AWS_MARKETPLACE_PRODUCT_CODE", "AWS_MARKETPLACE_EXTERNAL_PRODUCT_CODE", "AWS_MARKETPLACE_PUBLIC_KEY_VERSION",
-	"AWS_ENDPOINT_URL_MARKETPLACE_METERING",
-	"AZURE_RESOURCE_ID", "AZURE_EXTENSION_RESOURCE_ID", "AZURE_PLAN_ID", "AZURE_CLIENT_ID", "AZURE_TENANT_ID",
-	"AZURE_FEDERATED_TOKEN_FILE", "AZURE_METERING_ENDPOINT", "AZURE_IMDS_ENDPOINT", "AZURE_ARM_ENDPOINT",
-}
-
 // Enabled reports whether the strategy makes any Marketplace call.
 func (c Config) Enabled() bool { return c.Strategy != StrategyNone }
 
@@ -84,70 +76,8 @@ func (c Config) ProductCode() string {
 	return c.AWSProductCode
 }
 
-// LoadConfig reads the metering variables through lookup (os.LookupEnv in
-// the command), applies defaults and validates. Every problem is one line
-// "metering: VAR=value: what is allowed"; all problems are joined.
-func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
-	get := func(k string) string {
-		v, _ := lookup(k)
-		return strings.TrimSpace(v)
-	}
-	c := Config{
-		Strategy:                 Strategy(strings.ToLower(get("BILLING_STRATEGY"))),
-		Provider:                 Provider(strings.ToLower(get("BILLING_PROVIDER"))),
-		Product:                  get("BILLING_PRODUCT"),
-		ReportInterval:           DefaultReportInterval,
-		StateDir:                 get("METERING_STATE_DIR"),
-		AWSProductCode:           get("AWS_MARKETPLACE_PRODUCT_CODE"),
-		AWSExternalProductCode:   get("AWS_MARKETPLACE_EXTERNAL_PRODUCT_CODE"),
-		AWSPublicKeyVersion:      DefaultPublicKeyVer,
-		AWSEndpoint:              get("AWS_ENDPOINT_URL_MARKETPLACE_METERING"),
-		AzureResourceID:          get("AZURE_RESOURCE_ID"),
-		AzureExtensionResourceID: get("AZURE_EXTENSION_RESOURCE_ID"),
-		AzurePlanID:              get("AZURE_PLAN_ID"),
-		AzureClientID:            get("AZURE_CLIENT_ID"),
-		AzureTenantID:            get("AZURE_TENANT_ID"),
-		AzureFederatedTokenFile:  get("AZURE_FEDERATED_TOKEN_FILE"),
-		AzureMeteringEndpoint:    get("AZURE_METERING_ENDPOINT"),
-		AzureIMDSEndpoint:        get("AZURE_IMDS_ENDPOINT"),
-		AzureARMEndpoint:         get("AZURE_ARM_ENDPOINT"),
-	}
-	if c.Strategy == "" {
-		c.Strategy = StrategyNone
-	}
-	var errs []error
-	if v := get("BILLING_REPORT_INTERVAL"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("metering: BILLING_REPORT_INTERVAL=%s: a Go duration between 1s and 1h, such as 15m", v))
-			d = DefaultReportInterval
-		}
-		c.ReportInterval = d
-	}
-	if v := get("AWS_MARKETPLACE_PUBLIC_KEY_VERSION"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 32)
-		if err != nil || n < 1 {
-			errs = append(errs, fmt.Errorf("metering: AWS_MARKETPLACE_PUBLIC_KEY_VERSION=%s: a positive integer (default 1)", v))
-			n = DefaultPublicKeyVer
-		}
-		c.AWSPublicKeyVersion = int32(n)
-	}
-	if c.AzureMeteringEndpoint == "" {
-		c.AzureMeteringEndpoint = DefaultAzureMetering
-	}
-	if c.AzureIMDSEndpoint == "" {
-		c.AzureIMDSEndpoint = DefaultAzureIMDS
-	}
-	if c.AzureARMEndpoint == "" {
-		c.AzureARMEndpoint = DefaultAzureARM
-	}
-	if err := c.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	return c, errors.Join(errs...)
-}
-
-// Validate checks the configuration as a whole. Each problem is one line.
+// Validate checks the rules across fields, which depend on the strategy
+// and provider. Each problem is one line naming the variable.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(name, val, allowed string) {

@@ -5,31 +5,29 @@ import (
 	"time"
 )
 
-func lookupMap(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+// defaults is Config as package config builds it with no variable set.
+func defaults() Config {
+	return Config{
+		Strategy: StrategyNone, ReportInterval: DefaultReportInterval, AWSPublicKeyVersion: DefaultPublicKeyVer,
+		AzureMeteringEndpoint: DefaultAzureMetering, AzureIMDSEndpoint: DefaultAzureIMDS, AzureARMEndpoint: DefaultAzureARM,
+	}
 }
 
-func TestLoadConfigDefaults(t *testing.T) {
-	c, err := LoadConfig(lookupMap(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Strategy != StrategyNone || c.ReportInterval != 15*time.Minute || c.AWSPublicKeyVersion != 1 ||
-		c.AzureMeteringEndpoint != DefaultAzureMetering || c.AzureIMDSEndpoint != DefaultAzureIMDS || c.Enabled() {
-		t.Fatalf("%+v", c)
+func TestConfigDefaults(t *testing.T) {
+	c := defaults()
+	if err := c.Validate(); err != nil || c.Enabled() {
+		t.Fatalf("%+v: %v", c, err)
 	}
 	if r := c.Redacted(); len(r) != 1 || r[0] != [2]string{"billing_strategy", "eclypses_no_billing"} {
 		t.Fatalf("%v", r)
 	}
 }
 
-func TestLoadConfigAWS(t *testing.T) {
-	c, err := LoadConfig(lookupMap(map[string]string{
-		"BILLING_STRATEGY": "request_based", "BILLING_PROVIDER": "aws", "BILLING_PRODUCT": "socketx",
-		"BILLING_REPORT_INTERVAL": "5m", "AWS_MARKETPLACE_PRODUCT_CODE": "abc", "AWS_MARKETPLACE_PUBLIC_KEY_VERSION": "2",
-		"METERING_STATE_DIR": "/var/lib/socketx",
-	}))
-	if err != nil {
+func TestConfigAWS(t *testing.T) {
+	c := defaults()
+	c.Strategy, c.Provider, c.Product = StrategyRequestBased, ProviderAWS, "socketx"
+	c.ReportInterval, c.AWSProductCode, c.AWSPublicKeyVersion, c.StateDir = 5*time.Minute, "abc", 2, "/var/lib/socketx"
+	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	want := [][2]string{
@@ -48,36 +46,42 @@ func TestLoadConfigAWS(t *testing.T) {
 	}
 }
 
-func TestLoadConfigErrors(t *testing.T) {
+// TestConfigValidate: every cross-field problem, one line each. Variables
+// that do not parse are package config's (config's TestMeteringVariables).
+func TestConfigValidate(t *testing.T) {
 	for _, tc := range []struct {
-		env  map[string]string
+		set  func(*Config)
 		want string
 	}{
-		{map[string]string{"BILLING_STRATEGY": "sometimes"},
+		{func(c *Config) { c.Strategy = "sometimes" },
 			"metering: BILLING_STRATEGY=sometimes: one of eclypses_no_billing, register_usage, request_based, external_meter"},
-		{map[string]string{"BILLING_STRATEGY": "register_usage", "BILLING_PROVIDER": "gcp", "BILLING_PRODUCT": "other"},
+		{func(c *Config) { c.Strategy, c.Provider, c.Product = StrategyRegisterUsage, "gcp", "other" },
 			"metering: BILLING_PRODUCT=other: must be socketx when billing is enabled\n" +
 				"metering: BILLING_PROVIDER=gcp: aws or azure when BILLING_STRATEGY is not eclypses_no_billing"},
-		{map[string]string{"BILLING_STRATEGY": "request_based", "BILLING_PROVIDER": "aws", "BILLING_PRODUCT": "socketx",
-			"BILLING_REPORT_INTERVAL": "soon", "AWS_MARKETPLACE_PUBLIC_KEY_VERSION": "0"},
-			"metering: BILLING_REPORT_INTERVAL=soon: a Go duration between 1s and 1h, such as 15m\n" +
-				"metering: AWS_MARKETPLACE_PUBLIC_KEY_VERSION=0: a positive integer (default 1)\n" +
-				"metering: AWS_MARKETPLACE_PRODUCT_CODE=: required with BILLING_STRATEGY=request_based"},
-		{map[string]string{"BILLING_STRATEGY": "request_based", "BILLING_PROVIDER": "aws", "BILLING_PRODUCT": "socketx",
-			"BILLING_REPORT_INTERVAL": "2h", "AWS_MARKETPLACE_PRODUCT_CODE": "p", "AWS_ENDPOINT_URL_MARKETPLACE_METERING": "localhost:4566"},
+		{func(c *Config) {
+			c.Strategy, c.Provider, c.Product, c.AWSPublicKeyVersion = StrategyRequestBased, ProviderAWS, "socketx", 0
+		},
+			"metering: AWS_MARKETPLACE_PRODUCT_CODE=: required with BILLING_STRATEGY=request_based\n" +
+				"metering: AWS_MARKETPLACE_PUBLIC_KEY_VERSION=0: a positive integer (default 1)"},
+		{func(c *Config) {
+			c.Strategy, c.Provider, c.Product, c.ReportInterval = StrategyRequestBased, ProviderAWS, "socketx", 2*time.Hour
+			c.AWSProductCode, c.AWSEndpoint = "p", "localhost:4566"
+		},
 			"metering: BILLING_REPORT_INTERVAL=2h0m0s: a Go duration between 1s and 1h, such as 15m\n" +
 				"metering: AWS_ENDPOINT_URL_MARKETPLACE_METERING=localhost:4566: an absolute http:// or https:// URL"},
-		{map[string]string{"BILLING_STRATEGY": "external_meter", "BILLING_PROVIDER": "aws", "BILLING_PRODUCT": "socketx"},
+		{func(c *Config) { c.Strategy, c.Provider, c.Product = StrategyExternalMeter, ProviderAWS, "socketx" },
 			"metering: AWS_MARKETPLACE_EXTERNAL_PRODUCT_CODE=: required with BILLING_STRATEGY=external_meter"},
-		{map[string]string{"BILLING_STRATEGY": "register_usage", "BILLING_PROVIDER": "azure", "BILLING_PRODUCT": "socketx",
-			"AZURE_TENANT_ID": "t"},
+		{func(c *Config) {
+			c.Strategy, c.Provider, c.Product, c.AzureTenantID = StrategyRegisterUsage, ProviderAzure, "socketx", "t"
+		},
 			"metering: BILLING_STRATEGY=register_usage: only request_based or eclypses_no_billing with BILLING_PROVIDER=azure\n" +
 				"metering: AZURE_PLAN_ID=: required with BILLING_PROVIDER=azure (Helm global.azure.marketplace.planId)\n" +
 				"metering: AZURE_FEDERATED_TOKEN_FILE=: workload identity needs both AZURE_FEDERATED_TOKEN_FILE and AZURE_TENANT_ID"},
 	} {
-		_, err := LoadConfig(lookupMap(tc.env))
-		if err == nil || err.Error() != tc.want {
-			t.Fatalf("env %v\n got %v\nwant %s", tc.env, err, tc.want)
+		c := defaults()
+		tc.set(&c)
+		if err := c.Validate(); err == nil || err.Error() != tc.want {
+			t.Fatalf("%+v\n got %v\nwant %s", c, err, tc.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package metering reports SocketX usage to the AWS and Azure Marketplaces.
 //
-// The command builds a [Config] with [LoadConfig], creates a [Meter] with
+// The command gets a [Config] from package config (which reads the
+// variables and runs [Config.Validate]), creates a [Meter] with
 // [New] and a [Source] that returns the engine's cumulative counters of
 // successful proxyData encodes and decodes, then:
 //

@@ -8,15 +8,14 @@ import (
 	"github.com/socketx/socketx-server/internal/ecsmeta"
 )
 
-// watchECSStop starts the ECS stop watcher when ECS_CONTAINER_METADATA_URI_V4
-// is set (ECS sets it in every task). The returned channel receives the task
+// watchECSStop starts the ECS stop watcher when uri, the value of
+// ECS_CONTAINER_METADATA_URI_V4, is set (ECS sets it in every task). The returned channel receives the task
 // document once ECS has decided to stop the task, which is before the load
 // balancer deregistration completes and before SIGTERM: serve starts the
 // drain then, while the ALB still carries the connections. Outside ECS, or
 // when the variable is unusable, the channel is nil and never receives.
-func watchECSStop(ctx context.Context, lookup func(string) (string, bool), log *zap.Logger) <-chan ecsmeta.Task {
-	uri, ok := lookup("ECS_CONTAINER_METADATA_URI_V4")
-	if !ok || uri == "" {
+func watchECSStop(ctx context.Context, uri string, log *zap.Logger) <-chan ecsmeta.Task {
+	if uri == "" {
 		return nil
 	}
 	w, err := ecsmeta.New(ecsmeta.Config{MetadataURI: uri}, log)

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,10 +135,28 @@ func TestBadConfigExitsTwoWithOneLinePerProblem(t *testing.T) {
 	if !errorsAs(err, &ee) || ee.ExitCode() != 2 {
 		t.Fatalf("exit: %v, output:\n%s", err, out)
 	}
+	// Every problem at once: the missing DOMAIN_MAP and the rule across
+	// two variables that did parse are not hidden by the others.
 	want := "config: LISTEN_PORT=\"0\": want an integer from 1 to 65535\n" +
-		"config: LOG_LEVEL=\"loud\": want one of trace, debug, info, warn, error, fatal, panic, disabled\n"
+		"config: LOG_LEVEL=\"loud\": want one of trace, debug, info, warn, error, fatal, panic, disabled\n" +
+		"config: DOMAIN_MAP is required (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE)\n" +
+		"config: CLIENT_PING_INTERVAL=70 must be below CLIENT_PONG_TIMEOUT=60\n"
 	if string(out) != want {
 		t.Fatalf("output:\n%s\nwant:\n%s", out, want)
+	}
+
+	// A bad DOMAIN_MAP, a bad variable and billing problems: all of them.
+	cmd = exec.Command(binary, "config", "check")
+	cmd.Env = []string{`DOMAIN_MAP={"*":{"upstream":"http://backend","allowedOrigins":["*"]}}`, "LISTEN_PORT=0",
+		"BILLING_STRATEGY=request_based", "BILLING_PROVIDER=aws", "BILLING_PRODUCT=socketx", "BILLING_REPORT_INTERVAL=soon"}
+	out, _ = cmd.CombinedOutput()
+	want = "config: LISTEN_PORT=\"0\": want an integer from 1 to 65535\n" +
+		"config: BILLING_REPORT_INTERVAL=\"soon\": want a Go duration, like 15m\n" +
+		"routing: DOMAIN_MAP[\"*\"].upstream: …\n" + // routing's wording is routing's
+		"metering: AWS_MARKETPLACE_PRODUCT_CODE=: required with BILLING_STRATEGY=request_based\n"
+	got := regexp.MustCompile(`(?m)^(routing: DOMAIN_MAP\["\*"\]\.upstream: ).*$`).ReplaceAllString(string(out), "$1…")
+	if got != want || cmd.ProcessState.ExitCode() != 2 {
+		t.Fatalf("exit %d, output:\n%s\nwant:\n%s", cmd.ProcessState.ExitCode(), out, want)
 	}
 
 	cmd = exec.Command(binary, "serve")
@@ -505,17 +523,4 @@ func httptestServer(t *testing.T, h http.Handler) string {
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(func() { s.Close() })
 	return "http://" + ln.Addr().String()
-}
-
-func TestMemoryBudgetDefault(t *testing.T) {
-	for _, c := range []struct{ configured, limit, want int64 }{
-		{0, math.MaxInt64, defaultMemoryBudget}, // no GOMEMLIMIT
-		{0, 1740 << 20, 870 << 20},              // half of GOMEMLIMIT
-		{64 << 20, 1740 << 20, 64 << 20},        // MEMORY_BUDGET wins
-		{64 << 20, math.MaxInt64, 64 << 20},
-	} {
-		if got := memoryBudget(c.configured, c.limit); got != c.want {
-			t.Errorf("memoryBudget(%d, %d) = %d, want %d", c.configured, c.limit, got, c.want)
-		}
-	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -20,7 +19,6 @@ import (
 	"github.com/socketx/socketx-server/engine"
 	"github.com/socketx/socketx-server/metering"
 	"github.com/socketx/socketx-server/mte"
-	"github.com/socketx/socketx-server/routing"
 	"github.com/socketx/socketx-server/telemetry"
 	"github.com/socketx/socketx-server/upstream"
 )
@@ -33,9 +31,6 @@ const mteVersion = "socketx-mte-v1"
 // DRAIN_TIMEOUT plus this.
 const flushTimeout = 15 * time.Second
 
-// defaultGCPercent applies when GOGC is not set.
-const defaultGCPercent = 50
-
 // Exit codes.
 const (
 	exitOK        = 0
@@ -43,22 +38,17 @@ const (
 	exitBadConfig = 2
 )
 
-// loadConfig reads and validates the environment; problems go to stderr,
-// one per line, and the caller exits 2.
-func loadConfig(lookup func(string) (string, bool)) (config.Config, metering.Config, *routing.Map, bool) {
+// loadConfig reads and validates the environment; every problem goes to
+// stderr, one per line, and the caller exits 2.
+func loadConfig(lookup func(string) (string, bool)) (config.Config, bool) {
 	cfg, err := config.Load(lookup)
-	var routes *routing.Map
-	if err == nil {
-		routes, err = routing.Parse(cfg.DomainMap)
-	}
-	mcfg, merr := metering.LoadConfig(lookup)
-	if err = errors.Join(err, merr); err != nil {
+	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			fmt.Fprintln(os.Stderr, line)
 		}
-		return cfg, mcfg, nil, false
+		return cfg, false
 	}
-	return cfg, mcfg, routes, true
+	return cfg, true
 }
 
 // hooks let the demo observe the running server.
@@ -68,7 +58,7 @@ type hooks struct {
 
 // serve runs the proxy until SIGTERM/SIGINT, then drains.
 func serve(lookup func(string) (string, bool), h hooks) int {
-	cfg, mcfg, routes, ok := loadConfig(lookup)
+	cfg, ok := loadConfig(lookup)
 	if !ok {
 		return exitBadConfig
 	}
@@ -78,28 +68,18 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 		return exitBadConfig
 	}
 	defer log.Sync() //nolint:errcheck
-	if _, set := lookup("GOGC"); !set {
-		// The relay allocates nothing per message, so the collector only
-		// runs while connections are set up; most of the heap is long-lived
-		// per-connection state. Half the default headroom cuts idle memory
-		// per connection by ~1 KiB (6.8 -> 5.7 KiB RSS at 9,000 pairs,
-		// perf/compare.sh) for ~4% more CPU per setup. GOGC overrides.
-		debug.SetGCPercent(defaultGCPercent)
+	if !cfg.GOGCSet {
+		debug.SetGCPercent(config.DefaultGCPercent) // why 50: see there
 	}
 	nofile := raiseDescriptorLimit(log)
 
-	profile, err := mte.NewProfile(mte.Params{
-		Strength: mte.Strength(cfg.KyberStrength),
-		Window:   cfg.DecoderWindow,
-		Company:  cfg.MTECompanyName,
-		License:  cfg.MTELicenseKey,
-	})
+	profile, err := mte.NewProfile(cfg.MTEParams())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return exitBadConfig
 	}
 	fields := []zap.Field{zap.String("socketx_version", version), zap.String("mte_version", mteVersion)}
-	for _, kv := range append(cfg.Redacted(), mcfg.Redacted()...) {
+	for _, kv := range cfg.Redacted() {
 		fields = append(fields, zap.String(kv[0], kv[1]))
 	}
 	log.Info("Starting server", zap.Dict("config", fields...))
@@ -109,16 +89,16 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 
 	logUpstreamCAs(cfg, time.Now(), log)
 
-	dialer := upstream.NewManager(upstream.Config{DialTimeout: cfg.UpstreamDialTimeout, ExtraRoots: cfg.UpstreamCAs()}, log.Named("upstream"))
-	ecfg := engineConfig(cfg)
+	dialer := upstream.NewManager(cfg.UpstreamConfig(), log.Named("upstream"))
+	ecfg := cfg.EngineConfig(debug.SetMemoryLimit(-1))
 	ecfg.MaxDescriptors = descriptorBudget(cfg, nofile, openDescriptors(), ecfg.Loops, log)
-	srv, err := engine.New(ecfg, routes, profile, dialer, log)
+	srv, err := engine.New(ecfg, cfg.Routes, profile, dialer, log)
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return exitBadConfig
 	}
 
-	meter, err := metering.New(mcfg, func() (uint64, uint64) {
+	meter, err := metering.New(cfg.Metering, func() (uint64, uint64) {
 		st := srv.Stats()
 		return st.Encoded, st.Decoded
 	}, log.Named("metering"))
@@ -205,7 +185,7 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 		return exitFailure
 	}
 
-	ecsStop := watchECSStop(ctx, lookup, log.Named("ecs"))
+	ecsStop := watchECSStop(ctx, cfg.ECSMetadataURI, log.Named("ecs"))
 	for {
 		select {
 		case err := <-done:
@@ -333,51 +313,13 @@ wait:
 	return exitOK
 }
 
-func engineConfig(cfg config.Config) engine.Config {
-	e := engine.DefaultConfig()
-	e.Addr = cfg.ListenAddr()
-	e.ReadBufferSize = cfg.ReadBufferSize
-	e.WriteBufferSize = cfg.WriteBufferSize
-	e.MaxMessageSize = cfg.MaxMessageSize
-	e.MaxQueuedBytes = cfg.MaxQueuedBytes
-	e.MemoryBudget = memoryBudget(cfg.MemoryBudget, debug.SetMemoryLimit(-1))
-	e.ClientPingInterval = cfg.ClientPingInterval
-	e.ClientPongTimeout = cfg.ClientPongTimeout
-	e.UpstreamPingInterval = cfg.UpstreamPingInterval
-	e.UpstreamPongTimeout = cfg.UpstreamPongTimeout
-	e.WriteTimeout = cfg.WriteTimeout
-	e.HandshakeTimeout = cfg.HandshakeTimeout
-	e.DialTimeout = cfg.UpstreamDialTimeout
-	e.MaxConnections = cfg.MaxConnections
-	e.TrustedProxies = cfg.TrustedProxies
-	e.ProxyProtocol = cfg.ProxyProtocol
-	return e
-}
-
-// defaultMemoryBudget applies when neither MEMORY_BUDGET nor GOMEMLIMIT is
-// set.
-const defaultMemoryBudget = 256 << 20
-
-// memoryBudget is MEMORY_BUDGET when set, else half of the Go memory limit
-// (GOMEMLIMIT) when one is set, else defaultMemoryBudget: the other half is
-// left to idle connections, MTE state, buffers and the runtime.
-func memoryBudget(configured, goMemLimit int64) int64 {
-	switch {
-	case configured > 0:
-		return configured
-	case goMemLimit > 0 && goMemLimit < math.MaxInt64:
-		return goMemLimit / 2
-	}
-	return defaultMemoryBudget
-}
-
 func configCheck(lookup func(string) (string, bool)) int {
-	cfg, mcfg, routes, ok := loadConfig(lookup)
+	cfg, ok := loadConfig(lookup)
 	if !ok {
 		return exitBadConfig
 	}
-	fmt.Printf("configuration is valid (%d DOMAIN_MAP keys)\n", len(routes.Routes()))
-	for _, kv := range append(cfg.Redacted(), mcfg.Redacted()...) {
+	fmt.Printf("configuration is valid (%d DOMAIN_MAP keys)\n", len(cfg.Routes.Routes()))
+	for _, kv := range cfg.Redacted() {
 		fmt.Printf("%s=%s\n", kv[0], kv[1])
 	}
 	return exitOK
