@@ -129,7 +129,6 @@ func (l *loop) controlFrame(toUpstream bool, op codec.OpCode, payload []byte) []
 	return codec.AppendControlFrame(l.ctl[:0], op, payload, nil)
 }
 
-// sweep enforces every deadline of the loop's sessions: setup timeouts,
 // assignDrain spreads the sessions' 1001 closes uniformly over the drain
 // window so clients do not reconnect elsewhere all at once.
 func (l *loop) assignDrain(now, spread int64) {
@@ -141,7 +140,10 @@ func (l *loop) assignDrain(now, spread int64) {
 	}
 }
 
-// keepalive pings and pong timeouts, and stalled writes.
+// sweep enforces every deadline of the loop's sessions: setup timeouts,
+// keepalive pings and pong timeouts, stalled writes, drain closes and the
+// linger of closing legs. It also samples queued output for the memory
+// budget and releases idle ciphers.
 func (l *loop) sweep() {
 	cfg := &l.srv.cfg
 	now := time.Now().UnixNano()
