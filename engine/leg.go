@@ -39,9 +39,10 @@ type leg struct {
 }
 
 // legState is where a leg is in its life. It only moves forward, though
-// not through every state: a peer that drops TCP takes an open leg
-// straight to legGone, and a leg dropped at once (memory budget, eviction)
-// skips the lingering states.
+// not through every state: the client leg starts open; a peer that drops
+// TCP takes a leg straight to legGone; a leg dropped at once (memory
+// budget, eviction, linger timeout) goes to legClosing from either
+// lingering state.
 //
 //	legUnconnected → legOpen → legLingering → legWriteShut → legClosing → legGone
 type legState uint8
@@ -161,7 +162,7 @@ func (lg *leg) closed() {
 			sess.end(causeUpstreamLost)
 		}
 	}
-	if sess.client.state == legGone && (sess.up.conn == nil || sess.up.state == legGone) {
+	if sess.client.state == legGone && (sess.up.state == legUnconnected || sess.up.state == legGone) {
 		sess.loop.removeSession(sess)
 	}
 }

@@ -87,7 +87,7 @@ func (l *loop) newSession(c gnet.Conn) *session {
 		sess.remote.peer = a.AddrPort().Addr().Unmap()
 		sess.remote.addr = sess.remote.peer.String()
 	}
-	sess.up = leg{sess: sess, upstream: true, maxMsg: int64(s.cfg.MaxMessageSize)}
+	sess.up = leg{sess: sess, state: legUnconnected, upstream: true, maxMsg: int64(s.cfg.MaxMessageSize)}
 	sess.client.asm.Reset()
 	l.sessions = append(l.sessions, sess)
 	l.stats.ConnectionsOpened.Add(1)
