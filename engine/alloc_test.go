@@ -83,7 +83,7 @@ func newRelayFixture(t testing.TB) *relayFixture {
 	sess := l.newSession(f.client)
 	sess.state = stateRelay
 	sess.client.ws = true
-	sess.up = leg{sess: sess, conn: f.up, upstream: true, open: true, ws: true, maxMsg: sess.client.maxMsg}
+	sess.up = leg{sess: sess, conn: f.up, upstream: true, state: legOpen, ws: true, maxMsg: sess.client.maxMsg}
 
 	in, err := mte.NewInitiator(p, rand.Reader)
 	if err != nil {
@@ -152,7 +152,7 @@ func TestRelayZeroAllocs(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("client→upstream %d B: %.1f allocs per read of %d frames, want 0", size, allocs, perRead)
 		}
-		if got := f.sess.msgsUp; got != uint64(perRead*(runs+1)) {
+		if got := f.sess.audit.msgsUp; got != uint64(perRead*(runs+1)) {
 			t.Errorf("size %d: relayed %d messages up, want %d", size, got, perRead*(runs+1))
 		}
 
@@ -166,7 +166,7 @@ func TestRelayZeroAllocs(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("upstream→client %d B: %.1f allocs per read of %d frames, want 0", size, allocs, perRead)
 		}
-		if got := f.sess.msgsDown; got != uint64(perRead*(runs+1)) {
+		if got := f.sess.audit.msgsDown; got != uint64(perRead*(runs+1)) {
 			t.Errorf("size %d: relayed %d messages down, want %d", size, got, perRead*(runs+1))
 		}
 	}
@@ -198,7 +198,7 @@ func TestRelaySplitFrameZeroAllocs(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("client→upstream %d B in 3 reads: %.1f allocs per message, want 0", size, allocs)
 		}
-		if got, want := f.sess.msgsUp, uint64(runs+1); got != want {
+		if got, want := f.sess.audit.msgsUp, uint64(runs+1); got != want {
 			t.Errorf("size %d: relayed %d messages up, want %d", size, got, want)
 		}
 		if got, want := f.up.written-before, (runs+1)*(size+len(codec.AppendFrameHeader(nil, true, codec.OpBinary, size, &[4]byte{}))); got != want {
@@ -217,11 +217,11 @@ func TestRelaySplitFrameZeroAllocs(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("upstream→client %d B in 3 reads: %.1f allocs per message, want 0", size, allocs)
 		}
-		if got, want := f.sess.msgsDown, uint64(runs+1); got != want {
+		if got, want := f.sess.audit.msgsDown, uint64(runs+1); got != want {
 			t.Errorf("size %d: relayed %d messages down, want %d", size, got, want)
 		}
-		if f.sess.mem != 0 || f.sess.loop.memUsed != 0 {
-			t.Errorf("size %d: %d bytes still held (loop %d)", size, f.sess.mem, f.sess.loop.memUsed)
+		if f.sess.mem.held != 0 || f.sess.loop.memUsed != 0 {
+			t.Errorf("size %d: %d bytes still held (loop %d)", size, f.sess.mem.held, f.sess.loop.memUsed)
 		}
 	}
 }

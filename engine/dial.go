@@ -22,13 +22,13 @@ import (
 func (sess *session) startDial(t routing.Target) {
 	s := sess.server()
 	sess.state = stateDialing
-	sess.dialAt = time.Now().UnixNano()
+	sess.audit.dialAt = time.Now().UnixNano()
 	sess.target = t.URL
-	sess.upHost = t.Host
-	sess.upURI = t.RequestURI
+	sess.setup.upHost = t.Host
+	sess.setup.upURI = t.RequestURI
 	sess.deadline = time.Now().UnixNano() + int64(s.cfg.DialTimeout+s.cfg.HandshakeTimeout)
-	if err := codec.NewKey(rand.Reader, &sess.upKey); err != nil {
-		sess.rejectSetup(reasonUpstream, 1011, "proxy error")
+	if err := codec.NewKey(rand.Reader, &sess.setup.upKey); err != nil {
+		sess.rejectSetup(reasonUpstream, causeKeyFailed)
 		return
 	}
 	el := sess.loop.el
@@ -68,11 +68,11 @@ func (sess *session) dialFailed(err error) {
 		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("upstream_server", sess.target),
 			zap.String("reason", reason), zap.Error(err))
 	}
-	code := uint16(1014)
+	cause := causeUpstreamUnavailable
 	if errors.Is(err, upstream.ErrBackoff) || errors.Is(err, upstream.ErrTooManyDials) {
-		code = 1013
+		cause = causeUpstreamBackingOff
 	}
-	sess.rejectSetup(reasonUpstream, code, "upstream unavailable: "+reason)
+	sess.rejectSetup(reasonUpstream, cause.withDetail(reason))
 }
 
 // upstreamOpened runs in OnOpen for an enrolled upstream conn: send the
@@ -85,20 +85,18 @@ func (s *Server) upstreamOpened(up *leg, c gnet.Conn) ([]byte, gnet.Action) {
 		return nil, gnet.Close // the client left while we dialed
 	}
 	sess.upstreamEnrolled(true)
-	up.conn = c
-	up.open = true
-	up.lastSeen = time.Now().UnixNano()
+	up.opened(c, time.Now().UnixNano())
 	up.asm.Reset()
 	sess.state = stateUpgrading
 	sess.resetDeadline()
 	h := codec.ClientHandshake{
-		Host:            sess.upHost,
-		RequestURI:      sess.upURI,
-		Key:             string(sess.upKey[:]),
-		Origin:          sess.origin,
-		Protocol:        sess.protocol,
-		XForwardedFor:   sess.forwarded,
-		XForwardedProto: sess.fwdProto,
+		Host:            sess.setup.upHost,
+		RequestURI:      sess.setup.upURI,
+		Key:             string(sess.setup.upKey[:]),
+		Origin:          sess.remote.origin,
+		Protocol:        sess.setup.protocol,
+		XForwardedFor:   sess.setup.forwarded,
+		XForwardedProto: sess.setup.fwdProto,
 	}
 	out := codec.AppendClientHandshake(sess.loop.scratch[:0], &h)
 	sess.loop.scratch = out[:0]
@@ -110,7 +108,7 @@ func (s *Server) upstreamOpened(up *leg, c gnet.Conn) ([]byte, gnet.Action) {
 func (sess *session) upstreamHandshake(buf []byte) (int, bool) {
 	s := sess.server()
 	var resp codec.HandshakeResponse
-	n, err := codec.ParseHandshakeResponse(buf, s.cfg.MaxHeadSize, sess.upKey[:], &resp)
+	n, err := codec.ParseHandshakeResponse(buf, s.cfg.MaxHeadSize, sess.setup.upKey[:], &resp)
 	if err == codec.ErrNeedMore {
 		return 0, false
 	}
@@ -118,34 +116,34 @@ func (sess *session) upstreamHandshake(buf []byte) (int, bool) {
 		if ce := s.logRejection("Upstream handshake failed"); ce != nil {
 			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("upstream_server", sess.target), zap.Error(err))
 		}
-		reason := "upstream rejected the upgrade"
+		cause := causeUpstreamRejected
 		var ue *codec.UpstreamError
 		if errors.As(err, &ue) {
-			reason = "upstream answered " + strconv.Itoa(ue.Status)
+			cause = causeUpstreamStatus.withDetail(strconv.Itoa(ue.Status))
 		}
-		sess.rejectSetup(reasonUpstream, 1014, reason)
+		sess.rejectSetup(reasonUpstream, cause)
 		return 0, false
 	}
-	// The client was told in its 101 that sess.protocol is in use (or
+	// The client was told in its 101 that sess.setup.protocol is in use (or
 	// that none is): the upstream must agree exactly (RFC 6455 §4.1).
-	if string(resp.Protocol) != sess.protocol {
-		reason := "upstream selected a subprotocol not offered"
+	if string(resp.Protocol) != sess.setup.protocol {
+		cause := causeWrongSubprotocol
 		if len(resp.Protocol) == 0 {
-			reason = "upstream did not accept subprotocol"
+			cause = causeNoSubprotocol
 		}
 		if ce := s.logRejection("Upstream handshake failed"); ce != nil {
 			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("upstream_server", sess.target),
-				zap.String("detail", reason), zap.String("offered", sess.protocol), zap.ByteString("selected", resp.Protocol))
+				zap.String("detail", cause.client.reason), zap.String("offered", sess.setup.protocol), zap.ByteString("selected", resp.Protocol))
 		}
-		sess.rejectSetup(reasonUpstream, 1014, reason)
+		sess.rejectSetup(reasonUpstream, cause)
 		return 0, false
 	}
 	sess.up.ws = true
 	sess.state = stateRelay
-	sess.forwarded, sess.fwdProto, sess.upHost, sess.upURI = "", "", "", ""
-	sess.readyAt = time.Now().UnixNano()
+	sess.setup = setupFacts{}
+	sess.audit.readyAt = time.Now().UnixNano()
 	sess.loop.stats.UpstreamsReady.Add(1)
-	sess.loop.metrics.dial.observe(uint64(sess.readyAt - sess.dialAt))
+	sess.loop.metrics.dial.observe(uint64(sess.audit.readyAt - sess.audit.dialAt))
 	sess.sendHandshake(mte.ActionUpstreamResponse, nil)
 	sess.flush()
 	// Setup used the decoder's AES-GCM object for the pathname; drop it so
@@ -154,9 +152,9 @@ func (sess *session) upstreamHandshake(buf []byte) (int, bool) {
 	sess.mte.Release()
 	// Client messages that arrived while we connected are waiting in the
 	// client's inbound buffer; they are read now.
-	sess.pipelined = 0
+	sess.mem.pipelined = 0
 	sess.memChanged()
-	if sess.client.open && sess.client.conn.InboundBuffered() > 0 {
+	if sess.client.isOpen() && sess.client.conn.InboundBuffered() > 0 {
 		sess.readClient()
 	}
 	return n, sess.state == stateRelay

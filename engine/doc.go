@@ -3,8 +3,7 @@
 // connection on one event loop.
 //
 // A connection moves through these states, each bounded by a deadline that
-// the loop's sweep enforces (there are no timers or goroutines per
-// connection):
+// the loop's sweep enforces (there are no per-connection timers):
 //
 //	stateHead       HTTP request head being read (built-in routes answer here)
 //	stateHello      101 sent; waiting for the SocketX hello (action 0)
@@ -15,10 +14,23 @@
 //	stateRelay      messages flow both ways
 //	stateClosed     both legs closed or closing
 //
+// Each leg (the client's TCP connection, the upstream's) has its own
+// lifecycle (leg.go): legUnconnected (the upstream leg until it is
+// enrolled), legOpen, legLingering (closed by us, last output flushing),
+// legWriteShut (flushed, write side shut, input discarded until the peer's
+// EOF or CloseTimeout), legClosing (Close called) and legGone (gnet
+// reported the close). The session is removed once its client leg is gone
+// and its upstream leg is gone or was never connected. Every way a session
+// ends, with the close code and reason each leg gets, is in closes.go.
+//
 // Concurrency: every method that touches a session runs on the session's
-// event loop. The only goroutine a connection ever gets is the short-lived
-// dialer of its upstream, which touches no session state and returns to the
-// loop through EventLoop.Enroll or EventLoop.Execute.
+// event loop. Off the loop, a connection gets one short-lived goroutine that
+// dials its upstream, touches no session state and returns to the loop
+// through EventLoop.Enroll or EventLoop.Execute. A wss:// upstream also
+// gets, for the connection's life, the two goroutines of its TLS bridge
+// (upstream.Manager), which copy between the TLS connection and a
+// socketpair whose other end the loop owns like any TCP leg; they touch no
+// session state either.
 //
 // The per-frame path (relay.go) parses frames in place on Peeked bytes,
 // unmasks and decodes in place, and stages everything one read produces in

@@ -150,7 +150,7 @@ func (s *Server) admit(l *loop) bool {
 	victim.evict()
 	b.acquire(fdsPerConn)
 	s.warnDescriptors("Unpaired connection evicted: descriptor budget full", zap.String("connection_id", connID(victim.id)),
-		zap.Stringer("state", st), zap.String("client_addr", victim.remoteIP), zap.Uint64("evicted_total", b.evicted.Load()))
+		zap.Stringer("state", st), zap.String("client_addr", victim.remote.addr), zap.Uint64("evicted_total", b.evicted.Load()))
 	return true
 }
 
@@ -173,13 +173,12 @@ func (l *loop) forget(sess *session) {
 // here; the removal that follows finds nothing held.
 func (sess *session) evict() {
 	l := sess.loop
-	code := uint16(0)
+	cause := causeEvictedHTTP
 	if sess.client.ws {
-		code = 1013
+		cause = causeEvicted
 	}
-	sess.end(sideProxy, code, "server busy", 0, "")
-	sess.client.lingering = false
-	_ = sess.client.conn.Close()
+	sess.end(cause)
+	sess.client.closeNow()
 	l.srv.fds.release(sess.budget.held)
 	sess.budget.held = 0
 }

@@ -19,7 +19,7 @@ import (
 func (sess *session) readHead(buf []byte) (consumed int, upgraded bool) {
 	s := sess.server()
 	off := 0
-	if s.cfg.ProxyProtocol && !sess.proxied {
+	if s.cfg.ProxyProtocol && !sess.remote.proxied {
 		n, src, err := codec.ParseProxyHeader(buf)
 		if err == codec.ErrNeedMore {
 			return 0, false
@@ -28,10 +28,10 @@ func (sess *session) readHead(buf []byte) (consumed int, upgraded bool) {
 			sess.reject(reasonBadRequest, err, nil)
 			return len(buf), false
 		}
-		sess.proxied = true
+		sess.remote.proxied = true
 		if src.IsValid() {
-			sess.remoteIP = src.Addr().Unmap().String()
-			sess.peer = src.Addr().Unmap()
+			sess.remote.addr = src.Addr().Unmap().String()
+			sess.remote.peer = src.Addr().Unmap()
 		}
 		off = n
 	}
@@ -75,35 +75,35 @@ func (sess *session) readHead(buf []byte) (consumed int, upgraded bool) {
 	}
 
 	sess.route = route
-	sess.host = string(req.Host)
-	sess.origin = string(req.Origin)
+	sess.remote.host = string(req.Host)
+	sess.remote.origin = string(req.Origin)
 	// Pairing comes before the upstream exists, so the 101 selects the
 	// first protocol offered and only that one is offered upstream; an
 	// upstream that does not select it ends the session (upstreamHandshake).
-	sess.protocol = string(codec.FirstProtocol(req.Protocol))
+	sess.setup.protocol = string(codec.FirstProtocol(req.Protocol))
 	// X-Forwarded-* towards the upstream. Only a trusted proxy's chain is
 	// passed on (with the peer appended); anyone else's is dropped, so the
 	// leftmost entry the upstream sees was written by the proxy or by a
 	// proxy it trusts.
-	peerIP := sess.remoteIP
-	trusted := s.trusted(sess.peer)
-	sess.forwarded = peerIP
+	peerIP := sess.remote.addr
+	trusted := s.trusted(sess.remote.peer)
+	sess.setup.forwarded = peerIP
 	if trusted && len(req.XForwardedFor) > 0 {
-		sess.forwarded = string(req.XForwardedFor) + ", " + peerIP
-		sess.remoteIP = clientFromXFF(req.XForwardedFor, s.cfg.TrustedProxies, peerIP)
+		sess.setup.forwarded = string(req.XForwardedFor) + ", " + peerIP
+		sess.remote.addr = clientFromXFF(req.XForwardedFor, s.cfg.TrustedProxies, peerIP)
 	}
-	sess.fwdProto = "http"
+	sess.setup.fwdProto = "http"
 	if trusted && len(req.XForwardedProto) > 0 {
-		sess.fwdProto = string(req.XForwardedProto)
+		sess.setup.fwdProto = string(req.XForwardedProto)
 	}
 
-	out := codec.AppendUpgradeResponse(sess.loop.toClient[:0], req.SecKey, []byte(sess.protocol))
+	out := codec.AppendUpgradeResponse(sess.loop.toClient[:0], req.SecKey, []byte(sess.setup.protocol))
 	_, _ = sess.client.conn.Write(out)
 	sess.loop.toClient = out[:0]
 	sess.client.ws = true
 	sess.state = stateHello
-	sess.upgradedAt = time.Now().UnixNano()
-	sess.deadline = sess.upgradedAt + int64(s.cfg.HandshakeTimeout)
+	sess.audit.upgradedAt = time.Now().UnixNano()
+	sess.deadline = sess.audit.upgradedAt + int64(s.cfg.HandshakeTimeout)
 	sess.loop.stats.Upgrades.Add(1)
 	return n, true
 }
@@ -154,7 +154,7 @@ func (sess *session) reject(r reason, err error, req *codec.Request) {
 	sess.countReject(r)
 	if ce := s.logRejection("Request rejected"); ce != nil {
 		fields := []zap.Field{zap.String("connection_id", connID(sess.id)), zap.String("reason", r.String()),
-			zap.Int("status", he.Status), zap.String("detail", he.Reason), zap.String("remote_addr", sess.remoteIP)}
+			zap.Int("status", he.Status), zap.String("detail", he.Reason), zap.String("remote_addr", sess.remote.addr)}
 		if req != nil {
 			fields = append(fields, zap.String("host", string(req.Host)), zap.String("origin", string(req.Origin)))
 		}
@@ -176,7 +176,7 @@ func forMethod(req *codec.Request, resp []byte) []byte {
 func (sess *session) respond(out []byte) {
 	_, _ = sess.client.conn.Write(out)
 	sess.loop.toClient = out[:0]
-	sess.closedBy = sideProxy
+	sess.closing.by = sideProxy // an HTTP response: no close code
 	sess.state = stateClosed
 	sess.client.shutdown(0, "")
 }

@@ -77,17 +77,17 @@ func (l *loop) newSession(c gnet.Conn) *session {
 		id:       s.nextID.Add(1),
 		state:    stateHead,
 		deadline: now + int64(s.cfg.HandshakeTimeout),
-		openedAt: now,
+		audit:    audit{openedAt: now},
 	}
 	// A client message is the application message plus the SocketX header
 	// and MTE overhead, so WS_MAX_MESSAGE_SIZE counts what applications send.
-	sess.client = leg{sess: sess, conn: c, open: true, lastSeen: now,
+	sess.client = leg{sess: sess, conn: c, state: legOpen, lastSeen: now,
 		maxMsg: int64(s.cfg.MaxMessageSize + mte.HeaderLen + mte.Overhead)}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		sess.peer = a.AddrPort().Addr().Unmap()
-		sess.remoteIP = sess.peer.String()
+		sess.remote.peer = a.AddrPort().Addr().Unmap()
+		sess.remote.addr = sess.remote.peer.String()
 	}
-	sess.up = leg{sess: sess, upstream: true, maxMsg: int64(s.cfg.MaxMessageSize)}
+	sess.up = leg{sess: sess, state: legUnconnected, upstream: true, maxMsg: int64(s.cfg.MaxMessageSize)}
 	sess.client.asm.Reset()
 	l.sessions = append(l.sessions, sess)
 	l.stats.ConnectionsOpened.Add(1)
@@ -129,19 +129,21 @@ func (l *loop) controlFrame(toUpstream bool, op codec.OpCode, payload []byte) []
 	return codec.AppendControlFrame(l.ctl[:0], op, payload, nil)
 }
 
-// sweep enforces every deadline of the loop's sessions: setup timeouts,
 // assignDrain spreads the sessions' 1001 closes uniformly over the drain
 // window so clients do not reconnect elsewhere all at once.
 func (l *loop) assignDrain(now, spread int64) {
 	l.drainAssigned = true
 	for _, sess := range l.sessions {
-		if sess.drainAt == 0 {
-			sess.drainAt = now + int64(l.rng.Uint64()%uint64(spread))
+		if sess.closing.drainAt == 0 {
+			sess.closing.drainAt = now + int64(l.rng.Uint64()%uint64(spread))
 		}
 	}
 }
 
-// keepalive pings and pong timeouts, and stalled writes.
+// sweep enforces every deadline of the loop's sessions: setup timeouts,
+// keepalive pings and pong timeouts, stalled writes, drain closes and the
+// linger of closing legs. It also samples queued output for the memory
+// budget and releases idle ciphers.
 func (l *loop) sweep() {
 	cfg := &l.srv.cfg
 	now := time.Now().UnixNano()
@@ -158,36 +160,43 @@ func (l *loop) sweep() {
 			sess.client.linger(now)
 			sess.up.linger(now)
 			continue
-		case sess.drainAt != 0 && now >= sess.drainAt:
-			sess.end(sideProxy, 1001, "going away", 1001, "going away")
+		case sess.closing.drainAt != 0 && now >= sess.closing.drainAt:
+			sess.end(causeGoingAway)
 			continue
 		case sess.state < stateRelay && now > sess.deadline:
 			sess.setupTimeout()
 			continue
 		}
-		if sess.holder != 0 {
+		if sess.mem.holder != 0 {
 			sess.noteQueued() // output drains between reads
 		}
 		if !sess.client.keepalive(now, cfg.ClientPingInterval.Nanoseconds(), cfg.ClientPongTimeout.Nanoseconds()) {
-			sess.end(sideProxy, 1001, "pong timeout", 1001, "client pong timeout")
+			sess.end(causeClientPongTimeout)
 			continue
 		}
 		if sess.state == stateRelay && !sess.up.keepalive(now, cfg.UpstreamPingInterval.Nanoseconds(), cfg.UpstreamPongTimeout.Nanoseconds()) {
-			sess.end(sideProxy, 1011, "upstream pong timeout", 1001, "pong timeout")
+			sess.end(causeUpstreamPongTimeout)
 			continue
 		}
 		if sess.client.stalled(now, cfg.WriteTimeout.Nanoseconds()) {
-			sess.end(sideProxy, 0, "", 1001, "client write timeout")
+			sess.end(causeClientWriteTimeout)
 			continue
 		}
 		if sess.up.stalled(now, cfg.WriteTimeout.Nanoseconds()) {
-			sess.end(sideProxy, 1013, "upstream write timeout", 0, "")
+			sess.end(causeUpstreamWriteTimeout)
 			continue
 		}
 		if sess.state == stateRelay && cfg.CipherIdleRelease > 0 {
 			sess.releaseIdleCiphers(now, cfg.CipherIdleRelease.Nanoseconds())
 		}
 	}
+}
+
+// idleCiphers is what the sweep needs to notice a relaying session that
+// has gone quiet (releaseIdleCiphers).
+type idleCiphers struct {
+	count     uint64 // MTE messages (encoder + decoder sequence numbers) at the last sweep that saw them change
+	quietFrom int64  // unix nanos of that sweep; 0 = not yet sampled
 }
 
 // releaseIdleCiphers drops the session's AES-GCM objects once no message
@@ -197,11 +206,11 @@ func (l *loop) sweep() {
 // counted once per idle period.
 func (sess *session) releaseIdleCiphers(now, idle int64) {
 	n := sess.mte.Encoder().Seq() + sess.mte.Decoder().Next()
-	if n != sess.mteCount || sess.mteQuietFrom == 0 {
-		sess.mteCount, sess.mteQuietFrom = n, now
+	if n != sess.ciphers.count || sess.ciphers.quietFrom == 0 {
+		sess.ciphers.count, sess.ciphers.quietFrom = n, now
 		return
 	}
-	if now-sess.mteQuietFrom >= idle && sess.mte.Release() {
+	if now-sess.ciphers.quietFrom >= idle && sess.mte.Release() {
 		sess.loop.stats.CipherReleases.Add(1)
 	}
 }
@@ -209,7 +218,7 @@ func (sess *session) releaseIdleCiphers(now, idle int64) {
 // keepalive pings a WebSocket leg on schedule and reports false when it has
 // been silent (no frame of any kind, pongs included) past the timeout.
 func (lg *leg) keepalive(now, interval, timeout int64) bool {
-	if !lg.open || !lg.ws {
+	if !lg.isOpen() || !lg.ws {
 		return true
 	}
 	if lg.active {
@@ -231,7 +240,7 @@ func (lg *leg) keepalive(now, interval, timeout int64) bool {
 // stalled reports whether the leg's queued output has not drained within
 // the write timeout.
 func (lg *leg) stalled(now, timeout int64) bool {
-	if !lg.open || lg.conn == nil {
+	if !lg.isOpen() {
 		return false
 	}
 	if lg.conn.OutboundBuffered() == 0 {

@@ -20,6 +20,13 @@ import (
 // loop keeps the accounting free of locks and atomics; connections are
 // spread evenly over the loops.
 
+// memHold is a session's part in the memory budget.
+type memHold struct {
+	held      int64 // bytes counted against the loop's share: the legs' frag and queued, and pipelined
+	holder    int   // place in loop.holders, index+1; 0 = holds nothing
+	pipelined int64 // client bytes waiting in gnet's inbound buffer while the upstream is connected
+}
+
 // reserve makes room for n more bytes held by sess. It reports false when
 // sess itself had to be closed.
 func (l *loop) reserve(sess *session, n int64) bool {
@@ -27,10 +34,10 @@ func (l *loop) reserve(sess *session, n int64) bool {
 		return true
 	}
 	for l.memUsed+n > l.memLimit {
-		victim, size := sess, sess.mem+n
+		victim, size := sess, sess.mem.held+n
 		for _, h := range l.holders {
-			if h.mem > size {
-				victim, size = h, h.mem
+			if h.mem.held > size {
+				victim, size = h, h.mem.held
 			}
 		}
 		victim.shedMemory(size)
@@ -47,32 +54,32 @@ func (l *loop) overBudget() {
 	for l.memLimit > 0 && l.memUsed > l.memLimit && len(l.holders) > 0 {
 		victim := l.holders[0]
 		for _, h := range l.holders[1:] {
-			if h.mem > victim.mem {
+			if h.mem.held > victim.mem.held {
 				victim = h
 			}
 		}
-		victim.shedMemory(victim.mem)
+		victim.shedMemory(victim.mem.held)
 	}
 }
 
 // memChanged recomputes what the session holds against the budget after
 // one of its parts changed, and keeps the loop's holder list current.
 func (sess *session) memChanged() {
-	m := sess.client.fragCap + sess.up.fragCap + sess.client.queued + sess.up.queued + sess.pipelined
+	m := sess.client.fragCap + sess.up.fragCap + sess.client.queued + sess.up.queued + sess.mem.pipelined
 	l := sess.loop
-	l.memUsed += m - sess.mem
-	sess.mem = m
+	l.memUsed += m - sess.mem.held
+	sess.mem.held = m
 	switch {
-	case m > 0 && sess.holder == 0:
+	case m > 0 && sess.mem.holder == 0:
 		l.holders = append(l.holders, sess)
-		sess.holder = len(l.holders)
-	case m == 0 && sess.holder != 0:
-		i, last := sess.holder-1, len(l.holders)-1
+		sess.mem.holder = len(l.holders)
+	case m == 0 && sess.mem.holder != 0:
+		i, last := sess.mem.holder-1, len(l.holders)-1
 		l.holders[i] = l.holders[last]
-		l.holders[i].holder = i + 1
+		l.holders[i].mem.holder = i + 1
 		l.holders[last] = nil
 		l.holders = l.holders[:last]
-		sess.holder = 0
+		sess.mem.holder = 0
 	}
 	l.stats.MemoryHeld.Store(l.memUsed)
 }
@@ -81,10 +88,10 @@ func (sess *session) memChanged() {
 // the largest holders if the loop went over its share.
 func (sess *session) noteQueued() {
 	var c, u int64
-	if sess.client.open {
+	if sess.client.isOpen() {
 		c = int64(sess.client.conn.OutboundBuffered())
 	}
-	if sess.up.open && sess.up.conn != nil {
+	if sess.up.isOpen() {
 		u = int64(sess.up.conn.OutboundBuffered())
 	}
 	if c == sess.client.queued && u == sess.up.queued {
@@ -102,7 +109,7 @@ func (sess *session) noteQueued() {
 func (sess *session) dropMem() {
 	sess.releaseFrag(&sess.client)
 	sess.releaseFrag(&sess.up)
-	sess.client.queued, sess.up.queued, sess.pipelined = 0, 0, 0
+	sess.client.queued, sess.up.queued, sess.mem.pipelined = 0, 0, 0
 	sess.memChanged()
 }
 
@@ -118,15 +125,14 @@ func (sess *session) shedMemory(held int64) {
 	}
 	l.metrics.shed[shedMemory].Add(1)
 	if ce := sess.server().logRejection("Memory budget exceeded: closing the largest holder"); ce != nil {
-		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remoteIP),
+		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remote.addr),
 			zap.Int64("held_bytes", held), zap.Int64("loop_budget_bytes", l.memLimit))
 	}
 	queued := [2]*leg{&sess.client, &sess.up}
-	sess.fail(1013, "proxy memory budget exceeded", 1001, "proxy memory budget exceeded")
+	sess.end(causeMemoryBudget)
 	for _, lg := range queued {
-		if lg.conn != nil && !lg.gone && lg.conn.OutboundBuffered() > 0 {
-			lg.lingering = false
-			_ = lg.conn.Close()
+		if lg.conn != nil && lg.state != legGone && lg.conn.OutboundBuffered() > 0 {
+			lg.closeNow()
 		}
 	}
 }

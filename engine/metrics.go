@@ -4,9 +4,9 @@ import (
 	"sync/atomic"
 )
 
-// Histogram is a fixed-bucket histogram updated with atomic adds, one per
+// histogram is a fixed-bucket histogram updated with atomic adds, one per
 // loop so that no two cores write the same cache line. Values are integers
-// in the metric's native unit (bytes or nanoseconds); Bounds are upper
+// in the metric's native unit (bytes or nanoseconds); bounds are upper
 // bounds, inclusive, with an implicit +Inf bucket at the end.
 type histogram struct {
 	bounds []uint64
@@ -118,7 +118,7 @@ func closeClass(code uint16) int {
 
 const numCloseClasses = 20
 
-// CloseClassLabel is the metric label of a closeClass index.
+// closeClassLabel is the metric label of a closeClass index.
 func closeClassLabel(i int) string {
 	switch {
 	case i == 0:

@@ -39,8 +39,8 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 		sess.sendHandshake(mte.ActionPairResponse, resp)
 		sess.state = statePathname
 		l.stats.Paired.Add(1)
-		sess.pairedAt = time.Now().UnixNano()
-		l.metrics.pairing.observe(uint64(sess.pairedAt - sess.upgradedAt))
+		sess.audit.pairedAt = time.Now().UnixNano()
+		l.metrics.pairing.observe(uint64(sess.audit.pairedAt - sess.audit.upgradedAt))
 		if ce := sess.server().log.Check(zap.DebugLevel, "Paired"); ce != nil {
 			ce.Write(zap.String("connection_id", connID(sess.id)), zap.Stringer("eeid", sess.mte.EEID()),
 				zap.Int("mte_kyber_strength", int(sess.server().profile.Strength())))
@@ -60,9 +60,9 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 		target, err := sess.route.Resolve(pathname)
 		if err != nil {
 			if ce := sess.server().logRejection("Pathname refused"); ce != nil {
-				ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remoteIP), zap.Error(err))
+				ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remote.addr), zap.Error(err))
 			}
-			sess.rejectSetup(reasonPathname, 1008, "pathname not allowed")
+			sess.rejectSetup(reasonPathname, causePathnameRefused)
 			return false
 		}
 		sess.startDial(target)
@@ -92,13 +92,13 @@ func (sess *session) pairingFailed(err error) bool {
 	code, reason := mte.CloseCode(err)
 	var oe *orderError
 	if errors.As(err, &oe) {
-		code, reason = 1002, oe.Error()
+		code, reason = codec.CloseProtocolError, oe.Error()
 	}
 	if ce := sess.server().logRejection("Pairing failed"); ce != nil {
-		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remoteIP),
+		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remote.addr),
 			zap.String("state", sess.state.String()), zap.Error(err))
 	}
-	sess.rejectSetup(reasonPairing, code, reason)
+	sess.rejectSetup(reasonPairing, causePairingFailed.withClient(toClient{code, reason}))
 	return false
 }
 
@@ -110,10 +110,10 @@ func (sess *session) countReject(r reason) {
 }
 
 // rejectSetup ends a session that failed before relaying.
-func (sess *session) rejectSetup(r reason, code uint16, text string) {
+func (sess *session) rejectSetup(r reason, c closeCause) {
 	sess.countReject(r)
 	sess.flush()
-	sess.fail(code, text, 1001, "proxy closing")
+	sess.end(c)
 }
 
 // setupTimeout ends a session whose current setup phase ran out of time.
@@ -121,20 +121,20 @@ func (sess *session) setupTimeout() {
 	switch sess.state {
 	case stateHead:
 		if ce := sess.server().logRejection("Request head timeout"); ce != nil {
-			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remoteIP))
+			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remote.addr))
 		}
 		sess.countReject(reasonHeadTimeout)
 		sess.respond(codec.AppendErrorResponse(sess.loop.toClient[:0], &codec.HTTPError{Status: 408, Reason: "request head timeout"}))
 	case stateHello, statePair, statePathname:
 		if ce := sess.server().logRejection("Pairing timeout"); ce != nil {
-			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remoteIP), zap.String("state", sess.state.String()))
+			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remote.addr), zap.String("state", sess.state.String()))
 		}
-		sess.rejectSetup(reasonPairTimeout, 1008, "pairing timeout")
+		sess.rejectSetup(reasonPairTimeout, causePairingTimeout)
 	default:
 		if ce := sess.server().logRejection("Upstream connect timeout"); ce != nil {
 			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("upstream_server", sess.target))
 		}
-		sess.rejectSetup(reasonUpstreamTimeout, 1014, "upstream connect timeout")
+		sess.rejectSetup(reasonUpstreamTimeout, causeUpstreamConnectTimeout)
 	}
 }
 

@@ -30,10 +30,10 @@ func (sess *session) readClient() {
 	}
 	// Time the batch, not each message: two clock reads per read (only
 	// relayed proxyData counts, so handshake reads account nothing).
-	start, before := time.Now(), sess.msgsUp
+	start, before := time.Now(), sess.audit.msgsUp
 	if lg.pend.left > 0 && !sess.continueAssembly(lg, (*clientSide)(sess)) {
 		sess.flush()
-		sess.accountBatch(&sess.loop.metrics.decode, &sess.loop.metrics.decodeNs, &sess.decodeNs, start, sess.msgsUp-before)
+		sess.accountBatch(&sess.loop.metrics.decode, &sess.loop.metrics.decodeNs, &sess.audit.decodeNs, start, sess.audit.msgsUp-before)
 		return
 	}
 	if sess.state == stateClosed {
@@ -57,7 +57,7 @@ func (sess *session) readClient() {
 	}
 	off += sess.clientFrames(buf[off:])
 	sess.flush()
-	sess.accountBatch(&sess.loop.metrics.decode, &sess.loop.metrics.decodeNs, &sess.decodeNs, start, sess.msgsUp-before)
+	sess.accountBatch(&sess.loop.metrics.decode, &sess.loop.metrics.decodeNs, &sess.audit.decodeNs, start, sess.audit.msgsUp-before)
 	if off > 0 {
 		_, _ = c.Discard(off)
 	}
@@ -73,15 +73,15 @@ func (sess *session) holdPipelined() {
 	c := sess.client.conn
 	in := int64(c.InboundBuffered())
 	if in > sess.client.maxMsg+codec.MaxHeaderLen {
-		sess.fail(1008, "too much data before upstream ready", 0, "")
+		sess.end(causeTooMuchPipelined)
 		_, _ = c.Discard(-1)
 		return
 	}
-	if !sess.loop.reserve(sess, in-sess.pipelined) {
+	if !sess.loop.reserve(sess, in-sess.mem.pipelined) {
 		_, _ = c.Discard(-1)
 		return
 	}
-	sess.pipelined = in
+	sess.mem.pipelined = in
 	sess.memChanged()
 }
 
@@ -219,11 +219,11 @@ func (sess *session) frame(lg *leg, sink frameSink, kind codec.Kind, op codec.Op
 }
 
 func (sess *session) clientProtocolError(err error) {
-	code, reason := uint16(1002), "protocol error"
+	cause := causeClientProtocolError
 	if ce, ok := err.(*codec.CloseError); ok {
-		code, reason = ce.Code, ce.Reason
+		cause = cause.withClient(toClient{ce.Code, ce.Reason})
 	}
-	sess.fail(code, reason, 1001, "client protocol error")
+	sess.end(cause)
 }
 
 // clientControl answers pings, notes pongs and relays a close.
@@ -240,8 +240,7 @@ func (sess *session) clientControl(op codec.OpCode, payload []byte) bool {
 		}
 		sess.flush()
 		// Echo the client's close and forward it to the upstream.
-		fwd := codec.ForwardableCode(code)
-		sess.end(sideClient, fwd, string(reason), fwd, string(reason))
+		sess.end(clientClosed(code, string(reason)))
 		return false
 	}
 	return true
@@ -250,7 +249,7 @@ func (sess *session) clientControl(op codec.OpCode, payload []byte) bool {
 // clientMessage handles one complete client message.
 func (sess *session) clientMessage(op codec.OpCode, msg []byte) bool {
 	if op != codec.OpBinary {
-		sess.fail(1003, "socketx messages must be binary", 1001, "client protocol error")
+		sess.end(causeClientNotBinary)
 		return false
 	}
 	if sess.state != stateRelay {
@@ -266,20 +265,20 @@ func (sess *session) clientMessage(op codec.OpCode, msg []byte) bool {
 		if ce := sess.server().logRejection("Client message rejected"); ce != nil {
 			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("eeid", sess.eeidString()), zap.Error(err))
 		}
-		sess.fail(code, reason, 1001, "client sent an invalid message")
+		sess.end(causeClientInvalidMessage.withClient(toClient{code, reason}))
 		return false
 	}
 	if sess.loop.debug {
 		sess.logEvent("decode", plain, time.Since(t0))
 	}
 	if hdr.Action != mte.ActionProxyData {
-		sess.fail(1002, "unexpected action "+hdr.Action.String(), 1001, "client protocol error")
+		sess.end(causeClientBadAction.withDetail(hdr.Action.String()))
 		return false
 	}
 	op = codec.OpBinary
 	if hdr.Type == mte.TypeText {
 		if !utf8.Valid(plain) {
-			sess.fail(1007, "text message is not valid UTF-8", 1001, "client sent invalid data")
+			sess.end(causeClientInvalidUTF8)
 			return false
 		}
 		op = codec.OpText
@@ -288,8 +287,8 @@ func (sess *session) clientMessage(op codec.OpCode, msg []byte) bool {
 	st.Decoded.Add(1)
 	st.DecodedBytes.Add(uint64(len(plain)))
 	sess.loop.metrics.payloadUp.observe(uint64(len(plain)))
-	sess.msgsUp++
-	sess.bytesUp += uint64(len(plain))
+	sess.audit.msgsUp++
+	sess.audit.bytesUp += uint64(len(plain))
 	sess.queueUpFrame(op, plain)
 	return true
 }
@@ -333,14 +332,14 @@ func (sess *session) flush() {
 func (sess *session) flushUp() {
 	l := sess.loop
 	if sess.up.write(&l.toUp) {
-		sess.fail(1013, "upstream too slow", 1013, "not reading fast enough")
+		sess.end(causeUpstreamTooSlow)
 	}
 }
 
 func (sess *session) flushClient() {
 	l := sess.loop
 	if sess.client.write(&l.toClient) {
-		sess.fail(1008, "client not reading fast enough", 1011, "client too slow")
+		sess.end(causeClientTooSlow)
 	}
 }
 
@@ -350,12 +349,12 @@ func (sess *session) flushClient() {
 // without bound.
 func (lg *leg) write(staged *[]byte) (overHighWater bool) {
 	if len(*staged) > 0 {
-		if lg.open {
+		if lg.isOpen() {
 			_, _ = lg.conn.Write(*staged)
 		}
 		*staged = (*staged)[:0]
 	}
-	if lg.open && lg.conn.OutboundBuffered() > lg.sess.server().cfg.MaxQueuedBytes {
+	if lg.isOpen() && lg.conn.OutboundBuffered() > lg.sess.server().cfg.MaxQueuedBytes {
 		lg.sess.loop.metrics.highWater.Add(1)
 		return true
 	}
@@ -371,10 +370,10 @@ func (sess *session) readUpstream() {
 		_, _ = c.Discard(-1)
 		return
 	}
-	start, before := time.Now(), sess.msgsDown
+	start, before := time.Now(), sess.audit.msgsDown
 	if lg.pend.left > 0 && !sess.continueAssembly(lg, (*upstreamSide)(sess)) {
 		sess.flush()
-		sess.accountBatch(&sess.loop.metrics.encode, &sess.loop.metrics.encodeNs, &sess.encodeNs, start, sess.msgsDown-before)
+		sess.accountBatch(&sess.loop.metrics.encode, &sess.loop.metrics.encodeNs, &sess.audit.encodeNs, start, sess.audit.msgsDown-before)
 		return
 	}
 	if sess.state == stateClosed {
@@ -395,7 +394,7 @@ func (sess *session) readUpstream() {
 	}
 	off += sess.upstreamFrames(buf[off:])
 	sess.flush()
-	sess.accountBatch(&sess.loop.metrics.encode, &sess.loop.metrics.encodeNs, &sess.encodeNs, start, sess.msgsDown-before)
+	sess.accountBatch(&sess.loop.metrics.encode, &sess.loop.metrics.encodeNs, &sess.audit.encodeNs, start, sess.audit.msgsDown-before)
 	if off > 0 {
 		_, _ = c.Discard(off)
 	}
@@ -420,11 +419,11 @@ func (sess *session) upstreamFrames(buf []byte) int {
 }
 
 func (sess *session) upstreamProtocolError(err error) {
-	code, reason := uint16(1002), "protocol error"
+	cause := causeUpstreamProtocolError
 	if ce, ok := err.(*codec.CloseError); ok {
-		code, reason = ce.Code, ce.Reason
+		cause = cause.withUpstream(toUpstream{ce.Code, ce.Reason})
 	}
-	sess.fail(1014, "upstream sent an invalid frame", code, reason)
+	sess.end(cause)
 }
 
 func (sess *session) upstreamControl(op codec.OpCode, payload []byte) bool {
@@ -439,7 +438,7 @@ func (sess *session) upstreamControl(op codec.OpCode, payload []byte) bool {
 			return false
 		}
 		sess.flush()
-		sess.end(sideUpstream, codec.ForwardableCode(code), string(reason), code, string(reason))
+		sess.end(upstreamClosed(code, string(reason)))
 		return false
 	}
 	return true
@@ -451,7 +450,7 @@ func (sess *session) upstreamMessage(op codec.OpCode, plain []byte) bool {
 	typ := mte.TypeBinary
 	if op == codec.OpText {
 		if !utf8.Valid(plain) {
-			sess.fail(1014, "upstream sent invalid UTF-8", 1007, "text message is not valid UTF-8")
+			sess.end(causeUpstreamInvalidUTF8)
 			return false
 		}
 		typ = mte.TypeText
@@ -467,7 +466,7 @@ func (sess *session) upstreamMessage(op codec.OpCode, plain []byte) bool {
 	out := codec.AppendFrameHeader(l.toClient, true, codec.OpBinary, mte.HeaderLen+mte.Overhead+len(plain), nil)
 	out, err := sess.mte.Encoder().Seal(out, mte.ActionProxyData, typ, plain)
 	if err != nil {
-		sess.fail(1011, "encode failed", 1011, "proxy error")
+		sess.end(causeEncodeFailed)
 		return false
 	}
 	l.toClient = out
@@ -478,8 +477,8 @@ func (sess *session) upstreamMessage(op codec.OpCode, plain []byte) bool {
 	st.Encoded.Add(1)
 	st.EncodedBytes.Add(uint64(len(plain)))
 	l.metrics.payloadDown.observe(uint64(len(plain)))
-	sess.msgsDown++
-	sess.bytesDown += uint64(len(plain))
+	sess.audit.msgsDown++
+	sess.audit.bytesDown += uint64(len(plain))
 	return true
 }
 
@@ -498,8 +497,8 @@ func (sess *session) logEvent(kind string, plain []byte, d time.Duration) {
 		zap.Int("payload_size_bytes", len(plain)),
 		zap.String("payload_sha256", hex.EncodeToString(sum[:])),
 		zap.String("eeid", sess.eeidString()),
-		zap.String("host", sess.host),
-		zap.String("origin", sess.origin),
+		zap.String("host", sess.remote.host),
+		zap.String("origin", sess.remote.origin),
 		zap.String("upstream_server", sess.target),
 	)
 }

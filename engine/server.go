@@ -322,7 +322,7 @@ func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	c.SetContext(nil)
-	lg.legClosed(err)
+	lg.closed()
 	return gnet.None
 }
 

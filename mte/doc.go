@@ -23,18 +23,20 @@
 // A [Profile] is prepared once from [Params] and shared read-only by every
 // connection. A [Session] is the per-connection state: the server calls
 // [Session.Respond] with the client's pairRequest, the client (Go SDK, tests)
-// uses an [Initiator]. After pairing, [Session.Seal] encodes outgoing messages
-// and [Session.Open] decodes incoming ones, both without allocating. The
+// uses an [Initiator]. After pairing, the session's [Encoder] seals outgoing
+// messages and its [Decoder] opens incoming ones, both without allocating. The
 // encoder and the decoder share no mutable state: one goroutine may Seal
 // while another Opens, but each of them is single-user. A Session must not
 // be copied once paired (go vet's copylocks check flags copies).
 //
-// # Pluggable implementations
+// # How the engine uses it
 //
-// [Pairer] and [Codec] are the seam where another MTE implementation (for
-// example a licensed vendor library) could be plugged in later; only this
-// open profile is implemented here. The engine should depend on those
-// interfaces' method sets, which *Session satisfies.
+// The engine holds a Session by value inside its per-connection state and
+// calls [Session.Respond], [Session.Encoder], [Session.Decoder],
+// [Session.Release] and [Session.EEID] directly: no interface, so the
+// per-message Seal and Open are direct calls and a connection's MTE state
+// costs no extra allocation or pointer. Another implementation would
+// replace Session in the engine, not plug in beside it.
 //
 // # Errors
 //

@@ -11,7 +11,8 @@ import (
 // only; once paired it owns up to two AES-GCM objects (built on first use,
 // dropped by Release) and, for windows above 128, one bitmap slice. Seal
 // and Open may run concurrently with each other, but each must have a
-// single caller at a time; pairing must not overlap either. A Session must not be copied after pairing.
+// single caller at a time; pairing must not overlap either. A Session must
+// not be copied after pairing.
 type Session struct {
 	enc  Encoder
 	dec  Decoder
@@ -44,12 +45,14 @@ func (s *Session) Release() bool {
 // Reset forgets all keys and returns s to the unpaired state.
 func (s *Session) Reset() { *s = Session{} }
 
-// Seal is s.Encoder().Seal.
+// Seal is s.Encoder().Seal, for callers that hold a Session rather than
+// its halves (the test clients in internal/wstest and the client package's
+// tests; the engine calls Encoder and Decoder).
 func (s *Session) Seal(dst []byte, a Action, t MessageType, plaintext []byte) ([]byte, error) {
 	return s.enc.Seal(dst, a, t, plaintext)
 }
 
-// Open is s.Decoder().Open.
+// Open is s.Decoder().Open, for the same callers as Seal.
 func (s *Session) Open(msg []byte) (Header, []byte, error) {
 	return s.dec.Open(msg)
 }
