@@ -36,6 +36,15 @@
 // unmasks and decodes in place, and stages everything one read produces in
 // one contiguous buffer per leg, sent with one Write: one syscall per leg
 // per read (a Writev of many small iovecs would allocate in x/sys beyond
-// eight entries, and copying a frame is cheaper than a syscall). It
-// allocates nothing in steady state.
+// eight entries, and copying a frame is cheaper than a syscall). A frame
+// not all buffered yet is copied as it arrives into one buffer sized from
+// its header (assemble.go), so a trickled frame costs O(bytes). It
+// allocates nothing in steady state. What connections hold is bounded by
+// two budgets: descriptors (fdbudget.go) and memory (membudget.go).
+//
+// Words (docs/ARCHITECTURE.md): a session has two legs, the client leg
+// (the SocketX client that dialed us) and the upstream leg (the backend we
+// dial, whose WebSocket handshake we send as the upstream handshake);
+// messages flow client → upstream, where the engine decodes them, and
+// upstream → client, where it encodes them.
 package engine
