@@ -285,9 +285,11 @@ func echo(f *fakeConn) {
 }
 
 // testCtx bounds a test's blocking calls so a bug fails instead of hanging.
+// testCtx bounds a test: 60 s, so that a loaded CI machine (race detector,
+// parallel packages) still fits proxy restarts, and nothing waits forever.
 func testCtx(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }

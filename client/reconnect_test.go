@@ -50,6 +50,19 @@ func (rec *recorder) events() Events {
 	}
 }
 
+// next receives one event, or fails the test once ctx ends (a client
+// that gave up sends nothing more, and a bare receive would hang).
+func next[T any](t *testing.T, ctx context.Context, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-ctx.Done():
+		t.Fatalf("no %s event before the test's deadline: %v", what, ctx.Err())
+		panic("unreachable")
+	}
+}
+
 // fastRetry keeps backoff short so tests run quickly; the schedule is still
 // the real full-jitter one.
 func fastRetry(rec *recorder) ReconnectOptions {
@@ -105,7 +118,7 @@ func TestReconnectAfterProxyRestart(t *testing.T) {
 	expectMessage(t, ctx, r, mte.TypeText, "before")
 
 	p1.Stop()
-	ev := <-rec.reconnecting
+	ev := next(t, ctx, rec.reconnecting, "reconnecting")
 	if ev.attempt != 1 {
 		t.Fatalf("first attempt = %d", ev.attempt)
 	}
@@ -124,7 +137,7 @@ func TestReconnectAfterProxyRestart(t *testing.T) {
 	go func() { sent <- r.Send(ctx, mte.TypeBinary, []byte{0xff, 0x00}) }()
 
 	p2 := startRealProxy(t, echo.URL, proxyConfig{addr: p1.Addr})
-	eeid2 := <-rec.reconnected
+	eeid2 := next(t, ctx, rec.reconnected, "reconnected")
 	if eeid2 == eeid1 || eeid2 == (mte.EEID{}) {
 		t.Fatalf("EEID after reconnect = %v (before %v)", eeid2, eeid1)
 	}
@@ -143,7 +156,7 @@ func TestReconnectAfterProxyRestart(t *testing.T) {
 	}
 	// Every attempt after the first failed to connect to the stopped port.
 	for n := 2; len(rec.reconnecting) > 0; n++ {
-		if ev := <-rec.reconnecting; ev.attempt != n || DefaultShouldReconnect(ev.err) != true {
+		if ev := next(t, ctx, rec.reconnecting, "reconnecting"); ev.attempt != n || DefaultShouldReconnect(ev.err) != true {
 			t.Fatalf("attempt %d: %+v", n, ev)
 		}
 	}
@@ -182,12 +195,12 @@ func TestReconnectAfterUpstreamDrop(t *testing.T) {
 		if m := <-got; m.Type != websocket.MessageText || string(m.Data) != fmt.Sprintf("m%d", i) {
 			t.Fatalf("upstream got %v %q", m.Type, m.Data)
 		}
-		ev := <-rec.reconnecting
+		ev := next(t, ctx, rec.reconnecting, "reconnecting")
 		if ev.attempt != 1 {
 			t.Fatalf("attempt = %d", ev.attempt)
 		}
 		expectCloseError(t, ev.err, 1011, "upstream connection lost")
-		eeid := <-rec.reconnected
+		eeid := next(t, ctx, rec.reconnected, "reconnected")
 		for _, e := range eeids {
 			if e == eeid {
 				t.Fatalf("EEID %v reused", eeid)
@@ -244,9 +257,9 @@ func TestNoReconnectOnPolicyClose(t *testing.T) {
 		if err := r.Send(ctx, mte.TypeText, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
-		ev := <-rec.reconnecting
+		ev := next(t, ctx, rec.reconnecting, "reconnecting")
 		expectCloseError(t, ev.err, 1008, "policy violated")
-		<-rec.reconnected
+		next(t, ctx, rec.reconnected, "reconnected")
 		r.Close(1000, "")
 		if len(seen) != 1 || seen[0] != ev.err {
 			t.Fatalf("ShouldReconnect saw %v", seen)
@@ -259,7 +272,7 @@ func TestNoReconnectOnPolicyClose(t *testing.T) {
 func disconnect(t *testing.T, p *enginetest.Proxy, rec *recorder) {
 	t.Helper()
 	p.Stop()
-	if ev := <-rec.reconnecting; ev.attempt != 1 {
+	if ev := next(t, t.Context(), rec.reconnecting, "reconnecting"); ev.attempt != 1 {
 		t.Fatalf("attempt = %d", ev.attempt)
 	}
 }
@@ -301,7 +314,7 @@ func TestQueueFullAndCloseReportsUndelivered(t *testing.T) {
 	if err := <-blocked; err != ErrClosed {
 		t.Fatalf("blocked Send = %v, want ErrClosed", err)
 	}
-	ev := <-rec.undelivered
+	ev := next(t, ctx, rec.undelivered, "undelivered")
 	want := []Message{{mte.TypeBinary, []byte{0}}, {mte.TypeBinary, []byte{1}}}
 	if ev.err != ErrClosed || !reflect.DeepEqual(ev.msgs, want) {
 		t.Fatalf("OnUndelivered(%v, %v), want %v ErrClosed", ev.msgs, ev.err, want)
@@ -333,7 +346,7 @@ func TestMaxAttemptsReportsUndelivered(t *testing.T) {
 	r := dialReconnecting(t, ctx, p.URL, ro)
 	msgs := r.Messages(ctx)
 	p.Stop()
-	if ev := <-rec.reconnecting; ev.attempt != 1 {
+	if ev := next(t, ctx, rec.reconnecting, "reconnecting"); ev.attempt != 1 {
 		t.Fatalf("attempt %d", ev.attempt)
 	}
 	r.SendAsync(mte.TypeText, []byte("a"))
@@ -355,13 +368,13 @@ func TestMaxAttemptsReportsUndelivered(t *testing.T) {
 	if err := <-blocked; err != r.Err() {
 		t.Fatalf("blocked Send = %v", err)
 	}
-	ev := <-rec.undelivered
+	ev := next(t, ctx, rec.undelivered, "undelivered")
 	want := []Message{{mte.TypeText, []byte("a")}, {mte.TypeText, []byte("b")}}
 	if ev.err != r.Err() || !reflect.DeepEqual(ev.msgs, want) {
 		t.Fatalf("OnUndelivered(%v, %v)", ev.msgs, ev.err)
 	}
 	for n := 2; n <= 3; n++ {
-		if ev := <-rec.reconnecting; ev.attempt != n {
+		if ev := next(t, ctx, rec.reconnecting, "reconnecting"); ev.attempt != n {
 			t.Fatalf("attempt %d, want %d", ev.attempt, n)
 		}
 	}
