@@ -501,6 +501,19 @@ func hostileCases() []hostileCase {
 			c.SendHandshake(mte.ActionUpstreamRequest, []byte(`{}`))
 			c.ExpectClose(1002, "mte: message too short")
 		}, []logLine{pairFailed("pathname", "mte: message too short"), closed(1002, "mte: message too short", "proxy")}},
+		{"pathname request at seq 5 (inside the window)", func(t *testing.T, h *hostileEnv) {
+			c := wstest.Dial(t, h.px.Addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Hello()
+			c.Keys(h.px.Profile)
+			for range 5 { // seqs 0–4 never sent: action 4 must be seq 0 even though 5 is within the window
+				if _, err := c.Session.Seal(nil, mte.ActionProxyData, mte.TypeText, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.SendPathname("/room")
+			c.ExpectClose(1002, "mte: action 4 is sequence 5, want 0")
+		}, []logLine{pairFailed("pathname", "mte: action 4 is sequence 5, want 0"), closed(1002, "mte: action 4 is sequence 5, want 0", "proxy")}},
 
 		// ---- proxyData (after pairing) ----
 		{"tampered proxyData", afterPairing(func(c *wstest.Client) {
