@@ -439,7 +439,7 @@ func (sess *session) upstreamControl(op codec.OpCode, payload []byte) bool {
 			return false
 		}
 		sess.flush()
-		sess.end(sideUpstream, codec.ForwardableCode(code), string(reason), code, string(reason))
+		sess.end(sideUpstream, codec.ForwardableCode(code), forwardedReason(code, reason), code, string(reason))
 		return false
 	}
 	return true
