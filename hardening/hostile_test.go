@@ -614,6 +614,38 @@ func hostileCases() []hostileCase {
 			c.WriteFrame(true, codec.OpClose, closePayload(1000, ""))
 			c.ExpectClose(1000, "")
 		}, []logLine{closed(1000, "", "client")}},
+		{"hello and pairRequest pipelined in one write", func(t *testing.T, h *hostileEnv) {
+			// docs/PROTOCOL.md §3: the client need not wait for action 1
+			// before sending action 2; the replies come in order.
+			c := wstest.Dial(t, h.px.Addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			in, err := mte.NewInitiator(h.px.Profile, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write(append(wstest.Frame(true, codec.OpBinary, wstest.HandshakeMsg(mte.ActionRequest, nil)),
+				wstest.Frame(true, codec.OpBinary, wstest.HandshakeMsg(mte.ActionPairRequest, in.Request()))...))
+			if got := c.ExpectHandshake(mte.ActionResponse); len(got) != 0 {
+				t.Fatalf("action 1 payload %q", got)
+			}
+			if err := in.Finish(c.ExpectHandshake(mte.ActionPairResponse), &c.Session); err != nil {
+				t.Fatal(err)
+			}
+			// Action 4 and a proxyData in one write: the proxyData waits
+			// for the upstream and is relayed after action 5.
+			body := []byte(`{"pathname":"/pipelined"}`)
+			a4, err := c.Session.Seal(nil, mte.ActionUpstreamRequest, mte.TypeHandshake, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write(append(wstest.Frame(true, codec.OpBinary, a4), wstest.Frame(true, codec.OpBinary, c.Seal(mte.TypeText, []byte("early")))...))
+			c.ExpectHandshake(mte.ActionUpstreamResponse)
+			if _, got := c.Recv(); string(got) != "early" {
+				t.Fatalf("echo %q", got)
+			}
+			c.WriteFrame(true, codec.OpClose, closePayload(1000, ""))
+			c.ExpectClose(1000, "")
+		}, []logLine{closed(1000, "", "client")}},
 		{"whole session in one segment", func(t *testing.T, h *hostileEnv) {
 			// Upgrade head and hello pipelined; pairRequest right after.
 			c := wstest.Dial(t, h.px.Addr)
