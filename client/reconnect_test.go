@@ -233,7 +233,7 @@ func TestNoReconnectOnPolicyClose(t *testing.T) {
 		for m := range msgs {
 			t.Fatalf("unexpected message %+v", m)
 		}
-		expectCloseError(t, r.Err(), 1008, "policy violated")
+		expectCloseError(t, r.Err(), 1008, "upstream: policy violated")
 		<-r.Done()
 		if err := r.Send(ctx, mte.TypeText, nil); r.Err() != err {
 			t.Fatalf("Send after end = %v", err)
@@ -258,7 +258,7 @@ func TestNoReconnectOnPolicyClose(t *testing.T) {
 			t.Fatal(err)
 		}
 		ev := next(t, ctx, rec.reconnecting, "reconnecting")
-		expectCloseError(t, ev.err, 1008, "policy violated")
+		expectCloseError(t, ev.err, 1008, "upstream: policy violated")
 		next(t, ctx, rec.reconnected, "reconnected")
 		r.Close(1000, "")
 		if len(seen) != 1 || seen[0] != ev.err {

@@ -107,9 +107,10 @@ func clientClosed(code uint16, reason string) closeCause {
 }
 
 // upstreamClosed is the upstream's close frame, echoed to it and forwarded
-// to the client.
-func upstreamClosed(code uint16, reason string) closeCause {
-	return closeCause{sideUpstream, toClient{codec.ForwardableCode(code), reason}, toUpstream{code, reason}}
+// to the client, whose reason says it came from the upstream when the code
+// is one the proxy also sends (forwardedReason).
+func upstreamClosed(code uint16, reason []byte) closeCause {
+	return closeCause{sideUpstream, toClient{codec.ForwardableCode(code), forwardedReason(code, reason)}, toUpstream{code, string(reason)}}
 }
 
 // Sides that can end a session, for the audit trail.

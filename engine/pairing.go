@@ -46,7 +46,7 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 				zap.Int("mte_kyber_strength", int(sess.server().profile.Strength())))
 		}
 	case statePathname:
-		h, plain, err := sess.mte.Decoder().Open(msg)
+		h, plain, err := sess.mte.Decoder().OpenUpstreamRequest(msg)
 		if err != nil {
 			return sess.pairingFailed(err)
 		}

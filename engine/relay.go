@@ -438,7 +438,7 @@ func (sess *session) upstreamControl(op codec.OpCode, payload []byte) bool {
 			return false
 		}
 		sess.flush()
-		sess.end(upstreamClosed(code, string(reason)))
+		sess.end(upstreamClosed(code, reason))
 		return false
 	}
 	return true

@@ -5,6 +5,7 @@ import (
 	"net"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,18 +183,38 @@ func TestFaultUpstreamStalls(t *testing.T) {
 }
 
 // TestFaultUpstreamCloseCodes: every close code an upstream may send
-// reaches the client unchanged, with its reason.
+// reaches the client unchanged. The reason is the upstream's verbatim for
+// the codes the proxy never decides itself, and "upstream: " + the
+// upstream's reason for those it does (docs/PROTOCOL.md §10), so a client
+// tells an upstream's 1008 "pathname not allowed" from the proxy's.
 func TestFaultUpstreamCloseCodes(t *testing.T) {
-	for _, code := range []uint16{1000, 1001, 1003, 1007, 1008, 1011, 4000, 4999} {
+	cases := []struct {
+		code         uint16
+		reason, want string
+	}{
+		{1000, "upstream says 1000", "upstream says 1000"},
+		{1001, "going away", "upstream: going away"},
+		{1003, "upstream says 1003", "upstream: upstream says 1003"},
+		{1007, "upstream says 1007", "upstream: upstream says 1007"},
+		{1008, "pathname not allowed", "upstream: pathname not allowed"},
+		{1011, "upstream says 1011", "upstream: upstream says 1011"},
+		{1012, "upstream says 1012", "upstream says 1012"},
+		{1013, "upstream says 1013", "upstream: upstream says 1013"},
+		{1014, "upstream says 1014", "upstream: upstream says 1014"},
+		{4000, "pathname not allowed", "pathname not allowed"},
+		{4999, "upstream says 4999", "upstream says 4999"},
+		{1011, strings.Repeat("é", 61), "upstream: " + strings.Repeat("é", 56)}, // cut to 123 bytes at a character
+	}
+	for _, tc := range cases {
+		code, reason := tc.code, tc.reason
 		t.Run(strconv.Itoa(int(code)), func(t *testing.T) {
-			reason := "upstream says " + strconv.Itoa(int(code))
 			up := testupstream.NewCloser(t, websocket.StatusCode(code), reason)
 			px := faultProxy(t, up.URL, nil)
 			c := wstest.Dial(t, px.Addr)
 			c.Upgrade("/")
 			c.Pair(px.Profile, "/")
 			c.Send(mte.TypeText, []byte("trigger"))
-			c.ExpectClose(code, reason)
+			c.ExpectClose(code, tc.want)
 			select {
 			case err := <-up.Closed():
 				if err != nil {

@@ -501,6 +501,19 @@ func hostileCases() []hostileCase {
 			c.SendHandshake(mte.ActionUpstreamRequest, []byte(`{}`))
 			c.ExpectClose(1002, "mte: message too short")
 		}, []logLine{pairFailed("pathname", "mte: message too short"), closed(1002, "mte: message too short", "proxy")}},
+		{"pathname request at seq 5 (inside the window)", func(t *testing.T, h *hostileEnv) {
+			c := wstest.Dial(t, h.px.Addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Hello()
+			c.Keys(h.px.Profile)
+			for range 5 { // seqs 0–4 never sent: action 4 must be seq 0 even though 5 is within the window
+				if _, err := c.Session.Seal(nil, mte.ActionProxyData, mte.TypeText, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.SendPathname("/room")
+			c.ExpectClose(1002, "mte: action 4 is sequence 5, want 0")
+		}, []logLine{pairFailed("pathname", "mte: action 4 is sequence 5, want 0"), closed(1002, "mte: action 4 is sequence 5, want 0", "proxy")}},
 
 		// ---- proxyData (after pairing) ----
 		{"tampered proxyData", afterPairing(func(c *wstest.Client) {
@@ -597,6 +610,38 @@ func hostileCases() []hostileCase {
 			c.Pair(h.px.Profile, "/bytes?x=1")
 			for i := range 5 {
 				c.RoundTrip(mte.TypeBinary, make([]byte, i*50))
+			}
+			c.WriteFrame(true, codec.OpClose, closePayload(1000, ""))
+			c.ExpectClose(1000, "")
+		}, []logLine{closed(1000, "", "client")}},
+		{"hello and pairRequest pipelined in one write", func(t *testing.T, h *hostileEnv) {
+			// docs/PROTOCOL.md §3: the client need not wait for action 1
+			// before sending action 2; the replies come in order.
+			c := wstest.Dial(t, h.px.Addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			in, err := mte.NewInitiator(h.px.Profile, rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write(append(wstest.Frame(true, codec.OpBinary, wstest.HandshakeMsg(mte.ActionRequest, nil)),
+				wstest.Frame(true, codec.OpBinary, wstest.HandshakeMsg(mte.ActionPairRequest, in.Request()))...))
+			if got := c.ExpectHandshake(mte.ActionResponse); len(got) != 0 {
+				t.Fatalf("action 1 payload %q", got)
+			}
+			if err := in.Finish(c.ExpectHandshake(mte.ActionPairResponse), &c.Session); err != nil {
+				t.Fatal(err)
+			}
+			// Action 4 and a proxyData in one write: the proxyData waits
+			// for the upstream and is relayed after action 5.
+			body := []byte(`{"pathname":"/pipelined"}`)
+			a4, err := c.Session.Seal(nil, mte.ActionUpstreamRequest, mte.TypeHandshake, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write(append(wstest.Frame(true, codec.OpBinary, a4), wstest.Frame(true, codec.OpBinary, c.Seal(mte.TypeText, []byte("early")))...))
+			c.ExpectHandshake(mte.ActionUpstreamResponse)
+			if _, got := c.Recv(); string(got) != "early" {
+				t.Fatalf("echo %q", got)
 			}
 			c.WriteFrame(true, codec.OpClose, closePayload(1000, ""))
 			c.ExpectClose(1000, "")

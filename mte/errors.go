@@ -37,6 +37,9 @@ var (
 	ErrKeySize = errors.New("mte: wrong key size")
 	// ErrBadPathname: the action 4 plaintext is not a valid pathname request.
 	ErrBadPathname = errors.New("mte: bad pathname request")
+	// ErrFirstSeq: the upstream connection request (action 4), the first
+	// encoded message of its direction, does not carry sequence number 0.
+	ErrFirstSeq = errors.New("mte: action 4 must be sequence 0")
 	// ErrSeqExhausted: the encoder used all 2^64 sequence numbers.
 	ErrSeqExhausted = errors.New("mte: sequence numbers exhausted")
 	// ErrBadParams: Params.Validate failed.
@@ -89,7 +92,8 @@ func CloseCode(err error) (code uint16, reason string) {
 		errors.Is(err, ErrBadVersion), errors.Is(err, ErrBadMessageType),
 		errors.Is(err, ErrNotPaired), errors.Is(err, ErrBadPairRequest),
 		errors.Is(err, ErrBadPairResponse), errors.Is(err, ErrKeySize),
-		errors.Is(err, ErrBadPathname), errors.Is(err, ErrSeqExhausted):
+		errors.Is(err, ErrBadPathname), errors.Is(err, ErrFirstSeq),
+		errors.Is(err, ErrSeqExhausted):
 		return CloseProtocolError, truncateReason(err.Error())
 	default:
 		return CloseInternalError, "mte: internal error"

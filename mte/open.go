@@ -3,6 +3,7 @@ package mte
 import (
 	"crypto/cipher"
 	"encoding/binary"
+	"strconv"
 )
 
 // Decoder authenticates and decodes the messages of one direction. The zero
@@ -118,4 +119,21 @@ func (d *Decoder) Open(msg []byte) (Header, []byte, error) {
 	}
 	d.win.accept(seq)
 	return h, pt, nil
+}
+
+// OpenUpstreamRequest is Open for the client's upstream connection request
+// (action 4), which is the first encoded message of the c2s direction and
+// so must carry sequence number 0 (docs/PROTOCOL.md §3), whatever the
+// window. An action 4 with another sequence number is refused before
+// decryption with an error wrapping ErrFirstSeq ("mte: action 4 is
+// sequence 5, want 0"); the decoder does not change. Any other message is
+// passed to Open as it is.
+func (d *Decoder) OpenUpstreamRequest(msg []byte) (Header, []byte, error) {
+	h, payload, err := ParseHeader(msg)
+	if err == nil && h.Action == ActionUpstreamRequest && len(payload) >= seqSize {
+		if seq := binary.BigEndian.Uint64(payload); seq != 0 {
+			return h, nil, detail("mte: action 4 is sequence "+strconv.FormatUint(seq, 10)+", want 0", ErrFirstSeq)
+		}
+	}
+	return d.Open(msg)
 }
