@@ -51,6 +51,7 @@ func encapsSeedSize(st Strength) int {
 // for the client (ciphertext or ephemeral public key) and the shared secret.
 // field names the JSON field pub came from, for error messages.
 func encapsulate(st Strength, field string, pub, seed, secret, shared []byte) error {
+	defer clearUpperYMM()
 	switch st {
 	case Strength512:
 		if !encaps512(pub, seed, secret, shared) {
@@ -240,6 +241,7 @@ func keySeedSize(st Strength) int {
 // private key and the public key it keeps, each with its inner CPA-PKE
 // key: 4 objects for ML-KEM).
 func (k *kexKey) init(st Strength, seed []byte) error {
+	defer clearUpperYMM()
 	*k = kexKey{st: st}
 	k.pub = k.pubBuf[:st.PublicKeySize()]
 	switch st {
@@ -273,6 +275,7 @@ func (k *kexKey) init(st Strength, seed []byte) error {
 // decapsulate recovers the shared secret from the server's secret, whose
 // size the caller checked.
 func (k *kexKey) decapsulate(field string, secret, shared []byte) error {
+	defer clearUpperYMM()
 	switch k.st {
 	case Strength512:
 		k.k512.DecapsulateTo(shared, secret)
