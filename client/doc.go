@@ -54,7 +54,8 @@
 //
 // Options.Header, Origin and Protocols go into the upgrade request;
 // TLSConfig is used for wss:// URLs; Strength (or Classical) must match the
-// proxy's MTE_KYBER_STRENGTH, else Dial fails with *CloseError 1002;
+// proxy's key exchange (MTE_KEY_EXCHANGE or MTE_KYBER_STRENGTH; X-Wing is
+// Strength: mte.StrengthXWing), else Dial fails with *CloseError 1002;
 // Company and License must match MTE_COMPANY_NAME and MTE_LICENSE_KEY;
 // DialTimeout bounds TCP, TLS and the upgrade, PairTimeout the SocketX
 // handshake including the proxy's upstream dial; Pathname overrides the

@@ -33,8 +33,10 @@ type Options struct {
 	// ServerName is empty, the URL host is used.
 	TLSConfig *tls.Config
 	// Strength is the key exchange, which must match the proxy's
-	// MTE_KYBER_STRENGTH: 512, 768 or 1024. Zero means DefaultStrength (512);
-	// to use the classical X25519 exchange (strength 0) set Classical.
+	// MTE_KEY_EXCHANGE or MTE_KYBER_STRENGTH: mte.Strength512, 768, 1024
+	// (ML-KEM), or mte.StrengthXWing (X-Wing, the ML-KEM-768 + X25519
+	// hybrid: MTE_KEY_EXCHANGE=xwing). Zero means DefaultStrength (512); to
+	// use the classical X25519 exchange (strength 0) set Classical.
 	Strength mte.Strength
 	// Classical selects strength 0 (X25519, not post-quantum). Strength must
 	// then be zero.

@@ -161,3 +161,36 @@ func drainAttempts(rec *recorder) string {
 		}
 	}
 }
+
+// TestXWingAgainstRealProxy: Strength mte.StrengthXWing pairs with a proxy
+// configured for X-Wing and echoes through it (same eeid on both sides is
+// implied by the first encoded message authenticating); against a proxy
+// configured for ML-KEM-768, and the other way round, the proxy refuses
+// the pairRequest by its key size with 1002, which is not retried.
+func TestXWingAgainstRealProxy(t *testing.T) {
+	ctx := testCtx(t)
+	echo := testupstream.NewEcho(t)
+	xw := startRealProxy(t, echo.URL, proxyConfig{strength: mte.StrengthXWing})
+	c := mustDial(t, ctx, xw.URL+"/hybrid", Options{Strength: mte.StrengthXWing})
+	for _, m := range []Message{{mte.TypeText, []byte("x-wing")}, {mte.TypeBinary, []byte{0, 0xff}}} {
+		if err := c.Send(ctx, m.Type, m.Data); err != nil {
+			t.Fatal(err)
+		}
+		typ, got, err := c.Receive(ctx)
+		if err != nil || typ != m.Type || string(got) != string(m.Data) {
+			t.Fatalf("echo %v %q %v", typ, got, err)
+		}
+	}
+	if err := c.Close(1000, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	ml := startRealProxy(t, echo.URL, proxyConfig{strength: mte.Strength768})
+	_, err := Dial(ctx, ml.URL, Options{Strength: mte.StrengthXWing})
+	expectCloseError(t, err, 1002, "mte: encoderPublicKey is 1216 bytes, want 1184 for ML-KEM-768")
+	if DefaultShouldReconnect(err) {
+		t.Fatal("a key exchange mismatch is retried")
+	}
+	_, err = Dial(ctx, xw.URL, Options{Strength: mte.Strength768})
+	expectCloseError(t, err, 1002, "mte: encoderPublicKey is 1184 bytes, want 1216 for X-Wing")
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/socketx/socketx-server/metering"
+	"github.com/socketx/socketx-server/mte"
 	"github.com/socketx/socketx-server/routing"
 )
 
@@ -31,8 +32,13 @@ type Config struct {
 
 	MTECompanyName string
 	MTELicenseKey  string // secret: never logged
-	KyberStrength  int
-	DecoderWindow  int
+	// KeyExchange is the exchange in effect, by its MTE_KEY_EXCHANGE name
+	// (mlkem512, mlkem768, mlkem1024, x25519, xwing): MTE_KEY_EXCHANGE's
+	// value, else MTE_KYBER_STRENGTH's exchange. KyberStrength is its
+	// ML-KEM parameter set: 0 for x25519, 768 for xwing.
+	KeyExchange   string
+	KyberStrength int
+	DecoderWindow int
 
 	ReadBufferSize  int
 	WriteBufferSize int
@@ -108,6 +114,7 @@ var Vars = []Var{
 	{Name: "MTE_COMPANY_NAME", Default: "", Help: "tenant name mixed into the MTE key schedule with MTE_LICENSE_KEY"},
 	{Name: "MTE_LICENSE_KEY", Default: "", Secret: true, Help: "optional tenant secret: only clients configured with it can pair"},
 	{Name: "MTE_KYBER_STRENGTH", Default: "512", Help: "0 (X25519, not post-quantum), 512, 768 or 1024"},
+	{Name: "MTE_KEY_EXCHANGE", Default: "", Help: "mlkem512, mlkem768, mlkem1024, x25519 or xwing (X-Wing: ML-KEM-768 + X25519 hybrid); unset, MTE_KYBER_STRENGTH decides; set with it, both must name the same exchange"},
 	{Name: "MTE_DECODER_WINDOW_SIZE", Default: "1000", Help: "out-of-order tolerance of the proxy's decoder in messages (0 = strict order, max 65535)"},
 	// The engine reads at least 64 KiB per read whatever this says
 	// (engine.DefaultConfig's 64 KiB); 1024 is the documented value.
@@ -181,6 +188,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c.MTECompanyName = l.str("MTE_COMPANY_NAME")
 	c.MTELicenseKey = l.str("MTE_LICENSE_KEY")
 	c.KyberStrength = l.intOneOf("MTE_KYBER_STRENGTH", 0, 512, 768, 1024)
+	c.KeyExchange, c.KyberStrength = l.keyExchange("MTE_KEY_EXCHANGE", "MTE_KYBER_STRENGTH", c.KyberStrength)
 	c.DecoderWindow = l.intIn("MTE_DECODER_WINDOW_SIZE", 0, 65535)
 	c.ReadBufferSize = l.intIn("WS_READ_BUFFER_SIZE", 128, 64<<20)
 	c.WriteBufferSize = l.intIn("WS_WRITE_BUFFER_SIZE", 128, 64<<20)
@@ -309,6 +317,36 @@ func (l *loader) intOneOf(name string, allowed ...int) int {
 	}
 	l.fail(name, s, "want one of "+strings.Join(parts, ", "))
 	return 0
+}
+
+// keyExchange reads name (MTE_KEY_EXCHANGE) next to strengthName
+// (MTE_KYBER_STRENGTH, already read as strength). Unset, the exchange is
+// the strength's. Set, it decides, and an explicitly set strength must
+// name the same exchange. It returns the exchange's name and its ML-KEM
+// parameter set (0 for x25519, 768 for xwing).
+func (l *loader) keyExchange(name, strengthName string, strength int) (string, int) {
+	raw := l.raw(name)
+	if raw == "" {
+		if l.bad[strengthName] {
+			return "", strength
+		}
+		return mte.Strength(strength).KeyExchange(), strength
+	}
+	st, err := mte.ParseKeyExchange(strings.ToLower(raw))
+	if err != nil {
+		l.fail(name, raw, "want one of "+mte.KeyExchangeNames())
+		return "", strength
+	}
+	if v, set := l.lookup(strengthName); set && strings.TrimSpace(v) != "" && !l.bad[strengthName] && mte.Strength(strength) != st {
+		l.errs = append(l.errs, fmt.Errorf("config: %s=%q (%v) and %s=%q (%v) disagree: set one of them",
+			name, raw, st, strengthName, strings.TrimSpace(v), mte.Strength(strength)))
+		l.bad[name] = true
+		return "", strength
+	}
+	if st.Hybrid() {
+		return st.KeyExchange(), int(mte.Strength768)
+	}
+	return st.KeyExchange(), int(st)
 }
 
 func (l *loader) oneOf(name string, allowed ...string) string {
@@ -476,6 +514,7 @@ func (c Config) Redacted() [][2]string {
 		{"domain_map_source", c.domainMapSource()},
 		{"mte_company_name", c.MTECompanyName},
 		{"mte_license_key", set(c.MTELicenseKey)},
+		{"mte_key_exchange", c.KeyExchange},
 		{"mte_kyber_strength", strconv.Itoa(c.KyberStrength)},
 		{"mte_decoder_window_size", strconv.Itoa(c.DecoderWindow)},
 		{"ws_read_buffer_size", strconv.Itoa(c.ReadBufferSize)},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/socketx/socketx-server/metering"
+	"github.com/socketx/socketx-server/mte"
 )
 
 const minimalMap = `{"*":{"upstream":"ws://example.com","allowedOrigins":["*"]}}`
@@ -33,6 +34,7 @@ func TestDefaults(t *testing.T) {
 		ListenHost:           "0.0.0.0",
 		ListenPort:           8080,
 		LogLevel:             "info",
+		KeyExchange:          "mlkem512",
 		KyberStrength:        512,
 		DecoderWindow:        1000,
 		ReadBufferSize:       1024,
@@ -84,6 +86,12 @@ func TestEveryVariable(t *testing.T) {
 		{"MTE_LICENSE_KEY", "s3cret", func(c Config) bool { return c.MTELicenseKey == "s3cret" }, "", ""},
 		{"MTE_KYBER_STRENGTH", "0", func(c Config) bool { return c.KyberStrength == 0 }, "256", `config: MTE_KYBER_STRENGTH="256": want one of 0, 512, 768, 1024`},
 		{"MTE_KYBER_STRENGTH", "1024", func(c Config) bool { return c.KyberStrength == 1024 }, "abc", `config: MTE_KYBER_STRENGTH="abc": want one of 0, 512, 768, 1024`},
+		{"MTE_KEY_EXCHANGE", "xwing", func(c Config) bool {
+			return c.KeyExchange == "xwing" && c.KyberStrength == 768 && c.MTEParams().Strength == mte.StrengthXWing
+		}, "kyber", `config: MTE_KEY_EXCHANGE="kyber": want one of x25519, mlkem512, mlkem768, mlkem1024, xwing`},
+		{"MTE_KEY_EXCHANGE", "MLKEM1024", func(c Config) bool {
+			return c.KeyExchange == "mlkem1024" && c.KyberStrength == 1024 && c.MTEParams().Strength == mte.Strength1024
+		}, "x-wing", `config: MTE_KEY_EXCHANGE="x-wing": want one of x25519, mlkem512, mlkem768, mlkem1024, xwing`},
 		{"MTE_DECODER_WINDOW_SIZE", "0", func(c Config) bool { return c.DecoderWindow == 0 }, "-1", `config: MTE_DECODER_WINDOW_SIZE="-1": want an integer from 0 to 65535`},
 		{"WS_READ_BUFFER_SIZE", "2048", func(c Config) bool { return c.ReadBufferSize == 2048 }, "64", `config: WS_READ_BUFFER_SIZE="64": want an integer from 128 to 67108864`},
 		{"WS_WRITE_BUFFER_SIZE", "2048", func(c Config) bool { return c.WriteBufferSize == 2048 }, "x", `config: WS_WRITE_BUFFER_SIZE="x": want an integer from 128 to 67108864`},
@@ -248,5 +256,53 @@ func TestEveryProblemAtOnce(t *testing.T) {
 	}
 	if err == nil || err.Error() != strings.Join(want, "\n") {
 		t.Fatalf("error:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+}
+
+// TestKeyExchangeAndKyberStrength: MTE_KEY_EXCHANGE is the clearer
+// variable, MTE_KYBER_STRENGTH still works alone, and both set must agree.
+func TestKeyExchangeAndKyberStrength(t *testing.T) {
+	for _, tc := range []struct {
+		exchange, strength string
+		want               mte.Strength
+		wantKyber          int
+		wantErr            string
+	}{
+		{"", "", mte.Strength512, 512, ""},
+		{"", "0", mte.StrengthClassical, 0, ""},
+		{"", "1024", mte.Strength1024, 1024, ""},
+		{"x25519", "", mte.StrengthClassical, 0, ""},
+		{"mlkem768", "768", mte.Strength768, 768, ""},
+		{"xwing", "", mte.StrengthXWing, 768, ""},
+		{"xwing", "768", 0, 0, `config: MTE_KEY_EXCHANGE="xwing" (X-Wing) and MTE_KYBER_STRENGTH="768" (ML-KEM-768) disagree: set one of them`},
+		{"mlkem512", "0", 0, 0, `config: MTE_KEY_EXCHANGE="mlkem512" (ML-KEM-512) and MTE_KYBER_STRENGTH="0" (X25519) disagree: set one of them`},
+		{"xwing", "256", 0, 0, `config: MTE_KYBER_STRENGTH="256": want one of 0, 512, 768, 1024`},
+	} {
+		kv := []string{"DOMAIN_MAP", minimalMap}
+		if tc.exchange != "" {
+			kv = append(kv, "MTE_KEY_EXCHANGE", tc.exchange)
+		}
+		if tc.strength != "" {
+			kv = append(kv, "MTE_KYBER_STRENGTH", tc.strength)
+		}
+		c, err := Load(env(kv...))
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("%q/%q: err %v, want %s", tc.exchange, tc.strength, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || c.MTEParams().Strength != tc.want || c.KyberStrength != tc.wantKyber || c.KeyExchange != tc.want.KeyExchange() {
+			t.Errorf("%q/%q: %v %q %d %v", tc.exchange, tc.strength, c.MTEParams().Strength, c.KeyExchange, c.KyberStrength, err)
+		}
+		if _, err := mte.NewProfile(c.MTEParams()); err != nil {
+			t.Errorf("%q/%q: %v", tc.exchange, tc.strength, err)
+		}
+	}
+	if _, err := mte.NewProfile(Config{KeyExchange: "kyber"}.MTEParams()); err == nil {
+		t.Error("unknown KeyExchange validates")
+	}
+	if p := (Config{KyberStrength: 1024}).MTEParams(); p.Strength != mte.Strength1024 {
+		t.Errorf("Config without KeyExchange: %v", p.Strength)
 	}
 }

@@ -73,10 +73,19 @@ func (c Config) UpstreamConfig() upstream.Config {
 	return upstream.Config{DialTimeout: c.UpstreamDialTimeout, ExtraRoots: c.UpstreamCAs()}
 }
 
-// MTEParams returns the MTE profile parameters.
+// MTEParams returns the MTE profile parameters. The key exchange is
+// KeyExchange's; a Config built without one (not by Load) uses
+// KyberStrength, and an unknown name gives Params that do not validate.
 func (c Config) MTEParams() mte.Params {
+	st := mte.Strength(c.KyberStrength)
+	if c.KeyExchange != "" {
+		var err error
+		if st, err = mte.ParseKeyExchange(c.KeyExchange); err != nil {
+			st = -1
+		}
+	}
 	return mte.Params{
-		Strength: mte.Strength(c.KyberStrength),
+		Strength: st,
 		Window:   c.DecoderWindow,
 		Company:  c.MTECompanyName,
 		License:  c.MTELicenseKey,

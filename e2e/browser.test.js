@@ -16,11 +16,11 @@ const CHROMIUM_ARGS = [
   '--disable-component-update', '--disable-sync', '--no-first-run',
 ];
 
-let upstream, allowedPage, deniedPage, proxy, build, context, userDataDir, shotDir, proxyPort;
+let upstream, allowedPage, deniedPage, proxy, xwingProxy, build, context, userDataDir, shotDir, proxyPort, xwingPort;
 
 before(async () => {
-  [upstream, allowedPage, deniedPage, build, proxyPort] = await Promise.all([
-    startUpstream(), startPageServer(), startPageServer(), buildProxy(), freePort(),
+  [upstream, allowedPage, deniedPage, build, proxyPort, xwingPort] = await Promise.all([
+    startUpstream(), startPageServer(), startPageServer(), buildProxy(), freePort(), freePort(),
   ]);
   const domainMap = {
     [`127.0.0.1:${proxyPort}`]: { upstream: upstream.url, allowedOrigins: [allowedPage.origin] },
@@ -37,6 +37,16 @@ before(async () => {
     WS_MAX_MESSAGE_SIZE: String(2 << 20),
     LOG_LEVEL: 'warn',
   });
+  // A second proxy configured for X-Wing (the ML-KEM-768 + X25519 hybrid).
+  xwingProxy = await startProxy(build.bin, {
+    DOMAIN_MAP: JSON.stringify({ [`127.0.0.1:${xwingPort}`]: { upstream: upstream.url, allowedOrigins: [allowedPage.origin] } }),
+    LISTEN_HOST: '127.0.0.1',
+    LISTEN_PORT: String(xwingPort),
+    ADMIN_LISTEN: 'off',
+    DRAIN_TIMEOUT: '1s',
+    MTE_KEY_EXCHANGE: 'xwing',
+    LOG_LEVEL: 'warn',
+  });
   userDataDir = await mkdtemp(join(tmpdir(), 'socketx-chromium-'));
   shotDir = process.env.SOCKETX_E2E_SCREENSHOTS ?? (await mkdtemp(join(tmpdir(), 'socketx-shots-')));
   context = await chromium.launchPersistentContext(userDataDir, {
@@ -50,6 +60,7 @@ before(async () => {
 after(async () => {
   await context?.close();
   await proxy?.stop();
+  await xwingProxy?.stop();
   await Promise.all([upstream?.close(), allowedPage?.close(), deniedPage?.close()]);
   await Promise.all([userDataDir, build?.dir].filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
 });
@@ -167,6 +178,32 @@ test('SDK in the browser: text, binary and 1 MiB round-trip; close codes propaga
   assert.deepEqual(c1.messages, [{ isBinary: false, size: 11 }, { isBinary: true, size: 256 }, { isBinary: true, size: 1 << 20 }]);
   assert.deepEqual(await c1.closed, { code: 4001, reason: 'bye from the page' });
   assert.deepEqual(await upstream.conns[n + 1].closed, { code: 4002, reason: 'upstream says bye' });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("SDK in the browser with kyberStrength 'xwing' against an X-Wing proxy; ML-KEM-512 is refused with 1002", async () => {
+  const { page, errors } = await newPage(allowedPage.origin, '&autoconnect=0');
+  const result = await page.evaluate(async (proxyURL) => {
+    const { SocketX } = window.socketxDemo;
+    const s = await SocketX.connect(proxyURL, { kyberStrength: 'xwing' });
+    const out = { eeid: s.eeid, keyExchange: s.keyExchange };
+    const back = new Promise((r) => (s.onmessage = (ev) => r(ev.data)));
+    s.send('hybrid 🛩');
+    out.text = await back;
+    s.close(1000, 'done');
+    try {
+      await SocketX.connect(proxyURL);
+    } catch (e) {
+      out.mismatch = { kind: e.kind, message: e.message };
+    }
+    return out;
+  }, `ws://127.0.0.1:${xwingPort}/xwing`);
+  assert.match(result.eeid, /^[0-9a-f]{16}$/);
+  assert.equal(result.keyExchange, 'X-Wing');
+  assert.equal(result.text, 'hybrid 🛩');
+  assert.equal(result.mismatch?.kind, 'handshake');
+  assert.match(result.mismatch.message, /mte: encoderPublicKey is 800 bytes, want 1216 for X-Wing/);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -9,7 +9,7 @@ import (
 
 func BenchmarkRespond(b *testing.B) {
 	for _, st := range allStrengths {
-		b.Run(fmt.Sprint(int(st)), func(b *testing.B) {
+		b.Run(st.KeyExchange(), func(b *testing.B) {
 			p := mustProfile(b, Params{Strength: st, Window: 64})
 			in, err := NewInitiator(p, rand.Reader)
 			if err != nil {
@@ -34,7 +34,7 @@ func BenchmarkRespond(b *testing.B) {
 // so one pairResponse computed up front answers every request.
 func BenchmarkInitiator(b *testing.B) {
 	for _, st := range allStrengths {
-		b.Run(fmt.Sprint(int(st)), func(b *testing.B) {
+		b.Run(st.KeyExchange(), func(b *testing.B) {
 			p := mustProfile(b, Params{Strength: st, Window: 64})
 			crand := make([]byte, 1024) // seeds + personalization draws, with room to spare
 			detReader("bench client").Read(crand)
@@ -130,18 +130,19 @@ func BenchmarkSealOpen1KiB(b *testing.B) {
 }
 
 // BenchmarkEncapsulate is the server's key exchange for one direction
-// (circl's Unpack + EncapsulateTo for ML-KEM, crypto/ecdh for X25519): the
+// (circl's Unpack + EncapsulateTo for ML-KEM, crypto/ecdh for X25519, both
+// halves and the SHA3-256 combiner for X-Wing): the
 // floor under Respond, which runs it twice.
 func BenchmarkEncapsulate(b *testing.B) {
 	for _, st := range allStrengths {
-		b.Run(fmt.Sprint(int(st)), func(b *testing.B) {
+		b.Run(st.KeyExchange(), func(b *testing.B) {
 			seed := make([]byte, keySeedSize(st))
 			detReader("bench encapsulate").Read(seed)
 			k, err := newKexKey(st, seed)
 			if err != nil {
 				b.Fatal(err)
 			}
-			m := make([]byte, encapsSeedSize)
+			m := make([]byte, encapsSeedSize(st))
 			secret := make([]byte, st.SecretSize())
 			shared := make([]byte, sharedSize)
 			b.ReportAllocs()

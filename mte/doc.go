@@ -8,8 +8,10 @@
 // project's open profile, specified byte for byte in docs/PROTOCOL.md and
 // pinned by mte/testdata/vectors.json:
 //
-//   - key exchange per direction: ML-KEM-512/768/1024 (FIPS 203) or, for
-//     Strength 0, X25519 (RFC 7748) — one independent exchange per direction;
+//   - key exchange per direction: ML-KEM-512/768/1024 (FIPS 203), X-Wing
+//     (StrengthXWing: the ML-KEM-768 + X25519 hybrid of
+//     draft-connolly-cfrg-xwing-kem) or, for Strength 0, X25519 (RFC 7748)
+//     — one independent exchange per direction;
 //   - key schedule: HKDF-SHA256 (RFC 5869) with an optional tenant secret in
 //     the salt, then a hash ratchet that replaces the key every 65,536
 //     messages and forgets the old chain key;

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"unicode/utf8"
 )
@@ -86,11 +87,21 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
+// FuzzRespond: the server side of pairing under any pairRequest, sel
+// choosing the configured exchange (an index into allStrengths). The corpus
+// holds each exchange's request under its own configuration, and X-Wing's
+// and ML-KEM-768's (1216- and 1184-byte keys) under each other's.
 func FuzzRespond(f *testing.F) {
-	for _, st := range allStrengths {
+	for i, st := range allStrengths {
 		p, _ := NewProfile(Params{Strength: st})
 		in, _ := NewInitiator(p, detReader("fuzz"))
-		f.Add(uint8(st/256), in.Request())
+		f.Add(uint8(i), in.Request())
+		switch st {
+		case Strength768:
+			f.Add(uint8(slices.Index(allStrengths, StrengthXWing)), in.Request())
+		case StrengthXWing:
+			f.Add(uint8(slices.Index(allStrengths, Strength768)), in.Request())
+		}
 	}
 	f.Add(uint8(2), []byte(`{"encoderPublicKey":"","encoderPublicKey":1}`))
 	f.Add(uint8(0), []byte(`{"x":[{"y":"\u0000"}]}`))
@@ -110,6 +121,39 @@ func FuzzRespond(f *testing.F) {
 		}
 		if _, err := parsePairResponse(resp, st, new(pairScratch)); err != nil || !s.Paired() {
 			t.Fatalf("own response does not parse: %v", err)
+		}
+	})
+}
+
+// FuzzFinish: the client side of pairing under any pairResponse, sel
+// choosing the exchange. Errors are ErrBadPairResponse, never a panic; an
+// X-Wing or ML-KEM secret of the right size always decapsulates (implicit
+// rejection), so a forged one pairs to keys the server does not have.
+func FuzzFinish(f *testing.F) {
+	for i, st := range allStrengths {
+		p, _ := NewProfile(Params{Strength: st})
+		in, _ := NewInitiator(p, detReader("fuzz finish"))
+		var s Session
+		resp, _ := s.Respond(p, in.Request(), detReader("fuzz finish server"), nil)
+		f.Add(uint8(i), resp)
+	}
+	f.Add(uint8(4), []byte(`{"encoderSecret":"","encoderNonce":"1","decoderSecret":"","decoderNonce":"1"}`))
+	f.Fuzz(func(t *testing.T, sel uint8, resp []byte) {
+		st := allStrengths[int(sel)%len(allStrengths)]
+		p, _ := NewProfile(Params{Strength: st})
+		in, err := NewInitiator(p, detReader("fuzz finish"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s Session
+		if err := in.Finish(resp, &s); err != nil {
+			if !errors.Is(err, ErrBadPairResponse) || s.Paired() {
+				t.Fatalf("unexpected %v", err)
+			}
+			return
+		}
+		if !s.Paired() {
+			t.Fatal("Finish succeeded unpaired")
 		}
 	})
 }

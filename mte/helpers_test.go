@@ -13,7 +13,7 @@ func detReader(label string) io.Reader {
 	return h
 }
 
-var allStrengths = []Strength{StrengthClassical, Strength512, Strength768, Strength1024}
+var allStrengths = []Strength{StrengthClassical, Strength512, Strength768, Strength1024, StrengthXWing}
 
 func mustProfile(t testing.TB, p Params) *Profile {
 	t.Helper()

@@ -29,14 +29,14 @@ const (
 // heap either way). The key seeds are cleared before NewInitiator returns;
 // the rest only determines the public personalizations.
 type initiatorRand struct {
-	seed [2][mlkemKeySeed]byte
+	seed [2][maxKeySeed]byte
 	pers [2 * personalizationLen]byte
 	buf  [personalizationLen]byte
 }
 
 // NewInitiator generates the client's two key pairs and personalizations
 // from rand. It reads, in order: the encoder key seed (64 bytes for ML-KEM:
-// d || z; 32 for X25519), the encoder personalization, the decoder key seed,
+// d || z; 32 for X25519 and X-Wing), the encoder personalization, the decoder key seed,
 // the decoder personalization. Personalizations are 64 characters of
 // [A-Za-z0-9], drawn by rejection sampling from rand bytes (a byte b < 248
 // gives alphabet[b % 62]).

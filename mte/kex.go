@@ -4,9 +4,11 @@ import (
 	"crypto/ecdh"
 	"crypto/sha3"
 
+	"github.com/cloudflare/circl/dh/x25519"
 	"github.com/cloudflare/circl/kem/mlkem/mlkem1024"
 	"github.com/cloudflare/circl/kem/mlkem/mlkem512"
 	"github.com/cloudflare/circl/kem/mlkem/mlkem768"
+	"github.com/cloudflare/circl/kem/xwing"
 	kpke1024 "github.com/cloudflare/circl/pke/kyber/kyber1024"
 	kpke512 "github.com/cloudflare/circl/pke/kyber/kyber512"
 	kpke768 "github.com/cloudflare/circl/pke/kyber/kyber768"
@@ -18,22 +20,38 @@ import (
 // Strength 0 the client's public key is an X25519 public key (RFC 7748 §5)
 // and the server's "secret" is its ephemeral X25519 public key, the private
 // scalar being the 32-byte seed; the shared secret is X25519(eph, client).
+// For X-Wing (draft-connolly-cfrg-xwing-kem-10) the client's public key is
+// pk_M || pk_X, the server's secret is ct_M || ct_X from the derandomized
+// Encapsulate with the 64-byte eseed, and the shared secret is X-Wing's.
 //
 // Sizes are checked by the callers; these functions never see attacker
 // bytes of the wrong length, since circl panics on those.
 
 const (
-	sharedSize     = 32 // ML-KEM shared key and X25519 output
-	encapsSeedSize = 32 // ML-KEM m, X25519 ephemeral scalar
-	mlkemKeySeed   = 64 // ML-KEM d || z (FIPS 203 §7.1)
-	x25519KeySeed  = 32
-	maxSecret      = 1568
+	sharedSize        = 32 // ML-KEM shared key, X25519 output, X-Wing ss
+	mlkemEncapsSeed   = 32 // ML-KEM m, X25519 ephemeral scalar
+	xwingEncapsSeed   = 64 // X-Wing eseed: ML-KEM m || X25519 ephemeral scalar
+	maxEncapsSeedSize = xwingEncapsSeed
+	mlkemKeySeed      = 64 // ML-KEM d || z (FIPS 203 §7.1)
+	x25519KeySeed     = 32
+	xwingKeySeed      = 32 // X-Wing sk, expanded with SHAKE256
+	maxKeySeed        = mlkemKeySeed
+	maxSecret         = 1568
 )
+
+// encapsSeedSize is the randomness one encapsulation of st takes.
+func encapsSeedSize(st Strength) int {
+	if st == StrengthXWing {
+		return xwingEncapsSeed
+	}
+	return mlkemEncapsSeed
+}
 
 // encapsulate runs the server side for one direction: it writes the secret
 // for the client (ciphertext or ephemeral public key) and the shared secret.
 // field names the JSON field pub came from, for error messages.
 func encapsulate(st Strength, field string, pub, seed, secret, shared []byte) error {
+	defer clearUpperYMM()
 	switch st {
 	case Strength512:
 		if !encaps512(pub, seed, secret, shared) {
@@ -45,6 +63,10 @@ func encapsulate(st Strength, field string, pub, seed, secret, shared []byte) er
 		}
 	case Strength1024:
 		if !encaps1024(pub, seed, secret, shared) {
+			return modulusError(field, st)
+		}
+	case StrengthXWing:
+		if !encapsXWing(pub, seed, secret, shared) {
 			return modulusError(field, st)
 		}
 	default:
@@ -116,6 +138,64 @@ func encaps1024(pub, m, ct, shared []byte) bool {
 	return true
 }
 
+// X-Wing sizes (draft-connolly-cfrg-xwing-kem-10 §5).
+const (
+	xwingPKM = 1184 // pk_M, the ML-KEM-768 encapsulation key
+	xwingCTM = 1088 // ct_M, the ML-KEM-768 ciphertext
+	xwingX   = 32   // pk_X, ct_X, ss_X
+)
+
+// xwingLabel is X-Wing's domain separator, ASCII \./ /^\ (hex 5c2e2f2f5e5c).
+const xwingLabel = `\.//^\`
+
+// encapsXWing is X-Wing's derandomized Encapsulate
+// (draft-connolly-cfrg-xwing-kem-10 §5.4):
+//
+//	pk_M = pk[0:1184], pk_X = pk[1184:1216]
+//	ek_X = eseed[32:64], ct_X = X25519(ek_X, 9), ss_X = X25519(ek_X, pk_X)
+//	(ss_M, ct_M) = ML-KEM-768.Encaps_internal(pk_M, eseed[0:32])
+//	ss = SHA3-256(ss_M || ss_X || ct_X || pk_X || XWingLabel), ct = ct_M || ct_X
+//
+// on the stack: circl's kem/xwing unpacks pk_M into a heap value on every
+// call (PublicKey.Unpack), so the ML-KEM half reuses encaps768 and the
+// X25519 half circl's dh/x25519 on fixed arrays. As the draft specifies,
+// an all-zero ss_X (a low-order pk_X) is not refused: the combiner still
+// binds ss_M, which alone keeps ss secret. TestXWingDraftVectors and
+// TestXWingAgainstCircl pin it. It reports false if pk_M fails the FIPS
+// 203 §7.2 modulus check.
+func encapsXWing(pub, eseed, ct, shared []byte) bool {
+	var ssM [sharedSize]byte
+	if !encaps768(pub[:xwingPKM], eseed[:mlkemEncapsSeed], ct[:xwingCTM], ssM[:]) {
+		return false
+	}
+	var ekX, ctX, ssX, pkX x25519.Key
+	copy(ekX[:], eseed[mlkemEncapsSeed:])
+	copy(pkX[:], pub[xwingPKM:])
+	x25519.KeyGen(&ctX, &ekX)
+	x25519.Shared(&ssX, &ekX, &pkX) // false for a low-order pk_X: ignored, see above
+	xwingCombine(shared, &ssM, &ssX, &ctX, &pkX)
+	copy(ct[xwingCTM:], ctX[:])
+	clear(ssM[:])
+	clear(ekX[:])
+	clear(ssX[:])
+	return true
+}
+
+// xwingCombine writes X-Wing's combiner (draft §5.3) into out:
+// SHA3-256(ss_M || ss_X || ct_X || pk_X || XWingLabel), one 134-byte block.
+func xwingCombine(out []byte, ssM *[sharedSize]byte, ssX, ctX, pkX *x25519.Key) {
+	var in [sharedSize + 3*xwingX + len(xwingLabel)]byte
+	copy(in[0:], ssM[:])
+	copy(in[32:], ssX[:])
+	copy(in[64:], ctX[:])
+	copy(in[96:], pkX[:])
+	copy(in[128:], xwingLabel)
+	sum := sha3.Sum256(in[:])
+	copy(out, sum[:])
+	clear(in[:])
+	clear(sum[:])
+}
+
 // encapsKR returns G(m || H(ek)) = K || r.
 func encapsKR(ek, m []byte) [64]byte {
 	var in [64]byte
@@ -137,6 +217,7 @@ type kexKey struct {
 	k512 *mlkem512.PrivateKey
 	k768 *mlkem768.PrivateKey
 	k1k  *mlkem1024.PrivateKey
+	xw   *xwing.PrivateKey
 	x    *ecdh.PrivateKey
 	pub  []byte // pubBuf[:st.PublicKeySize()]
 
@@ -145,17 +226,22 @@ type kexKey struct {
 
 // keySeedSize is the seed length kexKey.init needs for st.
 func keySeedSize(st Strength) int {
-	if st.PostQuantum() {
+	switch st {
+	case StrengthXWing:
+		return xwingKeySeed
+	case Strength512, Strength768, Strength1024:
 		return mlkemKeySeed
 	}
 	return x25519KeySeed
 }
 
 // init derives k's key pair deterministically from seed (d || z for
-// ML-KEM.KeyGen_internal, the private scalar for X25519). circl allocates
-// the key itself (the private key and the public key it keeps, each with
-// its inner CPA-PKE key: 4 objects for ML-KEM).
+// ML-KEM.KeyGen_internal, the private scalar for X25519, X-Wing's 32-byte
+// sk for its GenerateKeyPairDerand). circl allocates the key itself (the
+// private key and the public key it keeps, each with its inner CPA-PKE
+// key: 4 objects for ML-KEM).
 func (k *kexKey) init(st Strength, seed []byte) error {
+	defer clearUpperYMM()
 	*k = kexKey{st: st}
 	k.pub = k.pubBuf[:st.PublicKeySize()]
 	switch st {
@@ -171,6 +257,10 @@ func (k *kexKey) init(st Strength, seed []byte) error {
 		pk, sk := mlkem1024.NewKeyFromSeed(seed)
 		pk.Pack(k.pub)
 		k.k1k = sk
+	case StrengthXWing:
+		sk, pk := xwing.DeriveKeyPair(seed)
+		pk.Pack(k.pub)
+		k.xw = sk
 	default:
 		sk, err := ecdh.X25519().NewPrivateKey(seed)
 		if err != nil {
@@ -185,6 +275,7 @@ func (k *kexKey) init(st Strength, seed []byte) error {
 // decapsulate recovers the shared secret from the server's secret, whose
 // size the caller checked.
 func (k *kexKey) decapsulate(field string, secret, shared []byte) error {
+	defer clearUpperYMM()
 	switch k.st {
 	case Strength512:
 		k.k512.DecapsulateTo(shared, secret)
@@ -192,6 +283,8 @@ func (k *kexKey) decapsulate(field string, secret, shared []byte) error {
 		k.k768.DecapsulateTo(shared, secret)
 	case Strength1024:
 		k.k1k.DecapsulateTo(shared, secret)
+	case StrengthXWing:
+		k.xw.DecapsulateTo(shared, secret)
 	default:
 		peer, err := ecdh.X25519().NewPublicKey(secret)
 		if err != nil {

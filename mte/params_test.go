@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strconv"
 	"testing"
 )
 
@@ -16,7 +17,7 @@ func TestParamsValidate(t *testing.T) {
 		{Params{}, ""},
 		{Params{Strength: 512, Window: MaxWindow}, ""},
 		{Params{Strength: 1024, Window: 64, Company: "c", License: "l"}, ""},
-		{Params{Strength: 256}, "mte: strength 256 is not one of 0, 512, 768, 1024"},
+		{Params{Strength: 256}, "mte: strength 256 is not one of 0, 512, 768, 1024, StrengthXWing"},
 		{Params{Strength: 768, Window: -1}, "mte: window -1 is outside 0..65535"},
 		{Params{Strength: 768, Window: 65536}, "mte: window 65536 is outside 0..65535"},
 	}
@@ -32,7 +33,7 @@ func TestParamsValidate(t *testing.T) {
 }
 
 func TestSizesAndPQ(t *testing.T) {
-	want := map[Strength][3]int{0: {32, 32, 0}, 512: {800, 768, 1}, 768: {1184, 1088, 1}, 1024: {1568, 1568, 1}}
+	want := map[Strength][3]int{0: {32, 32, 0}, 512: {800, 768, 1}, 768: {1184, 1088, 1}, 1024: {1568, 1568, 1}, StrengthXWing: {1216, 1120, 1}}
 	for st, w := range want {
 		p := mustProfile(t, Params{Strength: st})
 		pq := 0
@@ -42,6 +43,35 @@ func TestSizesAndPQ(t *testing.T) {
 		if st.PublicKeySize() != w[0] || st.SecretSize() != w[1] || pq != w[2] {
 			t.Errorf("%v: %d %d %v", st, st.PublicKeySize(), st.SecretSize(), p.PostQuantum())
 		}
+	}
+}
+
+func TestKeyExchangeNames(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		st     Strength
+		str    string
+		hybrid bool
+	}{
+		{"x25519", StrengthClassical, "X25519", false},
+		{"mlkem512", Strength512, "ML-KEM-512", false},
+		{"mlkem768", Strength768, "ML-KEM-768", false},
+		{"mlkem1024", Strength1024, "ML-KEM-1024", false},
+		{"xwing", StrengthXWing, "X-Wing", true},
+	} {
+		st, err := ParseKeyExchange(tc.name)
+		if err != nil || st != tc.st || st.KeyExchange() != tc.name || st.String() != tc.str || st.Hybrid() != tc.hybrid || !st.Valid() {
+			t.Errorf("%s: %v %v %q %q", tc.name, st, err, st.KeyExchange(), st.String())
+		}
+	}
+	for _, bad := range []string{"", "XWING", "768", "mlkem", "x-wing"} {
+		if _, err := ParseKeyExchange(bad); err == nil || !errors.Is(err, ErrBadParams) ||
+			err.Error() != "mte: key exchange "+strconv.Quote(bad)+" is not one of x25519, mlkem512, mlkem768, mlkem1024, xwing" {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if Strength(256).KeyExchange() != "" || Strength(256).Valid() || Strength(hybridX25519|512).Valid() {
+		t.Error("invalid strengths")
 	}
 }
 

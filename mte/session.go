@@ -57,10 +57,12 @@ func (s *Session) Open(msg []byte) (Header, []byte, error) {
 	return s.dec.Open(msg)
 }
 
-// serverRandSize is what Respond reads from rand, in this order: s2c
-// encapsulation seed (32), s2c nonce (8, little-endian → encoderNonce), c2s
-// encapsulation seed (32), c2s nonce (8 → decoderNonce).
-const serverRandSize = 2 * (encapsSeedSize + 8)
+// serverRandSize is what Respond reads from rand for st, in this order:
+// s2c encapsulation seed (32; 64 for X-Wing), s2c nonce (8, little-endian →
+// encoderNonce), c2s encapsulation seed, c2s nonce (8 → decoderNonce).
+func serverRandSize(st Strength) int { return 2 * (encapsSeedSize(st) + 8) }
+
+const maxServerRand = 2 * (maxEncapsSeedSize + 8)
 
 // Respond is the server side of pairing. It parses the client's pairRequest
 // payload (action 2, without header), runs one key exchange per direction
@@ -78,13 +80,14 @@ func (s *Session) Respond(p *Profile, pairRequest []byte, rand io.Reader, dst []
 	if err != nil {
 		return dst, err
 	}
-	var rnd [serverRandSize]byte // escapes through rand.Read: one allocation
-	if _, err := io.ReadFull(rand, rnd[:]); err != nil {
+	var rnd [maxServerRand]byte // escapes through rand.Read: one allocation
+	n := encapsSeedSize(st)
+	if _, err := io.ReadFull(rand, rnd[:serverRandSize(st)]); err != nil {
 		return dst, err
 	}
-	encSeed, decSeed := rnd[0:32], rnd[40:72]
-	encNonce := binary.LittleEndian.Uint64(rnd[32:40])
-	decNonce := binary.LittleEndian.Uint64(rnd[72:80])
+	encSeed, decSeed := rnd[0:n], rnd[n+8:2*n+8]
+	encNonce := binary.LittleEndian.Uint64(rnd[n : n+8])
+	decNonce := binary.LittleEndian.Uint64(rnd[2*n+8 : 2*n+16])
 
 	var encSecret, decSecret [maxSecret]byte
 	var encShared, decShared [sharedSize]byte

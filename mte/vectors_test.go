@@ -14,6 +14,8 @@ import (
 	"os"
 	"strconv"
 	"testing"
+
+	"github.com/cloudflare/circl/kem/xwing"
 )
 
 var update = flag.Bool("update", false, "regenerate testdata/vectors.json")
@@ -26,12 +28,15 @@ type vectorFile struct {
 }
 
 type vector struct {
-	Name     string `json:"name"`
-	Strength int    `json:"strength"`
-	Company  string `json:"company"`
-	License  string `json:"license"`
-	Salt     string `json:"salt"`
-	Client   struct {
+	Name string `json:"name"`
+	// KeyExchange is the MTE_KEY_EXCHANGE name; Strength the mte.Strength
+	// (MTE_KYBER_STRENGTH but for X-Wing, which has none).
+	KeyExchange string `json:"keyExchange"`
+	Strength    int    `json:"strength"`
+	Company     string `json:"company"`
+	License     string `json:"license"`
+	Salt        string `json:"salt"`
+	Client      struct {
 		EncoderKeySeed         string `json:"encoderKeySeed"`
 		EncoderPersonalization string `json:"encoderPersonalization"`
 		DecoderKeySeed         string `json:"decoderKeySeed"`
@@ -105,6 +110,7 @@ var vectorCases = []vectorCase{
 	{"mlkem768", 768, "", ""},
 	{"mlkem1024", 1024, "", ""},
 	{"mlkem512-tenant", 512, "Acme Corp", "ACME-LICENSE-0001"},
+	{"xwing", StrengthXWing, "", ""},
 }
 
 // readN reads n bytes from the labelled deterministic stream.
@@ -133,7 +139,7 @@ func deriveVectorKeys(salt, shared []byte, dir string, nonce uint64, pers string
 func buildVector(t testing.TB, c vectorCase) vector {
 	p := mustProfile(t, Params{Strength: c.st, Company: c.company, License: c.license})
 	var v vector
-	v.Name, v.Strength, v.Company, v.License = c.name, int(c.st), c.company, c.license
+	v.Name, v.KeyExchange, v.Strength, v.Company, v.License = c.name, c.st.KeyExchange(), int(c.st), c.company, c.license
 	v.Salt = hex.EncodeToString(p.salt)
 
 	// Client material: seeds and personalizations drawn as NewInitiator does,
@@ -146,11 +152,12 @@ func buildVector(t testing.TB, c vectorCase) vector {
 	v.Client.EncoderKeySeed, v.Client.DecoderKeySeed = hex.EncodeToString(encSeed), hex.EncodeToString(decSeed)
 	v.Client.EncoderPersonalization, v.Client.DecoderPersonalization = in.encPers, in.decPers
 
-	srand := readN("socketx-mte-v1 vectors server "+c.name, serverRandSize)
-	v.Server.EncoderSeed = hex.EncodeToString(srand[0:32])
-	v.Server.EncoderNonce = strconv.FormatUint(binary.LittleEndian.Uint64(srand[32:40]), 10)
-	v.Server.DecoderSeed = hex.EncodeToString(srand[40:72])
-	v.Server.DecoderNonce = strconv.FormatUint(binary.LittleEndian.Uint64(srand[72:80]), 10)
+	srand := readN("socketx-mte-v1 vectors server "+c.name, serverRandSize(c.st))
+	n := encapsSeedSize(c.st)
+	v.Server.EncoderSeed = hex.EncodeToString(srand[0:n])
+	v.Server.EncoderNonce = strconv.FormatUint(binary.LittleEndian.Uint64(srand[n:n+8]), 10)
+	v.Server.DecoderSeed = hex.EncodeToString(srand[n+8 : 2*n+8])
+	v.Server.DecoderNonce = strconv.FormatUint(binary.LittleEndian.Uint64(srand[2*n+8:2*n+16]), 10)
 
 	var ss, cs Session
 	resp, err := ss.Respond(p, in.Request(), bytes.NewReader(srand), nil)
@@ -264,7 +271,10 @@ func TestVectorsFromSpec(t *testing.T) {
 	}
 	for _, v := range f.Vectors {
 		t.Run(v.Name, func(t *testing.T) {
-			st := Strength(v.Strength)
+			st, err := ParseKeyExchange(v.KeyExchange)
+			if err != nil || st != Strength(v.Strength) {
+				t.Fatalf("keyExchange %q, strength %d: %v", v.KeyExchange, v.Strength, err)
+			}
 			p := mustProfile(t, Params{Strength: st, Company: v.Company, License: v.License, Window: 8})
 			if hex.EncodeToString(p.salt) != v.Salt {
 				t.Fatal("salt")
@@ -291,8 +301,11 @@ func TestVectorsFromSpec(t *testing.T) {
 			if hex.EncodeToString(sum[:8]) != v.EEID {
 				t.Fatal("eeid formula")
 			}
-			if st == StrengthClassical {
+			switch st {
+			case StrengthClassical:
 				checkX25519Vector(t, v)
+			case StrengthXWing:
+				checkXWingVector(t, v)
 			}
 			for _, k := range []vectorKeys{v.C2S, v.S2C} {
 				checkKeysNaive(t, unhex(t, v.Salt), k)
@@ -378,6 +391,33 @@ func checkX25519Vector(t testing.TB, v vector) {
 		ss, err := sp.ECDH(cp.PublicKey())
 		if err != nil || hex.EncodeToString(ss) != d.shared {
 			t.Fatal("x25519 shared secret")
+		}
+	}
+}
+
+// checkXWingVector recomputes X-Wing through circl's packaged kem/xwing
+// API (not this package's encapsXWing): the client's public keys from the
+// key seeds, each server secret and shared secret from the server seeds.
+func checkXWingVector(t testing.TB, v vector) {
+	t.Helper()
+	pr, err := parsePairResponse([]byte(v.PairResponse), StrengthXWing, new(pairScratch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []struct {
+		clientSeed, serverSeed, shared string
+		secret                         []byte
+	}{
+		{v.Client.EncoderKeySeed, v.Server.DecoderSeed, v.C2S.SharedSecret, pr.decSecret},
+		{v.Client.DecoderKeySeed, v.Server.EncoderSeed, v.S2C.SharedSecret, pr.encSecret},
+	} {
+		sk, pk := xwing.DeriveKeyPairPacked(unhex(t, d.clientSeed))
+		ss, ct, err := xwing.Encapsulate(pk, unhex(t, d.serverSeed))
+		if err != nil || hex.EncodeToString(ss) != d.shared || !bytes.Equal(ct, d.secret) {
+			t.Fatalf("x-wing encapsulation: %v", err)
+		}
+		if hex.EncodeToString(xwing.Decapsulate(ct, sk)) != d.shared {
+			t.Fatal("x-wing decapsulation")
 		}
 	}
 }

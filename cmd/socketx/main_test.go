@@ -524,3 +524,23 @@ func httptestServer(t *testing.T, h http.Handler) string {
 	t.Cleanup(func() { s.Close() })
 	return "http://" + ln.Addr().String()
 }
+
+// TestXWingStart: MTE_KEY_EXCHANGE=xwing starts, logs the exchange as a
+// post-quantum hybrid, and an X-Wing client pairs and echoes.
+func TestXWingStart(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	p := start(t, echoDomainMap(echo.URL), "MTE_KEY_EXCHANGE=xwing")
+	cfg, _ := p.waitLog("Starting server", nil)["config"].(map[string]any)
+	if cfg["mte_key_exchange"] != "xwing" || cfg["mte_kyber_strength"] != "768" {
+		t.Errorf("config: %v", cfg)
+	}
+	p.waitLog("key exchange is X-Wing, a post-quantum hybrid: ML-KEM-768 + X25519, secure while either half is", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, p.URL("/"), client.Options{Strength: mte.StrengthXWing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close(1000, "") }()
+	roundTrip(t, c, mte.TypeText, "hybrid")
+}

@@ -83,8 +83,11 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 		fields = append(fields, zap.String(kv[0], kv[1]))
 	}
 	log.Info("Starting server", zap.Dict("config", fields...))
-	if !profile.PostQuantum() {
-		log.Warn("MTE_KYBER_STRENGTH=0: key exchange is classical X25519, not post-quantum")
+	switch st := profile.Strength(); {
+	case !st.PostQuantum():
+		log.Warn("MTE_KYBER_STRENGTH=0 / MTE_KEY_EXCHANGE=x25519: key exchange is classical X25519, not post-quantum")
+	case st.Hybrid():
+		log.Info("key exchange is X-Wing, a post-quantum hybrid: ML-KEM-768 + X25519, secure while either half is")
 	}
 
 	logUpstreamCAs(cfg, time.Now(), log)

@@ -140,9 +140,9 @@ export class Initiator {
     try {
       const r = parsePairResponse(payload, this.strength);
       const encShared = this.#enc.decapsulate(r.decoderSecret);
-      if (!encShared) throw new CodecError('pairResponse', 'socketx: decoderSecret is a low-order X25519 point');
+      if (!encShared) throw new CodecError('pairResponse', 'socketx: decoderSecret has a low-order X25519 point');
       const decShared = this.#dec.decapsulate(r.encoderSecret);
-      if (!decShared) throw new CodecError('pairResponse', 'socketx: encoderSecret is a low-order X25519 point');
+      if (!decShared) throw new CodecError('pairResponse', 'socketx: encoderSecret has a low-order X25519 point');
       const [encCK, decCK, eeid] = await Promise.all([
         chainKey0(c, salt, encShared, 'c2s', r.decoderNonce, this.encoderPersonalization),
         chainKey0(c, salt, decShared, 's2c', r.encoderNonce, this.decoderPersonalization),

@@ -20,7 +20,10 @@ import { Link, closeSocket, type WebSocketConstructor } from './link.js';
 export interface ConnectOptions {
   /** WebSocket subprotocols offered to the upstream, by preference. */
   protocols?: string | string[];
-  /** Must equal the proxy's MTE_KYBER_STRENGTH: 512 (default), 768, 1024, or 0 (X25519, not post-quantum). */
+  /**
+   * The key exchange; must match the proxy's MTE_KYBER_STRENGTH / MTE_KEY_EXCHANGE: 512 (default),
+   * 768, 1024 (ML-KEM), 'xwing' (X-Wing, ML-KEM-768 + X25519 hybrid), or 0 (X25519, not post-quantum).
+   */
   kyberStrength?: Strength;
   /** Optional tenant secret; must equal the proxy's MTE_COMPANY_NAME / MTE_LICENSE_KEY. */
   company?: string;
@@ -116,7 +119,7 @@ export class SocketX extends EventTarget {
    */
   static async connect(url: string, options: ConnectOptions = {}): Promise<SocketX> {
     const strength = options.kyberStrength ?? 512;
-    if (!validStrength(strength)) throw new RangeError(`socketx: kyberStrength ${String(strength)} is not one of 0, 512, 768, 1024`);
+    if (!validStrength(strength)) throw new RangeError(`socketx: kyberStrength ${String(strength)} is not one of 0, 512, 768, 1024, 'xwing'`);
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!WS) throw new TypeError('socketx: no WebSocket in this runtime: pass options.WebSocket (e.g. the `ws` package)');
     const queueLimit = options.queueLimit ?? 1000;
@@ -142,7 +145,7 @@ export class SocketX extends EventTarget {
     return this.#link?.eeid ?? '';
   }
 
-  /** The key exchange in use, e.g. "ML-KEM-512". */
+  /** The key exchange in use, e.g. "ML-KEM-512" or "X-Wing". */
   get keyExchange(): string {
     return strengthName(this.strength);
   }

@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import { WebSocketServer } from 'ws';
 import { ml_kem512 } from '@noble/post-quantum/ml-kem.js';
+import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 import { base64Decode, base64Encode, utf8, concat } from '../dist/lib/bytes.js';
 import { webCrypto, randomBytes } from '../dist/lib/crypto.js';
 import { Encoder, Decoder } from '../dist/lib/codec.js';
@@ -12,13 +13,18 @@ import { handshakeMessage, parseHeader } from '../dist/lib/header.js';
 
 const c = webCrypto();
 
-/** Builds the server side of pairing for a pairRequest payload (ML-KEM-512). */
+/**
+ * Builds the server side of pairing for a pairRequest payload: ML-KEM-512,
+ * or X-Wing when the keys have X-Wing's 1216 bytes (the size tells them apart).
+ */
 export async function respond(reqBytes) {
   const req = JSON.parse(new TextDecoder().decode(reqBytes));
   const salt = await tenantSalt(c);
   const encNonce = 12345678901234567890n, decNonce = 42n;
-  const s2c = ml_kem512.encapsulate(base64Decode(req.decoderPublicKey), randomBytes(32));
-  const c2s = ml_kem512.encapsulate(base64Decode(req.encoderPublicKey), randomBytes(32));
+  const decPub = base64Decode(req.decoderPublicKey), encPub = base64Decode(req.encoderPublicKey);
+  const [kem, seed] = decPub.length === 1216 ? [ml_kem768_x25519, 64] : [ml_kem512, 32];
+  const s2c = kem.encapsulate(decPub, randomBytes(seed));
+  const c2s = kem.encapsulate(encPub, randomBytes(seed));
   const payload = utf8(`{"encoderSecret":"${base64Encode(s2c.cipherText)}","encoderNonce":"${encNonce}",` +
     `"decoderSecret":"${base64Encode(c2s.cipherText)}","decoderNonce":"${decNonce}"}`);
   const enc = await Encoder.create(c, await chainKey0(c, salt, s2c.sharedSecret, 's2c', encNonce, req.decoderPersonalization));

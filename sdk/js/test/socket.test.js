@@ -57,6 +57,20 @@ test('pairs, sends the pathname, echoes text and binary in order', async (t) => 
   assert.throws(() => s.close(1002), RangeError);
 });
 
+test("kyberStrength 'xwing' pairs with X-Wing and echoes", async (t) => {
+  const proxy = await startFakeProxy();
+  t.after(() => proxy.close());
+  const s = await SocketX.connect(`${proxy.url}/x`, opts({ kyberStrength: 'xwing' }));
+  assert.equal(s.strength, 'xwing');
+  assert.equal(s.keyExchange, 'X-Wing');
+  const msgs = events(s, 'message');
+  s.send('hybrid');
+  assert.equal((await msgs.next()).data, 'hybrid');
+  s.close(1000);
+  await assert.rejects(SocketX.connect(proxy.url, opts({ kyberStrength: 'x-wing' })),
+    (e) => e instanceof RangeError && e.message === "socketx: kyberStrength x-wing is not one of 0, 512, 768, 1024, 'xwing'");
+});
+
 test('messages the upstream sends right after pairing are not lost', async (t) => {
   const proxy = await startFakeProxy({
     async onUpstream(conn) {

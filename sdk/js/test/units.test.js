@@ -11,6 +11,8 @@ import { webCrypto } from '../dist/lib/crypto.js';
 import { backoffDelay, reconnectPolicy, defaultShouldReconnect } from '../dist/lib/backoff.js';
 import { CodecError } from '../dist/lib/errors.js';
 import { defaultPathname } from '../dist/lib/socket.js';
+import { KexKey, publicKeySize, secretSize, keySeedSize, strengthName, validStrength } from '../dist/lib/kex.js';
+import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 
 const codecError = (detail, message) => (e) => {
   assert.ok(e instanceof CodecError, `want CodecError, got ${e}`);
@@ -90,6 +92,19 @@ test('parsePairResponse errors', () => {
   assert.throws(() => parsePairResponse(new Uint8Array(8193), 512),
     codecError('pairResponse', 'socketx: pairResponse is 8193 bytes, limit 8192'));
   assert.throws(() => parsePairResponse(utf8('nope'), 512), codecError('pairResponse', 'socketx: pairResponse is not valid JSON'));
+});
+
+test('X-Wing: sizes, names, secret size check, low-order ct_X refused', () => {
+  assert.deepEqual([publicKeySize('xwing'), secretSize('xwing'), keySeedSize('xwing'), strengthName('xwing')], [1216, 1120, 32, 'X-Wing']);
+  assert.ok(validStrength('xwing') && !validStrength('XWING') && !validStrength(25519));
+  assert.throws(() => parsePairResponse(goodResp(), 'xwing'),
+    codecError('keySize', 'socketx: encoderSecret is 768 bytes, want 1120 for X-Wing'));
+  const k = KexKey.fromSeed('xwing', new Uint8Array(32).fill(7));
+  const { cipherText } = ml_kem768_x25519.encapsulate(k.publicKey, new Uint8Array(64).fill(9));
+  assert.equal(k.decapsulate(cipherText).length, 32);
+  cipherText.fill(0, 1088); // ct_X = 0, a low-order point
+  assert.equal(k.decapsulate(cipherText), undefined);
+  assert.throws(() => KexKey.fromSeed('xwing', new Uint8Array(64)), RangeError);
 });
 
 test('Initiator: personalization sampling and checks', () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { ml_kem512, ml_kem768, ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
+import { ml_kem768_x25519 } from '@noble/post-quantum/hybrid.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { fromHex, hex, utf8, base64Decode, base64Encode, concat, u64le } from '../dist/lib/bytes.js';
 import { webCrypto, nobleCrypto } from '../dist/lib/crypto.js';
@@ -19,14 +20,55 @@ import { KexKey } from '../dist/lib/kex.js';
 const file = new URL('../../../mte/testdata/vectors.json', import.meta.url);
 const { vectors } = JSON.parse(readFileSync(file, 'utf8'));
 const providers = [webCrypto(), nobleCrypto()];
-const kems = { 512: ml_kem512, 768: ml_kem768, 1024: ml_kem1024 };
+const kems = { 512: ml_kem512, 768: ml_kem768, 1024: ml_kem1024, xwing: ml_kem768_x25519 };
 
 test('vectors.json has the expected vectors', () => {
-  assert.deepEqual(vectors.map((v) => v.name), ['x25519', 'mlkem512', 'mlkem768', 'mlkem1024', 'mlkem512-tenant']);
-  assert.equal(vectors.reduce((n, v) => n + v.messages.length, 0), 55);
+  assert.deepEqual(vectors.map((v) => v.name), ['x25519', 'mlkem512', 'mlkem768', 'mlkem1024', 'mlkem512-tenant', 'xwing']);
+  assert.deepEqual(vectors.map((v) => v.keyExchange), ['x25519', 'mlkem512', 'mlkem768', 'mlkem1024', 'mlkem512', 'xwing']);
+  assert.equal(vectors.reduce((n, v) => n + v.messages.length, 0), 66);
 });
 
-// Server role: encapsulate to a client public key with a 32-byte seed.
+// The SDK's Strength of a vector: its MTE_KYBER_STRENGTH, or 'xwing'.
+function strengthOf(v) {
+  return v.keyExchange === 'xwing' ? 'xwing' : v.strength;
+}
+
+// The official X-Wing vectors (draft-connolly-cfrg-xwing-kem-10 Appendix C,
+// mte/testdata/xwing-draft10.txt): noble's ml_kem768_x25519 is X-Wing, and
+// so is the SDK's KexKey built on it.
+test('X-Wing draft vectors: noble ml_kem768_x25519 and KexKey', () => {
+  const text = readFileSync(new URL('../../../mte/testdata/xwing-draft10.txt', import.meta.url), 'utf8');
+  const cases = [];
+  let cur = {};
+  let field;
+  for (const line of text.split('\n')) {
+    if (line === '') {
+      if (Object.keys(cur).length) cases.push(cur);
+      cur = {};
+    } else if (line.startsWith('  ')) {
+      cur[field] += line.trim();
+    } else {
+      const [name, ...rest] = line.split(/ +/);
+      field = name;
+      cur[name] = rest.join('');
+    }
+  }
+  assert.equal(cases.length, 3);
+  for (const v of cases) {
+    const { publicKey, secretKey } = ml_kem768_x25519.keygen(fromHex(v.seed));
+    assert.equal(hex(publicKey), v.pk);
+    assert.equal(hex(secretKey), v.sk);
+    const { cipherText, sharedSecret } = ml_kem768_x25519.encapsulate(publicKey, fromHex(v.eseed));
+    assert.equal(hex(cipherText), v.ct);
+    assert.equal(hex(sharedSecret), v.ss);
+    const k = KexKey.fromSeed('xwing', fromHex(v.seed));
+    assert.equal(hex(k.publicKey), v.pk);
+    assert.equal(hex(k.decapsulate(fromHex(v.ct))), v.ss);
+  }
+});
+
+// Server role: encapsulate to a client public key with a 32-byte seed (64
+// for X-Wing: eseed).
 function encapsulate(strength, pub, seed) {
   if (strength === 0) {
     return { secret: x25519.getPublicKey(seed), shared: x25519.getSharedSecret(seed, pub) };
@@ -62,7 +104,7 @@ function checkEncoded(m, got) {
 for (const v of vectors) {
   for (const c of providers) {
     test(`${v.name} (${c.name})`, async (t) => {
-      const st = v.strength;
+      const st = strengthOf(v);
       const salt = await tenantSalt(c, v.company, v.license);
       assert.equal(hex(salt), v.salt);
 
