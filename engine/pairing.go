@@ -43,7 +43,7 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 		l.metrics.pairing.observe(uint64(sess.audit.pairedAt - sess.audit.upgradedAt))
 		if ce := sess.server().log.Check(zap.DebugLevel, "Paired"); ce != nil {
 			ce.Write(zap.String("connection_id", connID(sess.id)), zap.Stringer("eeid", sess.mte.EEID()),
-				zap.Int("mte_kyber_strength", int(sess.server().profile.Strength())))
+				zap.String("mte_key_exchange", sess.server().profile.Strength().KeyExchange()))
 		}
 	case statePathname:
 		h, plain, err := sess.mte.Decoder().OpenUpstreamRequest(msg)
