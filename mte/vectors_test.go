@@ -51,9 +51,9 @@ type vector struct {
 		DecoderSeed  string `json:"decoderSeed"`
 		DecoderNonce string `json:"decoderNonce"`
 	} `json:"server"`
-	PairRequest  string      `json:"pairRequest"`
-	PairResponse string      `json:"pairResponse"`
-	EEID         string      `json:"eeid"`
+	PairRequest  string `json:"pairRequest"`
+	PairResponse string `json:"pairResponse"`
+	EEID         string `json:"eeid"`
 	// ServerAuth is set for the server-authenticated vector
 	// (docs/PROTOCOL.md §6.1).
 	ServerAuth *vectorServerAuth `json:"serverAuth,omitempty"`
