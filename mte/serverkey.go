@@ -147,9 +147,13 @@ func (k *ServerPrivateKey) Public() ServerPublicKey { return k.pub }
 // ID returns the key ID.
 func (k *ServerPrivateKey) ID() ServerKeyID { return k.pub.id }
 
-// parseServerKeyID accepts exactly 16 lowercase hex digits.
+// errBadServerKeyID is parseServerKeyID's error.
+var errBadServerKeyID = detail("mte: "+fieldSrvKeyID+" is not 16 lowercase hex digits", ErrBadPairRequest)
+
+// parseServerKeyID accepts exactly 16 lowercase hex digits. It does not
+// allocate.
 func parseServerKeyID(v jsonString) (id ServerKeyID, err error) {
-	bad := detail("mte: "+fieldSrvKeyID+" is not 16 lowercase hex digits", ErrBadPairRequest)
+	bad := errBadServerKeyID
 	var buf [6 * serverKeyIDHexLen]byte // a \uXXXX escape per digit at most
 	s := v.raw
 	if v.esc {
