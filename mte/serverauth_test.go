@@ -223,3 +223,41 @@ func TestServerKeyEncoding(t *testing.T) {
 		t.Fatalf("duplicate key: %v", err)
 	}
 }
+
+// TestServerAuthSplice: a man in the middle pairs with the real server
+// using its own ephemeral keys plus the client's serverKeyId and
+// serverSecret, and hands the real serverConfirm to the client in its own
+// pairResponse. The transcript and the ephemeral secrets differ, so the
+// client refuses it as a wrong server.
+func TestServerAuthSplice(t *testing.T) {
+	k := testServerKey(t, "k")
+	p := mustProfile(t, Params{Strength: StrengthXWing})
+	sp := mustProfile(t, Params{Strength: StrengthXWing, ServerKeys: []*ServerPrivateKey{k}})
+	in, _ := NewPinnedInitiator(p, k.Public(), detReader("client"))
+	creq := string(in.Request())
+	fields := creq[strings.Index(creq, `,"serverKeyId"`):]
+
+	mi, _ := NewInitiator(p, detReader("mitm as client"))
+	mreq := string(mi.Request())
+	spliced := mreq[:len(mreq)-1] + fields
+	var real Session
+	realResp, err := real.Respond(sp, []byte(spliced), detReader("real server"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc pairScratch
+	rr, err := parsePairResponse(realResp, StrengthXWing, &sc)
+	if err != nil || rr.confirm == nil {
+		t.Fatalf("real response: %v", err)
+	}
+	var ms Session
+	fake, err := ms.Respond(p, in.Request(), detReader("mitm as server"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake = appendServerConfirm(fake, rr.confirm)
+	var cs Session
+	if err := in.Finish(fake, &cs); !errors.Is(err, ErrServerAuthMismatch) || cs.Paired() {
+		t.Fatalf("spliced confirmation: %v", err)
+	}
+}
