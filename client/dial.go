@@ -34,7 +34,9 @@ const (
 // A rejected upgrade returns an error wrapping ws.StatusError (the HTTP
 // status); a close frame during the handshake returns *CloseError; a
 // handshake message out of order returns *HandshakeError; a pairResponse
-// that does not verify returns *MTEError with Op "pair".
+// that does not verify returns *MTEError with Op "pair"; with
+// Options.ServerKeys, a server that does not prove one of them returns
+// *ServerAuthError.
 func Dial(ctx context.Context, rawURL string, opts Options) (*Conn, error) {
 	params, err := opts.profileParams()
 	if err != nil {
@@ -53,7 +55,22 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Conn, error) {
 		pathname = *opts.Pathname
 	}
 	u.Fragment, u.RawFragment = "", ""
+	if len(opts.ServerKeys) == 0 {
+		return dial(ctx, u, &opts, profile, pathname, nil)
+	}
+	for i := range opts.ServerKeys {
+		c, err := dial(ctx, u, &opts, profile, pathname, &opts.ServerKeys[i])
+		var ce *CloseError
+		if i+1 < len(opts.ServerKeys) && errors.As(err, &ce) && ce.Code == 1008 && ce.Reason == mte.ErrUnknownServerKey.Error() {
+			continue // the proxy does not hold this key: try the next
+		}
+		return c, err
+	}
+	panic("unreachable")
+}
 
+// dial is one connection attempt of Dial, pinned to pin when it is set.
+func dial(ctx context.Context, u *url.URL, opts *Options, profile *mte.Profile, pathname string, pin *ServerKey) (*Conn, error) {
 	header := opts.Header.Clone()
 	if opts.Origin != "" {
 		if header == nil {
@@ -85,7 +102,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Conn, error) {
 
 	pctx, cancel := context.WithTimeout(ctx, opts.pairTimeout())
 	defer cancel()
-	if err := c.handshake(pctx, profile, pathname); err != nil {
+	if err := c.handshake(pctx, profile, pathname, pin); err != nil {
 		c.conn.Close()
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("client: handshake: %w", err)
@@ -96,7 +113,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Conn, error) {
 }
 
 // handshake runs actions 0 to 5 (docs/PROTOCOL.md).
-func (c *Conn) handshake(ctx context.Context, profile *mte.Profile, pathname string) error {
+func (c *Conn) handshake(ctx context.Context, profile *mte.Profile, pathname string, pin *ServerKey) error {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 
@@ -109,7 +126,15 @@ func (c *Conn) handshake(ctx context.Context, profile *mte.Profile, pathname str
 	}
 
 	// 2 → 3: pairing.
-	in, err := mte.NewInitiator(profile, rand.Reader)
+	var (
+		in  *mte.Initiator
+		err error
+	)
+	if pin != nil {
+		in, err = mte.NewPinnedInitiator(profile, *pin, rand.Reader)
+	} else {
+		in, err = mte.NewInitiator(profile, rand.Reader)
+	}
 	if err != nil {
 		return &MTEError{Op: "pair", Err: err}
 	}
@@ -121,6 +146,13 @@ func (c *Conn) handshake(ctx context.Context, profile *mte.Profile, pathname str
 		return err
 	}
 	if err := in.Finish(resp, &c.session); err != nil {
+		if errors.Is(err, mte.ErrServerAuth) && pin != nil {
+			// Refuse before action 4: the pathname never reaches this server.
+			code, reason := mte.CloseCode(err)
+			return c.closeWithLocked(ctx, code, reason, &ServerAuthError{
+				Unsupported: errors.Is(err, mte.ErrServerAuthUnsupported), KeyID: pin.ID(), Err: err,
+			})
+		}
 		return c.failLocked(ctx, &MTEError{Op: "pair", Err: err})
 	}
 	c.eeid = c.session.EEID()

@@ -34,6 +34,17 @@
 // MTE decoding closes the connection with the code from mte.CloseCode and is
 // returned as *MTEError wrapping the mte sentinel.
 //
+// # Server authentication
+//
+// Pairing alone does not authenticate the proxy: whoever terminates the
+// client's TLS can pair as the proxy. Options.ServerKeys pins the proxy's
+// public keys (printed by `socketx keygen`; parse them with
+// ParseServerKey): Dial then pairs only with a proxy that proves it holds
+// one of them (docs/PROTOCOL.md §6.1), and otherwise fails before action 4
+// with a *ServerAuthError, which matches ErrServerNotAuthenticated and
+// says whether the server does not support authentication (Unsupported)
+// or is the wrong server. It is never retried.
+//
 // # Receiving with a channel
 //
 // Conn.Messages and ReconnectingConn.Messages return a channel of owned

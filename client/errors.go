@@ -22,7 +22,51 @@ var (
 	// ReconnectOptions.QueueLimit messages already wait for a socket. The
 	// message was not queued: the caller still owns it.
 	ErrQueueFull = errors.New("client: reconnect queue full")
+	// ErrServerNotAuthenticated: a client with Options.ServerKeys refused
+	// the server. Every *ServerAuthError matches it under errors.Is; it
+	// is never retried (DefaultShouldReconnect).
+	ErrServerNotAuthenticated = errors.New("client: server not authenticated")
 )
+
+// ServerKey is a pinned server public key (Options.ServerKeys): an
+// ML-KEM-768 public key and its key ID.
+type ServerKey = mte.ServerPublicKey
+
+// ParseServerKey parses a pin: the base64 public key `socketx keygen`
+// prints.
+func ParseServerKey(b64 string) (ServerKey, error) { return mte.ParseServerPublicKey(b64) }
+
+// ServerAuthError is how a pinned client refuses a server during pairing
+// (docs/PROTOCOL.md §6.1). The client closes the WebSocket with 1008
+// "mte: server not authenticated" before sending action 4, so nothing
+// reaches the upstream.
+type ServerAuthError struct {
+	// Unsupported is true when the pairResponse has no serverConfirm: the
+	// server does not support server authentication (a proxy without
+	// MTE_SERVER_KEYS, an older proxy, or something in between that
+	// stripped the field). False means the confirmation is present but
+	// wrong: the server does not hold the pinned key (a wrong server or a
+	// man in the middle).
+	Unsupported bool
+	// KeyID is the pinned key the client used.
+	KeyID mte.ServerKeyID
+	// Err is the mte error (mte.ErrServerAuthUnsupported or
+	// mte.ErrServerAuthMismatch).
+	Err error
+}
+
+func (e *ServerAuthError) Error() string {
+	if e.Unsupported {
+		return "client: server not authenticated: it does not support server authentication (pinned key " + e.KeyID.String() + ")"
+	}
+	return "client: server not authenticated: wrong server, its confirmation does not verify for pinned key " + e.KeyID.String()
+}
+
+// Is reports whether target is ErrServerNotAuthenticated.
+func (e *ServerAuthError) Is(target error) bool { return target == ErrServerNotAuthenticated }
+
+// Unwrap returns the mte error.
+func (e *ServerAuthError) Unwrap() error { return e.Err }
 
 // ReconnectError ends a ReconnectingConn whose reconnect policy gave up:
 // MaxAttempts dials failed in a row, or a dial failed with an error that

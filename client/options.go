@@ -44,6 +44,17 @@ type Options struct {
 	// Company and License are the optional tenant secret; they must equal
 	// the proxy's MTE_COMPANY_NAME and MTE_LICENSE_KEY.
 	Company, License string
+	// ServerKeys pins the proxy (server authentication, docs/PROTOCOL.md
+	// §6.1): the public keys `socketx keygen` printed for the proxy's
+	// MTE_SERVER_KEYS / MTE_SERVER_KEY_FILES. When set, Dial pairs only
+	// with a server holding the private key of one of them, and fails
+	// with a *ServerAuthError (errors.Is ErrServerNotAuthenticated)
+	// otherwise, before anything is sent to the upstream. Dial uses the
+	// first key; when the proxy closes with 1008 "mte: unknown server key"
+	// it tries the next on a new connection. During a rotation list the
+	// new key first. Empty: the proxy is not authenticated (anyone who
+	// terminates TLS can pair as the proxy), as in the vendor's SDKs.
+	ServerKeys []ServerKey
 	// DialTimeout bounds the TCP connect, TLS and WebSocket upgrade
 	// (default 10 s).
 	DialTimeout time.Duration

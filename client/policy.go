@@ -136,7 +136,8 @@ func (o *ReconnectOptions) backoff(attempt int) time.Duration {
 // (close without a code), 1007, 1008 (policy: pathname or pairing refused),
 // 1009, 1010, application codes 3000–4999, other HTTP statuses (403: Origin
 // refused), *HandshakeError, *MTEError (a strength or tenant mismatch, or a
-// message that failed authentication), ErrProtocol, ErrMessageTooBig,
+// message that failed authentication), *ServerAuthError (a pinned client
+// refused the server), ErrProtocol, ErrMessageTooBig,
 // ErrClosed and context.Canceled: reconnecting would fail the same way.
 func DefaultShouldReconnect(err error) bool {
 	var (
@@ -156,6 +157,8 @@ func DefaultShouldReconnect(err error) bool {
 		return false
 	case errors.As(err, &se):
 		return se == 429 || se >= 500
+	case errors.Is(err, ErrServerNotAuthenticated):
+		return false
 	case errors.As(err, &he), errors.As(err, &me),
 		errors.Is(err, ErrProtocol), errors.Is(err, ErrMessageTooBig),
 		errors.Is(err, ErrClosed), errors.Is(err, ErrQueueFull),

@@ -39,6 +39,11 @@ type Config struct {
 	KeyExchange   string
 	KyberStrength int
 	DecoderWindow int
+	// ServerKeys are the long-term server authentication keys of
+	// MTE_SERVER_KEYS followed by those of MTE_SERVER_KEY_FILES (secret:
+	// only their key IDs are ever shown); ServerKeyFiles are those paths.
+	ServerKeys     []*mte.ServerPrivateKey
+	ServerKeyFiles []string
 
 	ReadBufferSize  int
 	WriteBufferSize int
@@ -115,6 +120,8 @@ var Vars = []Var{
 	{Name: "MTE_LICENSE_KEY", Default: "", Secret: true, Help: "optional tenant secret: only clients configured with it can pair"},
 	{Name: "MTE_KYBER_STRENGTH", Default: "512", Help: "0 (X25519, not post-quantum), 512, 768 or 1024"},
 	{Name: "MTE_KEY_EXCHANGE", Default: "", Help: "mlkem512, mlkem768, mlkem1024, x25519 or xwing (X-Wing: ML-KEM-768 + X25519 hybrid); unset, MTE_KYBER_STRENGTH decides; set with it, both must name the same exchange"},
+	{Name: "MTE_SERVER_KEYS", Default: "", Secret: true, Help: "comma-separated server authentication keys (base64 of each 64-byte ML-KEM-768 seed, as socketx keygen writes them); clients that pin one of their public keys know they reach this proxy"},
+	{Name: "MTE_SERVER_KEY_FILES", Default: "", Help: "comma-separated paths of server key files written by socketx keygen (read at start); with MTE_SERVER_KEYS both are used"},
 	{Name: "MTE_DECODER_WINDOW_SIZE", Default: "1000", Help: "out-of-order tolerance of the proxy's decoder in messages (0 = strict order, max 65535)"},
 	// The engine reads at least 64 KiB per read whatever this says
 	// (engine.DefaultConfig's 64 KiB); 1024 is the documented value.
@@ -190,6 +197,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c.KyberStrength = l.intOneOf("MTE_KYBER_STRENGTH", 0, 512, 768, 1024)
 	c.KeyExchange, c.KyberStrength = l.keyExchange("MTE_KEY_EXCHANGE", "MTE_KYBER_STRENGTH", c.KyberStrength)
 	c.DecoderWindow = l.intIn("MTE_DECODER_WINDOW_SIZE", 0, 65535)
+	c.ServerKeys, c.ServerKeyFiles = l.serverKeys("MTE_SERVER_KEYS", "MTE_SERVER_KEY_FILES")
 	c.ReadBufferSize = l.intIn("WS_READ_BUFFER_SIZE", 128, 64<<20)
 	c.WriteBufferSize = l.intIn("WS_WRITE_BUFFER_SIZE", 128, 64<<20)
 	c.MaxMessageSize = l.intIn("WS_MAX_MESSAGE_SIZE", 1024, 64<<20)
@@ -347,6 +355,58 @@ func (l *loader) keyExchange(name, strengthName string, strength int) (string, i
 		return st.KeyExchange(), int(mte.Strength768)
 	}
 	return st.KeyExchange(), int(st)
+}
+
+// serverKeys reads the server authentication keys: keysName holds
+// comma-separated base64 seeds, filesName comma-separated paths of
+// socketx keygen files. Errors name the variable and the position or
+// path, never the key. A key listed twice is an error.
+func (l *loader) serverKeys(keysName, filesName string) ([]*mte.ServerPrivateKey, []string) {
+	var keys []*mte.ServerPrivateKey
+	seen := map[mte.ServerKeyID]string{}
+	add := func(name, where string, k *mte.ServerPrivateKey) {
+		if prev, dup := seen[k.ID()]; dup {
+			l.failErr(name, fmt.Errorf("config: %s: %s is server key %s again (first: %s)", name, where, k.ID(), prev))
+			return
+		}
+		seen[k.ID()] = where
+		keys = append(keys, k)
+	}
+	for i, part := range splitList(l.raw(keysName)) {
+		k, err := mte.ParseServerPrivateKey([]byte(part))
+		if err != nil {
+			l.failErr(keysName, fmt.Errorf("config: %s: key %d: %v", keysName, i+1, err))
+			continue
+		}
+		add(keysName, "key "+strconv.Itoa(i+1), k)
+	}
+	files := splitList(l.raw(filesName))
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			l.failErr(filesName, fmt.Errorf("config: %s=%q: %v", filesName, path, err))
+			continue
+		}
+		k, err := mte.ParseServerPrivateKey(data)
+		clear(data)
+		if err != nil {
+			l.failErr(filesName, fmt.Errorf("config: %s=%q: %v", filesName, path, err))
+			continue
+		}
+		add(filesName, path, k)
+	}
+	return keys, files
+}
+
+// splitList splits a comma-separated value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 func (l *loader) oneOf(name string, allowed ...string) string {
@@ -517,6 +577,7 @@ func (c Config) Redacted() [][2]string {
 		{"mte_key_exchange", c.KeyExchange},
 		{"mte_kyber_strength", strconv.Itoa(c.KyberStrength)},
 		{"mte_decoder_window_size", strconv.Itoa(c.DecoderWindow)},
+		{"mte_server_key_ids", serverKeyIDs(c.ServerKeys)},
 		{"ws_read_buffer_size", strconv.Itoa(c.ReadBufferSize)},
 		{"ws_write_buffer_size", strconv.Itoa(c.WriteBufferSize)},
 		{"ws_max_message_size", strconv.Itoa(c.MaxMessageSize)},
@@ -540,6 +601,18 @@ func (c Config) Redacted() [][2]string {
 		{"trusted_proxies", joinPrefixes(c.TrustedProxies)},
 		{"proxy_protocol", strconv.FormatBool(c.ProxyProtocol)},
 	}, c.Metering.Redacted()...)
+}
+
+// serverKeyIDs lists the server keys by key ID only ("off" without keys).
+func serverKeyIDs(keys []*mte.ServerPrivateKey) string {
+	if len(keys) == 0 {
+		return "off"
+	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID().String()
+	}
+	return strings.Join(ids, ",")
 }
 
 func memoryBudgetString(n int64) string {

@@ -89,6 +89,8 @@ func (c Config) MTEParams() mte.Params {
 		Window:   c.DecoderWindow,
 		Company:  c.MTECompanyName,
 		License:  c.MTELicenseKey,
+		// Server authentication keys; nil keeps it off.
+		ServerKeys: c.ServerKeys,
 	}
 }
 

@@ -44,6 +44,22 @@ var (
 	ErrSeqExhausted = errors.New("mte: sequence numbers exhausted")
 	// ErrBadParams: Params.Validate failed.
 	ErrBadParams = errors.New("mte: invalid parameters")
+	// ErrBadServerKey: a server key or pin does not parse (never quoted).
+	ErrBadServerKey = errors.New("mte: invalid server key")
+	// ErrUnknownServerKey: the pairRequest's serverKeyId names none of the
+	// proxy's server keys (close 1008 "mte: unknown server key").
+	ErrUnknownServerKey = errors.New("mte: unknown server key")
+	// ErrServerAuth is wrapped by both ways a pinned client refuses a
+	// server: ErrServerAuthUnsupported and ErrServerAuthMismatch.
+	ErrServerAuth = errors.New("mte: server not authenticated")
+	// ErrServerAuthUnsupported: the pairResponse to a pinned pairRequest
+	// lacks serverConfirm: the server does not do server authentication
+	// (or something in between removed it).
+	ErrServerAuthUnsupported = errors.New("mte: server does not support authentication")
+	// ErrServerAuthMismatch: serverConfirm is present but does not verify:
+	// the server does not hold the pinned key (a wrong server, or a man
+	// in the middle).
+	ErrServerAuthMismatch = errors.New("mte: wrong server: serverConfirm does not verify")
 )
 
 // detailError is an error with a precise message that still matches its
@@ -77,6 +93,8 @@ const maxCloseReason = 123
 //
 //   - nil → 1000, "";
 //   - authentication, replay and window failures → 1008 (policy violation);
+//   - an unknown serverKeyId → 1008 "mte: unknown server key"; a server
+//     a pinned client refuses → 1008 "mte: server not authenticated";
 //   - pairing and format errors → 1002 (protocol error);
 //   - anything else (e.g. a failing random source) → 1011, "mte: internal error".
 //
@@ -88,6 +106,10 @@ func CloseCode(err error) (code uint16, reason string) {
 		return CloseNormal, ""
 	case errors.Is(err, ErrAuth), errors.Is(err, ErrReplay), errors.Is(err, ErrOutsideWindow):
 		return ClosePolicyViolated, truncateReason(err.Error())
+	case errors.Is(err, ErrUnknownServerKey):
+		return ClosePolicyViolated, ErrUnknownServerKey.Error()
+	case errors.Is(err, ErrServerAuth):
+		return ClosePolicyViolated, ErrServerAuth.Error()
 	case errors.Is(err, ErrShortMessage), errors.Is(err, ErrBadMagic),
 		errors.Is(err, ErrBadVersion), errors.Is(err, ErrBadMessageType),
 		errors.Is(err, ErrNotPaired), errors.Is(err, ErrBadPairRequest),

@@ -105,22 +105,44 @@ func FuzzRespond(f *testing.F) {
 	}
 	f.Add(uint8(2), []byte(`{"encoderPublicKey":"","encoderPublicKey":1}`))
 	f.Add(uint8(0), []byte(`{"x":[{"y":"\u0000"}]}`))
-	f.Fuzz(func(t *testing.T, sel uint8, req []byte) {
-		st := allStrengths[int(sel)%len(allStrengths)]
+	// Server authentication (sel bit 7: the proxy holds the key).
+	key, _ := GenerateServerPrivateKey(detReader("fuzz server key"))
+	for i, st := range allStrengths {
 		p, _ := NewProfile(Params{Strength: st})
+		in, _ := NewPinnedInitiator(p, key.Public(), detReader("fuzz"))
+		f.Add(uint8(i)|0x80, in.Request())
+		f.Add(uint8(i), in.Request())
+	}
+	f.Fuzz(func(t *testing.T, sel uint8, req []byte) {
+		st := allStrengths[int(sel&0x7f)%len(allStrengths)]
+		params := Params{Strength: st}
+		if sel&0x80 != 0 {
+			params.ServerKeys = []*ServerPrivateKey{key}
+		}
+		p, _ := NewProfile(params)
 		var s Session
 		resp, err := s.Respond(p, req, detReader("fuzz server"), nil)
 		if err != nil {
-			if !errors.Is(err, ErrBadPairRequest) || s.Paired() || len(resp) != 0 {
-				t.Fatalf("unexpected %v", err)
+			if s.Paired() || len(resp) != 0 {
+				t.Fatalf("paired on %v", err)
 			}
-			if code, reason := CloseCode(err); code != CloseProtocolError || len(reason) > 123 {
-				t.Fatalf("close %d %q", code, reason)
+			code, reason := CloseCode(err)
+			switch {
+			case errors.Is(err, ErrUnknownServerKey):
+				if sel&0x80 == 0 || code != ClosePolicyViolated || reason != "mte: unknown server key" {
+					t.Fatalf("unknown key: %v, close %d %q", err, code, reason)
+				}
+			case !errors.Is(err, ErrBadPairRequest) || code != CloseProtocolError || len(reason) > 123:
+				t.Fatalf("unexpected %v, close %d %q", err, code, reason)
 			}
 			return
 		}
-		if _, err := parsePairResponse(resp, st, new(pairScratch)); err != nil || !s.Paired() {
+		pr, err := parsePairResponse(resp, st, new(pairScratch))
+		if err != nil || !s.Paired() {
 			t.Fatalf("own response does not parse: %v", err)
+		}
+		if pr.confirm != nil && sel&0x80 == 0 {
+			t.Fatalf("serverConfirm %x for %q", pr.confirm, req)
 		}
 	})
 }

@@ -3,6 +3,8 @@ package mte
 import (
 	"encoding/base64"
 	"io"
+
+	"github.com/cloudflare/circl/kem/mlkem/mlkem768"
 )
 
 // Initiator is the client side of pairing, used by the Go SDK and tests. It
@@ -16,6 +18,12 @@ type Initiator struct {
 	decPers string
 	request []byte
 	rnd     initiatorRand // NewInitiator's reads; the seeds are cleared once used
+
+	// Server authentication (NewPinnedInitiator): the pin used and
+	// ss_server, the shared secret encapsulated to it.
+	pinned   bool
+	pinID    ServerKeyID
+	ssServer [sharedSize]byte
 }
 
 // personalizationLen and personalizationAlphabet match the SocketX SDKs.
@@ -67,6 +75,43 @@ func NewInitiator(p *Profile, rand io.Reader) (*Initiator, error) {
 	}
 	return in, nil
 }
+
+// NewPinnedInitiator is NewInitiator for a client that authenticates the
+// server (docs/PROTOCOL.md §6.1): after NewInitiator's reads it reads the
+// 32-byte ML-KEM.Encaps message m, encapsulates to pin and adds
+// serverKeyId and serverSecret to the pairRequest. Finish then requires a
+// serverConfirm that verifies, and keys both directions with ss_server.
+func NewPinnedInitiator(p *Profile, pin ServerPublicKey, rand io.Reader) (*Initiator, error) {
+	if pin.pk == nil {
+		return nil, detail("mte: server public key is not set", ErrBadServerKey)
+	}
+	in, err := NewInitiator(p, rand)
+	if err != nil {
+		return nil, err
+	}
+	var m [mlkem768.EncapsulationSeedSize]byte
+	defer clear(m[:])
+	if _, err := io.ReadFull(rand, m[:]); err != nil {
+		return nil, err
+	}
+	in.pin(pin, m[:])
+	return in, nil
+}
+
+// pin encapsulates to the server key with message m and extends the
+// request.
+func (in *Initiator) pin(pin ServerPublicKey, m []byte) {
+	var ct [ServerSecretSize]byte
+	pin.pk.EncapsulateTo(ct[:], in.ssServer[:], m)
+	clearUpperYMM()
+	in.pinned, in.pinID = true, pin.id
+	req := make([]byte, 0, len(in.request)+64+base64.StdEncoding.EncodedLen(ServerSecretSize))
+	in.request = appendServerAuth(append(req, in.request...), pin.id, ct[:])
+}
+
+// Pinned reports whether the initiator authenticates the server, and
+// with which key.
+func (in *Initiator) Pinned() (ServerKeyID, bool) { return in.pinID, in.pinned }
 
 // init derives in's key pairs and builds its request.
 func (in *Initiator) init(p *Profile, encSeed []byte, encPers string, decSeed []byte, decPers string) error {
@@ -140,8 +185,39 @@ func (in *Initiator) Finish(pairResponse []byte, s *Session) error {
 		return err
 	}
 	salt := in.profile.salt
+	if in.pinned || resp.confirm != nil {
+		return in.finishAuth(pairResponse, &resp, &encShared, &decShared, s)
+	}
 	s.enc.init(chainKey0(salt, encShared[:], dirC2S, resp.decNonce, in.encPers))
 	s.dec.init(chainKey0(salt, decShared[:], dirS2C, resp.encNonce, in.decPers), 0)
+	s.eeid = computeEEID(pairResponse)
+	return nil
+}
+
+// finishAuth checks serverConfirm (docs/PROTOCOL.md §6.1) and keys both
+// directions with IKM = ss_dir || ss_server. encShared is the c2s shared
+// secret, decShared the s2c one.
+func (in *Initiator) finishAuth(pairResponse []byte, resp *pairResponse, encShared, decShared *[sharedSize]byte, s *Session) error {
+	switch {
+	case !in.pinned:
+		return detail("mte: pairResponse has "+fieldSrvConfirm+" but the pairRequest named no server key", ErrBadPairResponse)
+	case resp.confirm == nil:
+		return detail("mte: server does not support authentication: pairResponse lacks "+fieldSrvConfirm+
+			" (server key "+in.pinID.String()+")", ErrServerAuth, ErrServerAuthUnsupported)
+	}
+	salt := in.profile.salt
+	var want [serverConfirmSize]byte
+	defer clear(want[:])
+	serverConfirm(&want, salt, in.ssServer[:], encShared[:], decShared[:], in.request,
+		resp.encSecret, resp.encNonce, resp.decSecret, resp.decNonce)
+	if !confirmEqual(want[:], resp.confirm) {
+		return detail("mte: wrong server: serverConfirm does not verify for server key "+in.pinID.String(),
+			ErrServerAuth, ErrServerAuthMismatch)
+	}
+	var ikm [2 * sharedSize]byte
+	defer clear(ikm[:])
+	s.enc.init(chainKey0(salt, authIKM(&ikm, encShared[:], in.ssServer[:]), dirC2S, resp.decNonce, in.encPers))
+	s.dec.init(chainKey0(salt, authIKM(&ikm, decShared[:], in.ssServer[:]), dirS2C, resp.encNonce, in.decPers), 0)
 	s.eeid = computeEEID(pairResponse)
 	return nil
 }

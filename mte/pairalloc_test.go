@@ -18,22 +18,28 @@ import (
 //     1.26) + the 80 random bytes.
 func TestRespondAllocs(t *testing.T) {
 	want := map[Strength]float64{StrengthClassical: 15, Strength512: 1, Strength768: 1, Strength1024: 1, StrengthXWing: 1}
-	for _, st := range allStrengths {
-		p := mustProfile(t, Params{Strength: st, Window: 64})
-		in, err := NewInitiator(p, detReader("allocs"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := in.Request()
-		dst := make([]byte, 0, MaxPairResponse)
-		var s Session
-		n := testing.AllocsPerRun(50, func() {
-			if _, err := s.Respond(p, req, rand.Reader, dst); err != nil {
+	key, _ := GenerateServerPrivateKey(detReader("allocs server key"))
+	for _, auth := range []bool{false, true} { // server authentication costs no allocation
+		for _, st := range allStrengths {
+			p := mustProfile(t, Params{Strength: st, Window: 64, ServerKeys: []*ServerPrivateKey{key}})
+			in, err := NewInitiator(p, detReader("allocs"))
+			if auth {
+				in, err = NewPinnedInitiator(p, key.Public(), detReader("allocs"))
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
-		})
-		if n != want[st] {
-			t.Errorf("%v: Respond allocates %v times, want %v", st, n, want[st])
+			req := in.Request()
+			dst := make([]byte, 0, MaxPairResponse)
+			var s Session
+			n := testing.AllocsPerRun(50, func() {
+				if _, err := s.Respond(p, req, rand.Reader, dst); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if n != want[st] {
+				t.Errorf("%v auth=%v: Respond allocates %v times, want %v", st, auth, n, want[st])
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package mte
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"math"
 	"strconv"
 )
@@ -28,29 +29,41 @@ const (
 	fieldEncNon  = "encoderNonce"
 	fieldDecSec  = "decoderSecret"
 	fieldDecNon  = "decoderNonce"
+	// Server authentication (optional; docs/PROTOCOL.md §6.1).
+	fieldSrvKeyID   = "serverKeyId"
+	fieldSrvSecret  = "serverSecret"
+	fieldSrvConfirm = "serverConfirm"
 )
 
+// The required fields come first; the rest are optional.
 var (
-	requestFields  = [4]string{fieldEncPub, fieldEncPers, fieldDecPub, fieldDecPers}
-	responseFields = [4]string{fieldEncSec, fieldEncNon, fieldDecSec, fieldDecNon}
+	requestFields  = [6]string{fieldEncPub, fieldEncPers, fieldDecPub, fieldDecPers, fieldSrvKeyID, fieldSrvSecret}
+	responseFields = [5]string{fieldEncSec, fieldEncNon, fieldDecSec, fieldDecNon, fieldSrvConfirm}
 )
 
-// scanFields parses data as one JSON object whose listed fields must each
-// appear exactly once with a string value; other fields are ignored, and
-// field names match exactly (case-sensitive, unlike encoding/json's
-// Unmarshal); at most 4 names. what names the payload in errors; kind is the
-// sentinel. The values alias data; only errors allocate.
-func scanFields(data []byte, what string, names []string, kind error) (vals [4]jsonString, err error) {
+// requiredPairFields is how many of requestFields and responseFields are
+// required.
+const requiredPairFields = 4
+
+// maxFields is the most names scanFields takes.
+const maxFields = 6
+
+// scanFields parses data as one JSON object whose listed fields each appear
+// at most once with a string value, the first required of them exactly
+// once; other fields are ignored, and field names match exactly
+// (case-sensitive, unlike encoding/json's Unmarshal); at most maxFields
+// names. seen reports which appeared. what names the payload in errors;
+// kind is the sentinel. The values alias data; only errors allocate.
+func scanFields(data []byte, what string, names []string, required int, kind error) (vals [maxFields]jsonString, seen [maxFields]bool, err error) {
 	s := jsonScanner{b: data}
 	if !s.consume('{') {
-		return vals, detail("mte: "+what+" is not a JSON object", kind)
+		return vals, seen, detail("mte: "+what+" is not a JSON object", kind)
 	}
-	var seen [4]bool
 	if !s.consume('}') {
 		for {
 			key, ok := s.rawStr()
 			if !ok || !s.consume(':') {
-				return vals, detail("mte: "+what+" is not valid JSON", kind)
+				return vals, seen, detail("mte: "+what+" is not valid JSON", kind)
 			}
 			i := 0
 			for i < len(names) && !key.equal(names[i]) {
@@ -58,45 +71,45 @@ func scanFields(data []byte, what string, names []string, kind error) (vals [4]j
 			}
 			if i == len(names) {
 				if !s.skipValue(0) {
-					return vals, detail("mte: "+what+" is not valid JSON", kind)
+					return vals, seen, detail("mte: "+what+" is not valid JSON", kind)
 				}
 			} else {
 				if seen[i] {
-					return vals, detail("mte: "+what+" has duplicate field "+names[i], kind)
+					return vals, seen, detail("mte: "+what+" has duplicate field "+names[i], kind)
 				}
 				seen[i] = true
 				if s.peek() != '"' {
 					if !s.skipValue(0) {
-						return vals, detail("mte: "+what+" is not valid JSON", kind)
+						return vals, seen, detail("mte: "+what+" is not valid JSON", kind)
 					}
-					return vals, detail("mte: "+what+" field "+names[i]+" is not a string", kind)
+					return vals, seen, detail("mte: "+what+" field "+names[i]+" is not a string", kind)
 				}
 				if vals[i], ok = s.rawStr(); !ok {
-					return vals, detail("mte: "+what+" is not valid JSON", kind)
+					return vals, seen, detail("mte: "+what+" is not valid JSON", kind)
 				}
 			}
 			if s.consume('}') {
 				break
 			}
 			if !s.consume(',') {
-				return vals, detail("mte: "+what+" is not valid JSON", kind)
+				return vals, seen, detail("mte: "+what+" is not valid JSON", kind)
 			}
 		}
 	}
 	if s.ws(); s.i != len(s.b) {
-		return vals, detail("mte: "+what+" has data after the JSON object", kind)
+		return vals, seen, detail("mte: "+what+" has data after the JSON object", kind)
 	}
-	for i := range names {
+	for i := range names[:required] {
 		if !seen[i] {
-			return vals, detail("mte: "+what+" lacks field "+names[i], kind)
+			return vals, seen, detail("mte: "+what+" lacks field "+names[i], kind)
 		}
 	}
-	return vals, nil
+	return vals, seen, nil
 }
 
 // parseFields is scanFields with the values decoded into strings.
 func parseFields(data []byte, what string, names []string, kind error) (vals [4]string, err error) {
-	raw, err := scanFields(data, what, names, kind)
+	raw, _, err := scanFields(data, what, names, len(names), kind)
 	if err != nil {
 		return vals, err
 	}
@@ -114,7 +127,9 @@ const maxKeyB64 = (maxSecret + 2) / 3 * 4
 // or secrets (pairResponse), the two personalizations when they arrive
 // with JSON escapes, and one escaped base64 value at a time.
 type pairScratch struct {
-	key  [2][maxSecret + 2]byte // + 2: base64.Decode writes whole 3-byte groups
+	key  [2][maxSecret + 2]byte      // + 2: base64.Decode writes whole 3-byte groups
+	srv  [ServerSecretSize + 2]byte  // serverSecret
+	conf [serverConfirmSize + 2]byte // serverConfirm
 	text [2][MaxPersonalization]byte
 	b64  [maxKeyB64]byte
 }
@@ -165,6 +180,11 @@ func checkPersonalization[T text](field string, s T) error {
 type pairRequest struct {
 	encPub, decPub   []byte
 	encPers, decPers []byte
+	// Server authentication, when both serverKeyId and serverSecret are
+	// present (auth); neither may come alone.
+	auth      bool
+	srvKeyID  ServerKeyID
+	srvSecret []byte
 }
 
 // parsePairRequest parses and checks a pairRequest payload for strength st,
@@ -174,7 +194,7 @@ func parsePairRequest(data []byte, st Strength, sc *pairScratch) (pairRequest, e
 		return pairRequest{}, detail("mte: pairRequest is "+strconv.Itoa(len(data))+
 			" bytes, limit "+strconv.Itoa(MaxPairRequest), ErrBadPairRequest)
 	}
-	v, err := scanFields(data, "pairRequest", requestFields[:], ErrBadPairRequest)
+	v, seen, err := scanFields(data, "pairRequest", requestFields[:], requiredPairFields, ErrBadPairRequest)
 	if err != nil {
 		return pairRequest{}, err
 	}
@@ -199,6 +219,20 @@ func parsePairRequest(data []byte, st Strength, sc *pairScratch) (pairRequest, e
 	if err = checkPersonalization(fieldDecPers, r.decPers); err != nil {
 		return r, err
 	}
+	switch {
+	case seen[4] && !seen[5]:
+		return r, detail("mte: pairRequest has "+fieldSrvKeyID+" without "+fieldSrvSecret, ErrBadPairRequest)
+	case seen[5] && !seen[4]:
+		return r, detail("mte: pairRequest has "+fieldSrvSecret+" without "+fieldSrvKeyID, ErrBadPairRequest)
+	case seen[4]:
+		if r.srvKeyID, err = parseServerKeyID(v[4]); err != nil {
+			return r, err
+		}
+		if r.srvSecret, err = decodeKey(sc.srv[:], fieldSrvSecret, v[5], ServerSecretSize, Strength768, ErrBadPairRequest, sc.b64[:]); err != nil {
+			return r, err
+		}
+		r.auth = true
+	}
 	return r, nil
 }
 
@@ -213,6 +247,25 @@ func appendPairRequest(dst, encPub []byte, encPers string, decPub []byte, decPer
 	dst = append(dst, `","`+fieldDecPers+`":`...)
 	dst = strconv.AppendQuote(dst, decPers)
 	return append(dst, '}')
+}
+
+// appendServerAuth replaces the closing brace of the pairRequest in dst
+// with the server authentication fields:
+// ,"serverKeyId":"<16 hex>","serverSecret":"<base64>"}.
+func appendServerAuth(dst []byte, id ServerKeyID, secret []byte) []byte {
+	dst = append(dst[:len(dst)-1], `,"`+fieldSrvKeyID+`":"`...)
+	dst = hex.AppendEncode(dst, id[:])
+	dst = append(dst, `","`+fieldSrvSecret+`":"`...)
+	dst = base64.StdEncoding.AppendEncode(dst, secret)
+	return append(dst, `"}`...)
+}
+
+// appendServerConfirm replaces the closing brace of the pairResponse in
+// dst with ,"serverConfirm":"<base64 of 32 bytes>"}.
+func appendServerConfirm(dst []byte, confirm []byte) []byte {
+	dst = append(dst[:len(dst)-1], `,"`+fieldSrvConfirm+`":"`...)
+	dst = base64.StdEncoding.AppendEncode(dst, confirm)
+	return append(dst, `"}`...)
 }
 
 // appendPairResponse appends the pairResponse JSON: exactly this key order,
@@ -234,6 +287,7 @@ func appendPairResponse(dst, encSecret []byte, encNonce uint64, decSecret []byte
 type pairResponse struct {
 	encSecret, decSecret []byte
 	encNonce, decNonce   uint64
+	confirm              []byte // serverConfirm, nil when absent
 }
 
 // parseNonce accepts 1–20 ASCII digits whose value fits in a uint64.
@@ -263,7 +317,7 @@ func parsePairResponse(data []byte, st Strength, sc *pairScratch) (pairResponse,
 		return pairResponse{}, detail("mte: pairResponse is "+strconv.Itoa(len(data))+
 			" bytes, limit "+strconv.Itoa(MaxPairResponse), ErrBadPairResponse)
 	}
-	v, err := scanFields(data, "pairResponse", responseFields[:], ErrBadPairResponse)
+	v, seen, err := scanFields(data, "pairResponse", responseFields[:], requiredPairFields, ErrBadPairResponse)
 	if err != nil {
 		return pairResponse{}, err
 	}
@@ -279,6 +333,13 @@ func parsePairResponse(data []byte, st Strength, sc *pairScratch) (pairResponse,
 	}
 	if r.decNonce, err = parseNonce(fieldDecNon, v[3]); err != nil {
 		return r, err
+	}
+	if seen[4] {
+		// A malformed confirmation is one that does not verify.
+		if r.confirm, err = decodeKey(sc.conf[:], fieldSrvConfirm, v[4], serverConfirmSize, Strength768,
+			ErrBadPairResponse, sc.b64[:]); err != nil {
+			return r, detail("mte: "+fieldSrvConfirm+" is not the base64 of 32 bytes", ErrBadPairResponse, ErrServerAuth, ErrServerAuthMismatch)
+		}
 	}
 	return r, nil
 }

@@ -3,6 +3,7 @@ package mte
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"strconv"
 	"strings"
@@ -90,17 +91,18 @@ func naiveStr(s *jsonScanner) (string, bool) {
 	return "", false
 }
 
-func naiveParseFields(data []byte, what string, names []string, kind error) (vals [4]string, err error) {
+// naiveParseFields: the first required names must appear, the rest may;
+// seen reports which did.
+func naiveParseFields(data []byte, what string, names []string, required int, kind error) (vals [maxFields]string, seen [maxFields]bool, err error) {
 	s := jsonScanner{b: data}
 	if !s.consume('{') {
-		return vals, detail("mte: "+what+" is not a JSON object", kind)
+		return vals, seen, detail("mte: "+what+" is not a JSON object", kind)
 	}
-	var seen [4]bool
 	if !s.consume('}') {
 		for {
 			key, ok := naiveStr(&s)
 			if !ok || !s.consume(':') {
-				return vals, detail("mte: "+what+" is not valid JSON", kind)
+				return vals, seen, detail("mte: "+what+" is not valid JSON", kind)
 			}
 			i := 0
 			for i < len(names) && names[i] != key {
@@ -108,40 +110,40 @@ func naiveParseFields(data []byte, what string, names []string, kind error) (val
 			}
 			if i == len(names) {
 				if !s.skipValue(0) {
-					return vals, detail("mte: "+what+" is not valid JSON", kind)
+					return vals, seen, detail("mte: "+what+" is not valid JSON", kind)
 				}
 			} else {
 				if seen[i] {
-					return vals, detail("mte: "+what+" has duplicate field "+key, kind)
+					return vals, seen, detail("mte: "+what+" has duplicate field "+key, kind)
 				}
 				seen[i] = true
 				if s.peek() != '"' {
 					if !s.skipValue(0) {
-						return vals, detail("mte: "+what+" is not valid JSON", kind)
+						return vals, seen, detail("mte: "+what+" is not valid JSON", kind)
 					}
-					return vals, detail("mte: "+what+" field "+key+" is not a string", kind)
+					return vals, seen, detail("mte: "+what+" field "+key+" is not a string", kind)
 				}
 				if vals[i], ok = naiveStr(&s); !ok {
-					return vals, detail("mte: "+what+" is not valid JSON", kind)
+					return vals, seen, detail("mte: "+what+" is not valid JSON", kind)
 				}
 			}
 			if s.consume('}') {
 				break
 			}
 			if !s.consume(',') {
-				return vals, detail("mte: "+what+" is not valid JSON", kind)
+				return vals, seen, detail("mte: "+what+" is not valid JSON", kind)
 			}
 		}
 	}
 	if s.ws(); s.i != len(s.b) {
-		return vals, detail("mte: "+what+" has data after the JSON object", kind)
+		return vals, seen, detail("mte: "+what+" has data after the JSON object", kind)
 	}
-	for i := range names {
+	for i := range names[:required] {
 		if !seen[i] {
-			return vals, detail("mte: "+what+" lacks field "+names[i], kind)
+			return vals, seen, detail("mte: "+what+" lacks field "+names[i], kind)
 		}
 	}
-	return vals, nil
+	return vals, seen, nil
 }
 
 func naiveDecodeKey(field, b64 string, want int, st Strength, kind error) ([]byte, error) {
@@ -175,7 +177,7 @@ func naiveRequest(data []byte, st Strength) (encPub, encPers, decPub, decPers st
 		return "", "", "", "", detail("mte: pairRequest is "+strconv.Itoa(len(data))+
 			" bytes, limit "+strconv.Itoa(MaxPairRequest), ErrBadPairRequest)
 	}
-	v, err := naiveParseFields(data, "pairRequest", requestFields[:], ErrBadPairRequest)
+	v, seen, err := naiveParseFields(data, "pairRequest", requestFields[:], 4, ErrBadPairRequest)
 	if err != nil {
 		return "", "", "", "", err
 	}
@@ -193,6 +195,21 @@ func naiveRequest(data []byte, st Strength) (encPub, encPers, decPub, decPers st
 	if err = checkPersonalization(fieldDecPers, v[3]); err != nil {
 		return "", "", "", "", err
 	}
+	if seen[4] != seen[5] {
+		a, b := "serverKeyId", "serverSecret"
+		if seen[5] {
+			a, b = b, a
+		}
+		return "", "", "", "", detail("mte: pairRequest has "+a+" without "+b, ErrBadPairRequest)
+	}
+	if seen[4] {
+		if _, err := hex.DecodeString(v[4]); err != nil || len(v[4]) != 16 || strings.ToLower(v[4]) != v[4] {
+			return "", "", "", "", detail("mte: serverKeyId is not 16 lowercase hex digits", ErrBadPairRequest)
+		}
+		if _, err := naiveDecodeKey("serverSecret", v[5], 1088, Strength768, ErrBadPairRequest); err != nil {
+			return "", "", "", "", err
+		}
+	}
 	return string(ep), v[1], string(dp), v[3], nil
 }
 
@@ -202,7 +219,7 @@ func naiveResponse(data []byte, st Strength) (encSec string, encNonce uint64, de
 		return "", 0, "", 0, detail("mte: pairResponse is "+strconv.Itoa(len(data))+
 			" bytes, limit "+strconv.Itoa(MaxPairResponse), ErrBadPairResponse)
 	}
-	v, err := naiveParseFields(data, "pairResponse", responseFields[:], ErrBadPairResponse)
+	v, seen, err := naiveParseFields(data, "pairResponse", responseFields[:], 4, ErrBadPairResponse)
 	if err != nil {
 		return "", 0, "", 0, err
 	}
@@ -219,6 +236,11 @@ func naiveResponse(data []byte, st Strength) (encSec string, encNonce uint64, de
 	}
 	if decNonce, err = naiveParseNonce(fieldDecNon, v[3]); err != nil {
 		return "", 0, "", 0, err
+	}
+	if seen[4] {
+		if _, err := naiveDecodeKey("serverConfirm", v[4], 32, Strength768, ErrBadPairResponse); err != nil {
+			return "", 0, "", 0, detail("mte: serverConfirm is not the base64 of 32 bytes", ErrBadPairResponse)
+		}
 	}
 	return string(es), encNonce, string(ds), decNonce, nil
 }
@@ -261,7 +283,7 @@ func checkPairTwins(t *testing.T, st Strength, data []byte) {
 	}
 	// ParsePathname shares scanFields.
 	p, err := ParsePathname(data)
-	v, nerr := naiveParseFields(data, "pathname request", pathnameFields[:], ErrBadPathname)
+	v, _, nerr := naiveParseFields(data, "pathname request", pathnameFields[:], len(pathnameFields), ErrBadPathname)
 	if nerr == nil && (p != v[0]) && err == nil {
 		t.Fatalf("pathname %q: %q, naive %q", data, p, v[0])
 	}

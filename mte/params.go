@@ -149,6 +149,12 @@ type Params struct {
 	// configured with the same values can talk to this server. Company is
 	// ignored when License is empty.
 	Company, License string
+	// ServerKeys are the proxy's long-term server keys (MTE_SERVER_KEYS,
+	// MTE_SERVER_KEY_FILES): a pairRequest naming one of them by
+	// serverKeyId is authenticated (docs/PROTOCOL.md §6.1). Several keys
+	// serve a rotation. Empty: server authentication is off and the fields
+	// are ignored. Clients leave it empty.
+	ServerKeys []*ServerPrivateKey
 }
 
 // Validate reports whether p is usable.
@@ -158,6 +164,16 @@ func (p Params) Validate() error {
 	}
 	if p.Window < 0 || p.Window > MaxWindow {
 		return detail("mte: window "+strconv.Itoa(p.Window)+" is outside 0.."+strconv.Itoa(MaxWindow), ErrBadParams)
+	}
+	for i, k := range p.ServerKeys {
+		if k == nil || k.sk == nil {
+			return detail("mte: server key "+strconv.Itoa(i)+" is not set", ErrBadParams)
+		}
+		for _, o := range p.ServerKeys[:i] {
+			if o != nil && o.ID() == k.ID() {
+				return detail("mte: server key "+k.ID().String()+" is listed twice", ErrBadParams)
+			}
+		}
 	}
 	return nil
 }
@@ -185,6 +201,19 @@ func (p *Profile) Strength() Strength { return p.params.Strength }
 
 // Window returns the server decoder window.
 func (p *Profile) Window() int { return p.params.Window }
+
+// serverKey returns the server key with ID id, or nil.
+func (p *Profile) serverKey(id ServerKeyID) *ServerPrivateKey {
+	for _, k := range p.params.ServerKeys {
+		if k.ID() == id {
+			return k
+		}
+	}
+	return nil
+}
+
+// ServerAuth reports whether the profile has server keys.
+func (p *Profile) ServerAuth() bool { return len(p.params.ServerKeys) > 0 }
 
 // PostQuantum reports whether the key exchange is ML-KEM or X-Wing. The
 // command logs a warning at startup when it is false (Strength 0, X25519).

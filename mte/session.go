@@ -105,8 +105,47 @@ func (s *Session) Respond(p *Profile, pairRequest []byte, rand io.Reader, dst []
 	start := len(dst)
 	dst = appendPairResponse(dst, encSecret[:st.SecretSize()], encNonce, decSecret[:st.SecretSize()], decNonce)
 
+	if req.auth && p.ServerAuth() {
+		return s.respondAuth(p, pairRequest, &req, dst, start, &authInputs{
+			encSecret: encSecret[:st.SecretSize()], decSecret: decSecret[:st.SecretSize()],
+			encNonce: encNonce, decNonce: decNonce, encShared: &encShared, decShared: &decShared,
+		})
+	}
 	s.enc.init(chainKey0(p.salt, encShared[:], dirS2C, encNonce, req.decPers))
 	s.dec.init(chainKey0(p.salt, decShared[:], dirC2S, decNonce, req.encPers), p.Window())
+	s.eeid = computeEEID(dst[start:])
+	return dst, nil
+}
+
+// authInputs are what respondAuth takes over from Respond.
+type authInputs struct {
+	encSecret, decSecret []byte
+	encNonce, decNonce   uint64
+	encShared, decShared *[sharedSize]byte
+}
+
+// respondAuth finishes an authenticated pairing (docs/PROTOCOL.md §6.1):
+// it decapsulates serverSecret with the named server key, appends
+// serverConfirm to the pairResponse that starts at dst[start:], and keys
+// both directions with IKM = ss_dir || ss_server. On error it returns
+// dst[:start].
+func (s *Session) respondAuth(p *Profile, pairRequest []byte, req *pairRequest, dst []byte, start int, a *authInputs) ([]byte, error) {
+	k := p.serverKey(req.srvKeyID)
+	if k == nil {
+		return dst[:start], ErrUnknownServerKey
+	}
+	var ssServer [sharedSize]byte
+	defer clear(ssServer[:])
+	k.sk.DecapsulateTo(ssServer[:], req.srvSecret) // implicit rejection: never fails (FIPS 203 §6.3)
+	clearUpperYMM()
+	var confirm [serverConfirmSize]byte
+	serverConfirm(&confirm, p.salt, ssServer[:], a.decShared[:], a.encShared[:], pairRequest,
+		a.encSecret, a.encNonce, a.decSecret, a.decNonce)
+	dst = appendServerConfirm(dst, confirm[:])
+	var ikm [2 * sharedSize]byte
+	defer clear(ikm[:])
+	s.enc.init(chainKey0(p.salt, authIKM(&ikm, a.encShared[:], ssServer[:]), dirS2C, a.encNonce, req.decPers))
+	s.dec.init(chainKey0(p.salt, authIKM(&ikm, a.decShared[:], ssServer[:]), dirC2S, a.decNonce, req.encPers), p.Window())
 	s.eeid = computeEEID(dst[start:])
 	return dst, nil
 }

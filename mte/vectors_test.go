@@ -7,14 +7,17 @@ import (
 	"crypto/ecdh"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/cloudflare/circl/kem/mlkem/mlkem768"
 	"github.com/cloudflare/circl/kem/xwing"
 )
 
@@ -48,16 +51,37 @@ type vector struct {
 		DecoderSeed  string `json:"decoderSeed"`
 		DecoderNonce string `json:"decoderNonce"`
 	} `json:"server"`
-	PairRequest  string      `json:"pairRequest"`
-	PairResponse string      `json:"pairResponse"`
-	EEID         string      `json:"eeid"`
-	C2S          vectorKeys  `json:"c2s"`
-	S2C          vectorKeys  `json:"s2c"`
-	Messages     []vectorMsg `json:"messages"`
+	PairRequest  string `json:"pairRequest"`
+	PairResponse string `json:"pairResponse"`
+	EEID         string `json:"eeid"`
+	// ServerAuth is set for the server-authenticated vector
+	// (docs/PROTOCOL.md §6.1).
+	ServerAuth *vectorServerAuth `json:"serverAuth,omitempty"`
+	C2S        vectorKeys        `json:"c2s"`
+	S2C        vectorKeys        `json:"s2c"`
+	Messages   []vectorMsg       `json:"messages"`
+}
+
+// vectorServerAuth holds the inputs and every intermediate value of
+// server authentication.
+type vectorServerAuth struct {
+	ServerKeySeed      string `json:"serverKeySeed"`      // d || z of the ML-KEM-768 server key
+	ServerPublicKey    string `json:"serverPublicKey"`    // base64, the pin
+	ServerKeyID        string `json:"serverKeyId"`        // first 8 bytes of SHA-256(public key)
+	EncapsSeed         string `json:"encapsSeed"`         // the client's ML-KEM.Encaps_internal m
+	ServerSecretSHA256 string `json:"serverSecretSha256"` // of the 1088-byte ciphertext in the pairRequest
+	SharedSecret       string `json:"sharedSecret"`       // ss_server
+	ConfirmPRK         string `json:"confirmPrk"`
+	ConfirmKey         string `json:"confirmKey"`
+	TranscriptHash     string `json:"transcriptHash"`
+	ServerConfirm      string `json:"serverConfirm"` // hex of the 32 bytes
 }
 
 type vectorKeys struct {
-	SharedSecret    string `json:"sharedSecret"`
+	SharedSecret string `json:"sharedSecret"`
+	// IKM is the HKDF input keying material when it is not the shared
+	// secret: ss_dir || ss_server with server authentication.
+	IKM             string `json:"ikm,omitempty"`
 	Nonce           string `json:"nonce"`
 	Personalization string `json:"personalization"`
 	PRK             string `json:"prk"`
@@ -102,15 +126,17 @@ type vectorCase struct {
 	name             string
 	st               Strength
 	company, license string
+	serverAuth       bool
 }
 
 var vectorCases = []vectorCase{
-	{"x25519", 0, "", ""},
-	{"mlkem512", 512, "", ""},
-	{"mlkem768", 768, "", ""},
-	{"mlkem1024", 1024, "", ""},
-	{"mlkem512-tenant", 512, "Acme Corp", "ACME-LICENSE-0001"},
-	{"xwing", StrengthXWing, "", ""},
+	{"x25519", 0, "", "", false},
+	{"mlkem512", 512, "", "", false},
+	{"mlkem768", 768, "", "", false},
+	{"mlkem1024", 1024, "", "", false},
+	{"mlkem512-tenant", 512, "Acme Corp", "ACME-LICENSE-0001", false},
+	{"xwing", StrengthXWing, "", "", false},
+	{"mlkem512-server-auth", 512, "", "", true},
 }
 
 // readN reads n bytes from the labelled deterministic stream.
@@ -120,14 +146,21 @@ func readN(label string, n int) []byte {
 	return b
 }
 
-func deriveVectorKeys(salt, shared []byte, dir string, nonce uint64, pers string) vectorKeys {
-	prk, _ := hkdf.Extract(sha256.New, shared, salt)
+func deriveVectorKeys(salt, shared, ssServer []byte, dir string, nonce uint64, pers string) vectorKeys {
+	ikm := shared
+	if ssServer != nil {
+		ikm = append(bytes.Clone(shared), ssServer...)
+	}
+	prk, _ := hkdf.Extract(sha256.New, ikm, salt)
 	info := append([]byte(profileLabel+" "+dir+"\x00"), binary.LittleEndian.AppendUint64(nil, nonce)...)
 	info = append(info, pers...)
-	ck := chainKey0(salt, shared, dir, nonce, pers)
+	ck := chainKey0(salt, ikm, dir, nonce, pers)
 	vk := vectorKeys{
 		SharedSecret: hex.EncodeToString(shared), Nonce: strconv.FormatUint(nonce, 10), Personalization: pers,
 		PRK: hex.EncodeToString(prk), Info: hex.EncodeToString(info), CK0: hex.EncodeToString(ck[:]),
+	}
+	if ssServer != nil {
+		vk.IKM = hex.EncodeToString(ikm)
 	}
 	ek := ratchet(&ck)
 	vk.K0, vk.IV0, vk.CK1 = hex.EncodeToString(ek.key[:]), hex.EncodeToString(ek.iv[:]), hex.EncodeToString(ck[:])
@@ -159,8 +192,22 @@ func buildVector(t testing.TB, c vectorCase) vector {
 	v.Server.DecoderSeed = hex.EncodeToString(srand[n+8 : 2*n+8])
 	v.Server.DecoderNonce = strconv.FormatUint(binary.LittleEndian.Uint64(srand[2*n+8:2*n+16]), 10)
 
+	sp := p
+	var sk *ServerPrivateKey
+	if c.serverAuth {
+		v.ServerAuth = new(vectorServerAuth)
+		seed := readN("socketx-mte-v1 vectors server key "+c.name, ServerKeySeedSize)
+		if sk, err = NewServerPrivateKey(seed); err != nil {
+			t.Fatal(err)
+		}
+		sp = mustProfile(t, Params{Strength: c.st, ServerKeys: []*ServerPrivateKey{sk}})
+		m := in.encapsSeedForVectors(c.name)
+		in.pin(sk.Public(), m)
+		v.ServerAuth.ServerKeySeed, v.ServerAuth.EncapsSeed = hex.EncodeToString(seed), hex.EncodeToString(m)
+		v.ServerAuth.ServerPublicKey, v.ServerAuth.ServerKeyID = sk.Public().String(), sk.ID().String()
+	}
 	var ss, cs Session
-	resp, err := ss.Respond(p, in.Request(), bytes.NewReader(srand), nil)
+	resp, err := ss.Respond(sp, in.Request(), bytes.NewReader(srand), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,8 +221,21 @@ func buildVector(t testing.TB, c vectorCase) vector {
 	c2s, s2c := make([]byte, 32), make([]byte, 32)
 	in.enc.decapsulate("", pr.decSecret, c2s)
 	in.dec.decapsulate("", pr.encSecret, s2c)
-	v.C2S = deriveVectorKeys(p.salt, c2s, dirC2S, pr.decNonce, in.encPers)
-	v.S2C = deriveVectorKeys(p.salt, s2c, dirS2C, pr.encNonce, in.decPers)
+	var ssServer []byte
+	if c.serverAuth {
+		a := v.ServerAuth
+		rq, _ := parsePairRequest(in.Request(), c.st, new(pairScratch))
+		a.ServerSecretSHA256 = sha256hex(rq.srvSecret)
+		ssServer = in.ssServer[:]
+		a.SharedSecret = hex.EncodeToString(ssServer)
+		prk, _ := hkdf.Extract(sha256.New, append(append(bytes.Clone(ssServer), c2s...), s2c...), p.salt)
+		ck, _ := hkdf.Expand(sha256.New, prk, serverConfirmLabel, 32)
+		th := transcriptHash(in.Request(), pr.encSecret, pr.encNonce, pr.decSecret, pr.decNonce)
+		a.ConfirmPRK, a.ConfirmKey, a.TranscriptHash = hex.EncodeToString(prk), hex.EncodeToString(ck), hex.EncodeToString(th[:])
+		a.ServerConfirm = hex.EncodeToString(pr.confirm)
+	}
+	v.C2S = deriveVectorKeys(p.salt, c2s, ssServer, dirC2S, pr.decNonce, in.encPers)
+	v.S2C = deriveVectorKeys(p.salt, s2c, ssServer, dirS2C, pr.encNonce, in.decPers)
 
 	add := func(dir string, s *Session, name string, a Action, ty MessageType, pt []byte, rule string) {
 		seq := s.enc.Seq()
@@ -221,6 +281,21 @@ func (in *Initiator) seedsForVectors(t testing.TB, name string) (enc, dec []byte
 	dec = make([]byte, n)
 	r.Read(dec)
 	return enc, dec
+}
+
+// encapsSeedForVectors re-reads the m NewPinnedInitiator would read after
+// NewInitiator's reads from the client stream.
+func (in *Initiator) encapsSeedForVectors(name string) []byte {
+	r := detReader("socketx-mte-v1 vectors client " + name)
+	n := keySeedSize(in.profile.Strength())
+	skip := make([]byte, n)
+	r.Read(skip)
+	randomPersonalization(r)
+	r.Read(skip)
+	randomPersonalization(r)
+	m := make([]byte, 32)
+	r.Read(m)
+	return m
 }
 
 func buildVectors(t testing.TB) []byte {
@@ -281,6 +356,16 @@ func TestVectorsFromSpec(t *testing.T) {
 			}
 			in, err := newInitiator(p, unhex(t, v.Client.EncoderKeySeed), v.Client.EncoderPersonalization,
 				unhex(t, v.Client.DecoderKeySeed), v.Client.DecoderPersonalization)
+			sp := p
+			if a := v.ServerAuth; a != nil && err == nil {
+				sk, kerr := NewServerPrivateKey(unhex(t, a.ServerKeySeed))
+				if kerr != nil || sk.Public().String() != a.ServerPublicKey || sk.ID().String() != a.ServerKeyID {
+					t.Fatalf("server key: %v", kerr)
+				}
+				sp = mustProfile(t, Params{Strength: st, Window: 8, ServerKeys: []*ServerPrivateKey{sk}})
+				in.pin(sk.Public(), unhex(t, a.EncapsSeed))
+				checkServerAuthVector(t, v)
+			}
 			if err != nil || string(in.Request()) != v.PairRequest {
 				t.Fatalf("pairRequest differs: %v", err)
 			}
@@ -290,7 +375,7 @@ func TestVectorsFromSpec(t *testing.T) {
 			srand = append(srand, unhex(t, v.Server.DecoderSeed)...)
 			srand = binary.LittleEndian.AppendUint64(srand, dn)
 			var ss, cs Session
-			resp, err := ss.Respond(p, []byte(v.PairRequest), bytes.NewReader(srand), nil)
+			resp, err := ss.Respond(sp, []byte(v.PairRequest), bytes.NewReader(srand), nil)
 			if err != nil || string(resp) != v.PairResponse {
 				t.Fatalf("pairResponse differs: %v", err)
 			}
@@ -362,7 +447,14 @@ func naiveSeal(t testing.TB, key, iv []byte, seq uint64, a Action, ty MessageTyp
 
 func checkKeysNaive(t testing.TB, salt []byte, k vectorKeys) {
 	t.Helper()
-	prk := naiveHMAC(salt, unhex(t, k.SharedSecret))
+	ikm := unhex(t, k.SharedSecret)
+	if k.IKM != "" {
+		if !bytes.HasPrefix(unhex(t, k.IKM), ikm) || len(k.IKM) != 128 {
+			t.Fatal("ikm is not shared secret || ss_server")
+		}
+		ikm = unhex(t, k.IKM)
+	}
+	prk := naiveHMAC(salt, ikm)
 	n, _ := strconv.ParseUint(k.Nonce, 10, 64)
 	ck0 := naiveExpand(prk, unhex(t, k.Info), 32)
 	wantInfo := append([]byte(nil), unhex(t, k.Info)...)
@@ -376,6 +468,56 @@ func checkKeysNaive(t testing.TB, salt []byte, k vectorKeys) {
 		hex.EncodeToString(naiveExpand(ck1, []byte("key"), 32)) != k.K1 ||
 		hex.EncodeToString(naiveExpand(ck1, []byte("iv"), 12)) != k.IV1 {
 		t.Fatal("epoch keys")
+	}
+}
+
+// checkServerAuthVector recomputes server authentication from the
+// vector's values with circl's packaged ML-KEM-768 and naive HMAC/HKDF.
+func checkServerAuthVector(t testing.TB, v vector) {
+	t.Helper()
+	a := v.ServerAuth
+	sch := mlkem768.Scheme()
+	pk, sk := sch.DeriveKeyPair(unhex(t, a.ServerKeySeed))
+	pub, _ := pk.MarshalBinary()
+	id := sha256.Sum256(pub)
+	if base64.StdEncoding.EncodeToString(pub) != a.ServerPublicKey || hex.EncodeToString(id[:8]) != a.ServerKeyID {
+		t.Fatal("server public key / key id")
+	}
+	ct, ss, err := sch.EncapsulateDeterministically(pk, unhex(t, a.EncapsSeed))
+	if err != nil || hex.EncodeToString(ss) != a.SharedSecret || sha256hex(ct) != a.ServerSecretSHA256 {
+		t.Fatalf("server encapsulation: %v", err)
+	}
+	if !strings.HasSuffix(v.PairRequest, `,"serverKeyId":"`+a.ServerKeyID+`","serverSecret":"`+base64.StdEncoding.EncodeToString(ct)+`"}`) {
+		t.Fatal("pairRequest server fields")
+	}
+	if ss2, _ := sch.Decapsulate(sk, ct); hex.EncodeToString(ss2) != a.SharedSecret {
+		t.Fatal("server decapsulation")
+	}
+	if !strings.HasSuffix(v.C2S.IKM, a.SharedSecret) || !strings.HasSuffix(v.S2C.IKM, a.SharedSecret) {
+		t.Fatal("ikm")
+	}
+	prk := naiveHMAC(unhex(t, v.Salt), unhex(t, a.SharedSecret), unhex(t, v.C2S.SharedSecret), unhex(t, v.S2C.SharedSecret))
+	ck := naiveExpand(prk, []byte("socketx-mte-v1 server confirm"), 32)
+	pr, err := parsePairResponse([]byte(v.PairResponse), Strength(v.Strength), new(pairScratch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := sha256.New()
+	th.Write([]byte("socketx-mte-v1 server auth\x00"))
+	th.Write(binary.BigEndian.AppendUint32(nil, uint32(len(v.PairRequest))))
+	th.Write([]byte(v.PairRequest))
+	th.Write(pr.encSecret)
+	th.Write(binary.LittleEndian.AppendUint64(nil, pr.encNonce))
+	th.Write(pr.decSecret)
+	th.Write(binary.LittleEndian.AppendUint64(nil, pr.decNonce))
+	thv := th.Sum(nil)
+	confirm := naiveHMAC(ck, thv)
+	if hex.EncodeToString(prk) != a.ConfirmPRK || hex.EncodeToString(ck) != a.ConfirmKey ||
+		hex.EncodeToString(thv) != a.TranscriptHash || hex.EncodeToString(confirm) != a.ServerConfirm {
+		t.Fatal("confirmation")
+	}
+	if !strings.HasSuffix(v.PairResponse, `","serverConfirm":"`+base64.StdEncoding.EncodeToString(confirm)+`"}`) {
+		t.Fatal("pairResponse serverConfirm")
 	}
 }
 

@@ -4,6 +4,7 @@
 //	socketx demo           run the proxy with a built-in echo upstream
 //	socketx config check   validate the environment, print the redacted config
 //	socketx healthcheck    exit 0 when /health answers (for distroless images)
+//	socketx keygen FILE    write a server authentication key, print its pin
 //	socketx version        print the version
 package main
 
@@ -22,6 +23,7 @@ commands:
   demo           run the proxy in front of a built-in echo upstream
   config check   validate the environment and print the effective configuration
   healthcheck    exit 0 when the local /health endpoint answers 200
+  keygen FILE    write a server authentication key (0600) and print its public pin
   version        print the version
 `
 
@@ -45,6 +47,8 @@ func run(args []string) int {
 		}
 	case "healthcheck":
 		return healthcheck(os.LookupEnv)
+	case "keygen":
+		return keygen(args[1:], os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		fmt.Printf("socketx %s (mte profile %s)\n", version, mteVersion)
 		return 0

@@ -90,6 +90,11 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 		log.Info("key exchange is X-Wing, a post-quantum hybrid: ML-KEM-768 + X25519, secure while either half is")
 	}
 
+	if profile.ServerAuth() {
+		log.Info("server authentication is on: clients that pin one of these keys pair only with this proxy",
+			zap.Int("server_keys", len(cfg.ServerKeys)))
+	}
+
 	logUpstreamCAs(cfg, time.Now(), log)
 
 	dialer := upstream.NewManager(cfg.UpstreamConfig(), log.Named("upstream"))
