@@ -20,12 +20,24 @@ import (
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	return FreePorts(t, 1)[0]
+}
+
+// FreePorts returns n distinct TCP ports on 127.0.0.1 that were free a
+// moment ago: all n are held open until the last is picked, so two calls in
+// a row cannot hand out the same port.
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // Proc is a running `socketx serve`. Exit receives the result of Wait once
@@ -46,8 +58,9 @@ type Proc struct {
 // 20 s). The process is killed when the test ends.
 func Start(t testing.TB, binary string, env ...string) *Proc {
 	t.Helper()
-	p := &Proc{Port: FreePort(t), Exit: make(chan error, 1), seen: make(chan struct{}, 1)}
-	p.Admin = "127.0.0.1:" + strconv.Itoa(FreePort(t))
+	ports := FreePorts(t, 2)
+	p := &Proc{Port: ports[0], Exit: make(chan error, 1), seen: make(chan struct{}, 1)}
+	p.Admin = "127.0.0.1:" + strconv.Itoa(ports[1])
 	p.Cmd = exec.Command(binary, "serve")
 	p.Cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "LISTEN_HOST=127.0.0.1",
 		"LISTEN_PORT=" + strconv.Itoa(p.Port), "ADMIN_LISTEN=" + p.Admin}, env...)
