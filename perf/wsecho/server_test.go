@@ -11,8 +11,10 @@ import (
 	"github.com/socketx/socketx-server/codec"
 )
 
-// A real socket: upgrade, echo, close; the counters match.
-func TestServerEcho(t *testing.T) {
+// startAndDial runs an echo on a free loopback port for the test and dials
+// it; the server stops and the connection closes when the test ends.
+func startAndDial(t *testing.T) (*Server, net.Conn) {
+	t.Helper()
 	srv := New(Config{Addr: "127.0.0.1:0", Loops: 1})
 	done := make(chan error, 1)
 	go func() { done <- srv.Run() }()
@@ -21,18 +23,24 @@ func TestServerEcho(t *testing.T) {
 	case err := <-done:
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := srv.Stop(ctx); err != nil {
 			t.Error(err)
 		}
-	}()
+	})
 	c, err := net.Dial("tcp", srv.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
+	return srv, c
+}
+
+// A real socket: upgrade, echo, close; the counters match.
+func TestServerEcho(t *testing.T) {
+	srv, c := startAndDial(t)
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	in := cat([]byte(upgradeReq), maskedFrame(true, codec.OpBinary, "abc"), maskedFrame(true, codec.OpClose, "\x03\xe8"))
 	if _, err := c.Write(in); err != nil {
@@ -56,26 +64,7 @@ func TestServerEcho(t *testing.T) {
 // several OnTraffic calls; the bytes of the earlier reads must be kept, not
 // discarded, until the frame is complete.
 func TestServerEchoSpansReads(t *testing.T) {
-	srv := New(Config{Addr: "127.0.0.1:0", Loops: 1})
-	done := make(chan error, 1)
-	go func() { done <- srv.Run() }()
-	select {
-	case <-srv.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Stop(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
-	c, err := net.Dial("tcp", srv.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	srv, c := startAndDial(t)
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 
 	payload := make([]byte, 200<<10+7)
