@@ -3,7 +3,7 @@
 // branch on `kind` (or instanceof) and never on message text.
 
 /** Category of a SocketXError. */
-export type ErrorKind = 'network' | 'handshake' | 'codec' | 'upstream' | 'queue' | 'state';
+export type ErrorKind = 'network' | 'handshake' | 'codec' | 'upstream' | 'queue' | 'state' | 'server-not-authenticated';
 
 /** Base class of every SocketX error. */
 export class SocketXError extends Error {
@@ -117,5 +117,47 @@ export class InvalidStateError extends SocketXError {
   constructor(message: string) {
     super('state', message);
     this.name = 'InvalidStateError';
+  }
+}
+
+/** The close reason of a pinned client that refuses the server (docs/PROTOCOL.md §6.1). */
+export const SERVER_NOT_AUTHENTICATED = 'mte: server not authenticated';
+/** The proxy's close reason (1008) for a serverKeyId it does not hold. */
+export const UNKNOWN_SERVER_KEY = 'mte: unknown server key';
+
+/** Why a pinned client refused the server. */
+export type ServerAuthDetail = 'unsupported' | 'mismatch';
+
+/**
+ * A client with ConnectOptions.serverKeys refused the server during pairing
+ * (docs/PROTOCOL.md §6.1; the Go SDK's *client.ServerAuthError). The SDK
+ * closed the WebSocket with 1008 "mte: server not authenticated" before
+ * sending action 4, so neither the pathname nor any message left the
+ * client. Never retried: a reconnecting SocketX stops with it.
+ *
+ * detail 'unsupported' (unsupported = true): the pairResponse has no
+ * serverConfirm: the proxy has no server keys, is older, or something in
+ * between stripped the field. 'mismatch': serverConfirm is present but
+ * malformed or wrong: the server does not hold the pinned key (a wrong
+ * server or a man in the middle).
+ */
+export class ServerAuthError extends SocketXError {
+  readonly detail: ServerAuthDetail;
+  /** The pinned key ID the client used (16 hex digits). */
+  readonly keyId: string;
+
+  constructor(detail: ServerAuthDetail, keyId: string) {
+    super('server-not-authenticated', detail === 'unsupported'
+      ? `socketx: server not authenticated: it does not support server authentication (pinned key ${keyId})`
+      : `socketx: server not authenticated: wrong server, its confirmation does not verify for pinned key ${keyId}`,
+    { code: 1008, reason: SERVER_NOT_AUTHENTICATED });
+    this.name = 'ServerAuthError';
+    this.detail = detail;
+    this.keyId = keyId;
+  }
+
+  /** Whether the server does not support authentication (detail 'unsupported'). */
+  get unsupported(): boolean {
+    return this.detail === 'unsupported';
   }
 }

@@ -2,7 +2,8 @@
 export { SocketX, defaultPathname, type ConnectOptions, type SendData, type SocketXState } from './socket.js';
 export {
   SocketXError, NetworkError, HandshakeError, CodecError, UpstreamError, QueueFullError, InvalidStateError,
-  type ErrorKind, type CodecDetail, type HandshakeState,
+  ServerAuthError, SERVER_NOT_AUTHENTICATED, UNKNOWN_SERVER_KEY,
+  type ErrorKind, type CodecDetail, type HandshakeState, type ServerAuthDetail,
 } from './errors.js';
 export {
   SocketXMessageEvent, SocketXCloseEvent, SocketXErrorEvent, SocketXReconnectingEvent, SocketXReconnectedEvent,
@@ -11,3 +12,4 @@ export { backoffDelay, reconnectPolicy, defaultShouldReconnect, type ReconnectOp
 export { type Strength, strengthName, publicKeySize, secretSize } from './kex.js';
 export type { WebSocketConstructor, WebSocketLike } from './link.js';
 export type { CryptoProvider } from './crypto.js';
+export { parseServerKey, serverKeyId, type ServerKeyPin, type ServerPublicKey } from './serverkey.js';

@@ -4,8 +4,13 @@
 // Go mte package so both sides accept and refuse the same payloads
 // (JSON.parse alone would silently keep the last of duplicate keys).
 
-/** Returns the named fields' values, or an error message. */
-export function parseFields(text: string, what: string, names: readonly string[]): string[] | string {
+/**
+ * Returns the named fields' values, or an error message. Fields named in
+ * optional may be absent (undefined); when present they follow the same
+ * rules (once, a string).
+ */
+export function parseFields(text: string, what: string, names: readonly string[],
+  optional: readonly string[] = []): (string | undefined)[] | string {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -14,11 +19,17 @@ export function parseFields(text: string, what: string, names: readonly string[]
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return `${what} is not a JSON object`;
   const counts = topLevelKeyCounts(text);
-  const out: string[] = [];
-  for (const name of names) {
+  const out: (string | undefined)[] = [];
+  for (const name of [...names, ...optional]) {
     const n = counts.get(name) ?? 0;
     if (n > 1) return `${what} has duplicate field ${name}`;
-    if (n === 0) return `${what} lacks field ${name}`;
+    if (n === 0) {
+      if (!names.includes(name)) {
+        out.push(undefined);
+        continue;
+      }
+      return `${what} lacks field ${name}`;
+    }
     const v = (obj as Record<string, unknown>)[name];
     if (typeof v !== 'string') return `${what} field ${name} is not a string`;
     out.push(v);

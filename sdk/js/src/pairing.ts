@@ -6,13 +6,17 @@
 //   client encoder (c2s) ← decapsulate(encoder key, decoderSecret), decoderNonce, encoderPersonalization
 //   client decoder (s2c) ← decapsulate(decoder key, encoderSecret), encoderNonce, decoderPersonalization
 
-import { base64Decode, base64Encode, hex, utf8, wipe, type Bytes } from './bytes.js';
+import { base64Decode, base64Encode, concat, hex, utf8, wipe, type Bytes } from './bytes.js';
 import { Decoder, Encoder } from './codec.js';
 import type { CryptoProvider } from './crypto.js';
-import { CodecError } from './errors.js';
+import { CodecError, ServerAuthError } from './errors.js';
 import { parseFields } from './json.js';
 import { KexKey, keySeedSize, secretSize, strengthName, type Strength } from './kex.js';
 import { chainKey0, computeEEID } from './keys.js';
+import {
+  SERVER_CONFIRM_SIZE, SERVER_ENCAPS_SEED_SIZE, constantTimeEqual, encapsulateToServer, serverConfirmSteps,
+  type ServerPublicKey,
+} from './serverkey.js';
 
 /** Largest pairResponse payload accepted. */
 export const MAX_PAIR_RESPONSE = 8 << 10;
@@ -31,6 +35,15 @@ export interface InitiatorMaterial {
   decoderPersonalization: string;
 }
 
+/**
+ * Server authentication material (docs/PROTOCOL.md §6.1): the pinned key
+ * and the 32-byte ML-KEM.Encaps message m (vectors, tests).
+ */
+export interface PinMaterial {
+  key: ServerPublicKey;
+  encapsSeed: Uint8Array;
+}
+
 /** A finished pairing: the client's encoder and strict decoder, and the EEID. */
 export interface Pairing {
   encoder: Encoder;
@@ -47,6 +60,8 @@ export interface PairResponse {
   encoderNonce: bigint;
   decoderSecret: Bytes;
   decoderNonce: bigint;
+  /** serverConfirm as sent (base64, unchecked), or undefined when absent. */
+  serverConfirm: string | undefined;
 }
 
 function checkPersonalization(field: string, s: string): void {
@@ -81,42 +96,68 @@ export class Initiator {
   readonly request: Bytes;
   readonly #enc: KexKey;
   readonly #dec: KexKey;
+  /** The pinned key ID, when the initiator authenticates the server. */
+  readonly serverKeyId: string | undefined;
+  readonly #ssServer: Bytes | undefined;
 
-  private constructor(strength: Strength, enc: KexKey, encPers: string, dec: KexKey, decPers: string) {
+  private constructor(strength: Strength, enc: KexKey, encPers: string, dec: KexKey, decPers: string, pin?: PinMaterial) {
     this.strength = strength;
     this.#enc = enc;
     this.#dec = dec;
     this.encoderPersonalization = encPers;
     this.decoderPersonalization = decPers;
+    let auth = '';
+    if (pin) {
+      // serverKeyId and serverSecret after the four standard fields, as the Go SDK writes them.
+      const { secret, shared } = encapsulateToServer(pin.key, pin.encapsSeed);
+      this.serverKeyId = pin.key.keyId;
+      this.#ssServer = shared;
+      auth = `,"serverKeyId":"${pin.key.keyId}","serverSecret":"${base64Encode(secret)}"`;
+    }
     this.request = utf8(
       `{"encoderPublicKey":"${base64Encode(enc.publicKey)}","encoderPersonalization":${JSON.stringify(encPers)},` +
-      `"decoderPublicKey":"${base64Encode(dec.publicKey)}","decoderPersonalization":${JSON.stringify(decPers)}}`);
+      `"decoderPublicKey":"${base64Encode(dec.publicKey)}","decoderPersonalization":${JSON.stringify(decPers)}${auth}}`);
   }
 
-  /** Builds an initiator from explicit seeds and personalizations. */
-  static fromMaterial(strength: Strength, m: InitiatorMaterial): Initiator {
+  /**
+   * Builds an initiator from explicit seeds and personalizations, pinned to
+   * a server key when pin is given.
+   */
+  static fromMaterial(strength: Strength, m: InitiatorMaterial, pin?: PinMaterial): Initiator {
     checkPersonalization('encoderPersonalization', m.encoderPersonalization);
     checkPersonalization('decoderPersonalization', m.decoderPersonalization);
+    if (pin && pin.encapsSeed.length !== SERVER_ENCAPS_SEED_SIZE) {
+      throw new RangeError(`socketx: encapsulation seed is ${pin.encapsSeed.length} bytes, want ${SERVER_ENCAPS_SEED_SIZE}`);
+    }
     return new Initiator(strength,
       KexKey.fromSeed(strength, m.encoderSeed), m.encoderPersonalization,
-      KexKey.fromSeed(strength, m.decoderSeed), m.decoderPersonalization);
+      KexKey.fromSeed(strength, m.decoderSeed), m.decoderPersonalization, pin);
+  }
+
+  /** Whether the initiator authenticates the server (a pinned pairRequest). */
+  get pinned(): boolean {
+    return this.#ssServer !== undefined;
   }
 
   /**
    * Generates fresh material from rand, reading in this order (as the Go
    * SDK does): encoder key seed, encoder personalization, decoder key seed,
-   * decoder personalization.
+   * decoder personalization; with a pin, then the 32-byte ML-KEM.Encaps
+   * message m (as the Go SDK's NewPinnedInitiator does).
    */
-  static generate(strength: Strength, rand: RandomSource): Initiator {
+  static generate(strength: Strength, rand: RandomSource, pin?: ServerPublicKey): Initiator {
     const encoderSeed = rand(keySeedSize(strength)).slice();
     const encoderPersonalization = randomPersonalization(rand);
     const decoderSeed = rand(keySeedSize(strength)).slice();
     const decoderPersonalization = randomPersonalization(rand);
+    const encapsSeed = pin ? rand(SERVER_ENCAPS_SEED_SIZE).slice() : undefined;
     try {
-      return Initiator.fromMaterial(strength, { encoderSeed, encoderPersonalization, decoderSeed, decoderPersonalization });
+      return Initiator.fromMaterial(strength, { encoderSeed, encoderPersonalization, decoderSeed, decoderPersonalization },
+        pin && { key: pin, encapsSeed: encapsSeed! });
     } finally {
       wipe(encoderSeed);
       wipe(decoderSeed);
+      wipe(encapsSeed);
     }
   }
 
@@ -133,8 +174,13 @@ export class Initiator {
   /**
    * Completes pairing from the pairResponse payload (action 3, without
    * header) with the HKDF salt of the profile (keys.tenantSalt). Throws
-   * CodecError "pairResponse" or "keySize" for a malformed response. The
-   * key pairs are forgotten afterwards, whatever the outcome.
+   * CodecError "pairResponse" or "keySize" for a malformed response (also
+   * for a serverConfirm an unpinned initiator did not ask for). A pinned
+   * initiator throws ServerAuthError when serverConfirm is absent
+   * ('unsupported'), or malformed or wrong ('mismatch', compared in
+   * constant time), and keys both directions with ss_dir || ss_server
+   * (docs/PROTOCOL.md §6.1). The key pairs are forgotten afterwards,
+   * whatever the outcome.
    */
   async finish(payload: Uint8Array, c: CryptoProvider, salt: Bytes): Promise<Pairing> {
     try {
@@ -143,13 +189,30 @@ export class Initiator {
       if (!encShared) throw new CodecError('pairResponse', 'socketx: decoderSecret has a low-order X25519 point');
       const decShared = this.#dec.decapsulate(r.encoderSecret);
       if (!decShared) throw new CodecError('pairResponse', 'socketx: encoderSecret has a low-order X25519 point');
+      let encIKM = encShared, decIKM = decShared;
+      const ssServer = this.#ssServer;
+      if (ssServer) {
+        if (r.serverConfirm === undefined) throw new ServerAuthError('unsupported', this.serverKeyId!);
+        const got = base64Decode(r.serverConfirm);
+        const { confirm } = await serverConfirmSteps(c, salt, ssServer, encShared, decShared, this.request, r);
+        // A malformed confirmation is one that does not verify.
+        const ok = got !== undefined && got.length === SERVER_CONFIRM_SIZE && constantTimeEqual(got, confirm);
+        wipe(confirm);
+        if (!ok) throw new ServerAuthError('mismatch', this.serverKeyId!);
+        encIKM = concat(encShared, ssServer);
+        decIKM = concat(decShared, ssServer);
+      } else if (r.serverConfirm !== undefined) {
+        throw new CodecError('pairResponse', 'socketx: pairResponse has serverConfirm but the pairRequest named no server key');
+      }
       const [encCK, decCK, eeid] = await Promise.all([
-        chainKey0(c, salt, encShared, 'c2s', r.decoderNonce, this.encoderPersonalization),
-        chainKey0(c, salt, decShared, 's2c', r.encoderNonce, this.decoderPersonalization),
+        chainKey0(c, salt, encIKM, 'c2s', r.decoderNonce, this.encoderPersonalization),
+        chainKey0(c, salt, decIKM, 's2c', r.encoderNonce, this.decoderPersonalization),
         computeEEID(c, payload),
       ]);
       wipe(encShared);
       wipe(decShared);
+      wipe(encIKM);
+      wipe(decIKM);
       const [encoder, decoder] = await Promise.all([Encoder.create(c, encCK), Decoder.create(c, decCK)]);
       wipe(encCK);
       wipe(decCK);
@@ -157,6 +220,7 @@ export class Initiator {
     } finally {
       this.#enc.destroy();
       this.#dec.destroy();
+      wipe(this.#ssServer);
     }
   }
 }
@@ -186,12 +250,13 @@ export function parsePairResponse(payload: Uint8Array, st: Strength): PairRespon
   if (payload.length > MAX_PAIR_RESPONSE) {
     throw new CodecError('pairResponse', `socketx: pairResponse is ${payload.length} bytes, limit ${MAX_PAIR_RESPONSE}`);
   }
-  const v = parseFields(new TextDecoder().decode(payload), 'pairResponse', RESPONSE_FIELDS);
+  const v = parseFields(new TextDecoder().decode(payload), 'pairResponse', RESPONSE_FIELDS, ['serverConfirm']);
   if (typeof v === 'string') throw new CodecError('pairResponse', `socketx: ${v}`);
   return {
     encoderSecret: decodeKey('encoderSecret', v[0]!, st),
     encoderNonce: parseNonce('encoderNonce', v[1]!),
     decoderSecret: decodeKey('decoderSecret', v[2]!, st),
     decoderNonce: parseNonce('decoderNonce', v[3]!),
+    serverConfirm: v[4],
   };
 }

@@ -2,7 +2,9 @@
 // pairRequest from the client seeds, the pairResponse from the server seeds
 // (server role rebuilt here with the same libraries), the key schedule, the
 // EEID and every encoded message in both directions, with both crypto
-// providers (WebCrypto and the pure-JS fallback).
+// providers (WebCrypto and the pure-JS fallback); for mlkem512-server-auth
+// also the server key, serverKeyId/serverSecret, the serverConfirm steps
+// and the keys mixed with ss_server (docs/PROTOCOL.md §6.1).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -16,21 +18,20 @@ import { tenantSalt, chainKey0, ratchet, computeEEID } from '../dist/lib/keys.js
 import { Encoder, Decoder } from '../dist/lib/codec.js';
 import { Initiator } from '../dist/lib/pairing.js';
 import { KexKey } from '../dist/lib/kex.js';
+import { parseServerKey, serverConfirmSteps } from '../dist/lib/serverkey.js';
 
 const file = new URL('../../../mte/testdata/vectors.json', import.meta.url);
-const { vectors: all } = JSON.parse(readFileSync(file, 'utf8'));
-// Server authentication (docs/PROTOCOL.md §6.1) is implemented by the Go SDK
-// only; its vector is checked there (mte, client). This SDK reproduces every
-// other vector.
-const vectors = all.filter((v) => !v.serverAuth);
+const { vectors } = JSON.parse(readFileSync(file, 'utf8'));
 const providers = [webCrypto(), nobleCrypto()];
 const kems = { 512: ml_kem512, 768: ml_kem768, 1024: ml_kem1024, xwing: ml_kem768_x25519 };
 
 test('vectors.json has the expected vectors', () => {
-  assert.deepEqual(all.filter((v) => v.serverAuth).map((v) => v.name), ['mlkem512-server-auth']);
-  assert.deepEqual(vectors.map((v) => v.name), ['x25519', 'mlkem512', 'mlkem768', 'mlkem1024', 'mlkem512-tenant', 'xwing']);
-  assert.deepEqual(vectors.map((v) => v.keyExchange), ['x25519', 'mlkem512', 'mlkem768', 'mlkem1024', 'mlkem512', 'xwing']);
-  assert.equal(vectors.reduce((n, v) => n + v.messages.length, 0), 66);
+  assert.deepEqual(vectors.filter((v) => v.serverAuth).map((v) => v.name), ['mlkem512-server-auth']);
+  assert.deepEqual(vectors.map((v) => v.name),
+    ['x25519', 'mlkem512', 'mlkem768', 'mlkem1024', 'mlkem512-tenant', 'xwing', 'mlkem512-server-auth']);
+  assert.deepEqual(vectors.map((v) => v.keyExchange),
+    ['x25519', 'mlkem512', 'mlkem768', 'mlkem1024', 'mlkem512', 'xwing', 'mlkem512']);
+  assert.equal(vectors.reduce((n, v) => n + v.messages.length, 0), 77);
 });
 
 // The SDK's Strength of a vector: its MTE_KYBER_STRENGTH, or 'xwing'.
@@ -120,19 +121,51 @@ for (const v of vectors) {
         decoderSeed: fromHex(v.client.decoderKeySeed),
         decoderPersonalization: v.client.decoderPersonalization,
       };
-      const init = Initiator.fromMaterial(st, material);
+      // Server authentication: the server key from its seed, the pin
+      // parsed from its base64 public key, and ML-KEM-768.Encaps_internal
+      // with encapsSeed (serverSecret, ss_server).
+      const sa = v.serverAuth;
+      let pin;
+      if (sa) {
+        const { publicKey } = ml_kem768.keygen(fromHex(sa.serverKeySeed));
+        assert.equal(base64Encode(publicKey), sa.serverPublicKey);
+        const key = parseServerKey(base64Encode(publicKey));
+        assert.equal(key.keyId, sa.serverKeyId);
+        pin = { key, encapsSeed: fromHex(sa.encapsSeed) };
+        const { cipherText, sharedSecret } = ml_kem768.encapsulate(publicKey, fromHex(sa.encapsSeed));
+        assert.equal(createHash('sha256').update(cipherText).digest('hex'), sa.serverSecretSha256);
+        assert.equal(hex(sharedSecret), sa.sharedSecret);
+        const req = JSON.parse(v.pairRequest);
+        assert.equal(req.serverKeyId, sa.serverKeyId);
+        assert.equal(req.serverSecret, base64Encode(cipherText));
+      }
+      const init = Initiator.fromMaterial(st, material, pin);
       assert.equal(new TextDecoder().decode(init.request), v.pairRequest);
+      assert.equal(init.pinned, !!sa);
+      assert.equal(init.serverKeyId, sa?.serverKeyId);
 
       // pairResponse from the server seeds (the server encoder encapsulates
       // to the client's decoder key, the server decoder to its encoder key).
       const req = JSON.parse(v.pairRequest);
       const s2c = encapsulate(st, base64Decode(req.decoderPublicKey), fromHex(v.server.encoderSeed));
       const c2s = encapsulate(st, base64Decode(req.encoderPublicKey), fromHex(v.server.decoderSeed));
-      const resp = `{"encoderSecret":"${base64Encode(s2c.secret)}","encoderNonce":"${v.server.encoderNonce}",` +
-        `"decoderSecret":"${base64Encode(c2s.secret)}","decoderNonce":"${v.server.decoderNonce}"}`;
-      assert.equal(resp, v.pairResponse);
+      let resp = `{"encoderSecret":"${base64Encode(s2c.secret)}","encoderNonce":"${v.server.encoderNonce}",` +
+        `"decoderSecret":"${base64Encode(c2s.secret)}","decoderNonce":"${v.server.decoderNonce}"`;
       assert.equal(hex(c2s.shared), v.c2s.sharedSecret);
       assert.equal(hex(s2c.shared), v.s2c.sharedSecret);
+      if (sa) {
+        const steps = await serverConfirmSteps(c, salt, fromHex(sa.sharedSecret), c2s.shared, s2c.shared, utf8(v.pairRequest), {
+          encoderSecret: s2c.secret, encoderNonce: BigInt(v.server.encoderNonce),
+          decoderSecret: c2s.secret, decoderNonce: BigInt(v.server.decoderNonce),
+        });
+        assert.equal(hex(steps.prk), sa.confirmPrk);
+        assert.equal(hex(steps.key), sa.confirmKey);
+        assert.equal(hex(steps.transcriptHash), sa.transcriptHash);
+        assert.equal(hex(steps.confirm), sa.serverConfirm);
+        resp += `,"serverConfirm":"${base64Encode(steps.confirm)}"`;
+      }
+      resp += '}';
+      assert.equal(resp, v.pairResponse);
 
       // Client decapsulation recovers the same secrets.
       const encKey = KexKey.fromSeed(st, material.encoderSeed);
@@ -150,8 +183,12 @@ for (const v of vectors) {
         const nonce = BigInt(d.nonce);
         const info = concat(utf8(`socketx-mte-v1 ${dir}`), new Uint8Array([0]), u64le(nonce), utf8(d.personalization));
         assert.equal(hex(info), d.info, `${dir} info`);
-        assert.equal(hex(await c.hmacSha256(salt, fromHex(d.sharedSecret))), d.prk, `${dir} prk`);
-        const ck0 = await chainKey0(c, salt, fromHex(d.sharedSecret), dir, nonce, d.personalization);
+        // IKM: the shared secret, or with server authentication ss_dir || ss_server.
+        const ikm = sa ? concat(fromHex(d.sharedSecret), fromHex(sa.sharedSecret)) : fromHex(d.sharedSecret);
+        if (sa) assert.equal(hex(ikm), d.ikm, `${dir} ikm`);
+        else assert.equal(d.ikm, undefined);
+        assert.equal(hex(await c.hmacSha256(salt, ikm)), d.prk, `${dir} prk`);
+        const ck0 = await chainKey0(c, salt, ikm, dir, nonce, d.personalization);
         assert.equal(hex(ck0), d.ck0, `${dir} ck0`);
         const e0 = await ratchet(c, ck0);
         assert.equal(hex(e0.key), d.k0);
