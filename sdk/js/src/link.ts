@@ -7,10 +7,14 @@ import { utf8, utf8Decode, type Bytes } from './bytes.js';
 import type { Decoder, Encoder } from './codec.js';
 import type { CryptoProvider } from './crypto.js';
 import { randomBytes } from './crypto.js';
-import { CodecError, HandshakeError, NetworkError, SocketXError, UpstreamError, type HandshakeState } from './errors.js';
+import {
+  CodecError, HandshakeError, NetworkError, SERVER_NOT_AUTHENTICATED, ServerAuthError, SocketXError, UNKNOWN_SERVER_KEY,
+  UpstreamError, type HandshakeState,
+} from './errors.js';
 import { Action, MessageType, handshakeMessage, headerValid, parseHeader } from './header.js';
 import type { Strength } from './kex.js';
 import { Initiator } from './pairing.js';
+import type { ServerPublicKey } from './serverkey.js';
 
 /** The subset of the browser WebSocket the SDK uses (also met by the `ws` package). */
 export interface WebSocketLike {
@@ -48,6 +52,31 @@ export interface LinkConfig {
   salt: Bytes;
   WebSocket: WebSocketConstructor;
   handshakeTimeout: number;
+  /** Pinned server keys (docs/PROTOCOL.md §6.1), tried in order; empty: unauthenticated. */
+  serverKeys: readonly ServerPublicKey[];
+}
+
+/** Whether err is the proxy's 1008 "mte: unknown server key" close during the handshake. */
+export function isUnknownServerKey(err: unknown): boolean {
+  return err instanceof SocketXError && err.code === 1008 && err.reason === UNKNOWN_SERVER_KEY;
+}
+
+/**
+ * Link.connect with the pins of cfg.serverKeys: the first pin, and on a
+ * 1008 "mte: unknown server key" close the next one on a new socket (as
+ * the Go SDK's Dial); with none left, that close's error. Without pins, one
+ * unauthenticated attempt.
+ */
+export async function connectLink(cfg: LinkConfig): Promise<Link> {
+  if (cfg.serverKeys.length === 0) return Link.connect(cfg);
+  for (let i = 0; ; i++) {
+    try {
+      return await Link.connect(cfg, cfg.serverKeys[i]);
+    } catch (e) {
+      if (i + 1 < cfg.serverKeys.length && isUnknownServerKey(e)) continue; // the proxy does not hold this key
+      throw e;
+    }
+  }
 }
 
 /**
@@ -77,6 +106,8 @@ function truncateReason(s: string): string {
 export class Link {
   readonly ws: WebSocketLike;
   readonly eeid: string;
+  /** The pinned key the server proved it holds, or undefined when unauthenticated. */
+  readonly serverKeyId: string | undefined;
   readonly #encoder: Encoder;
   readonly #decoder: Decoder;
   #events: LinkEvents | undefined;
@@ -86,8 +117,9 @@ export class Link {
   #recv: Promise<void> = new Promise((r) => (this.#attached = r));
   #failed = false;
 
-  private constructor(ws: WebSocketLike, encoder: Encoder, decoder: Decoder, eeid: string) {
+  private constructor(ws: WebSocketLike, encoder: Encoder, decoder: Decoder, eeid: string, serverKeyId: string | undefined) {
     this.ws = ws;
+    this.serverKeyId = serverKeyId;
     this.#encoder = encoder;
     this.#decoder = decoder;
     this.eeid = eeid;
@@ -101,9 +133,12 @@ export class Link {
   /**
    * Opens a socket and runs the handshake. Resolves once the proxy answered
    * action 5 (the upstream is connected). Messages that arrive after that
-   * are held until attach() and then delivered in order.
+   * are held until attach() and then delivered in order. With pin, the
+   * server must prove it holds the pinned key (docs/PROTOCOL.md §6.1):
+   * otherwise it rejects with ServerAuthError after closing with 1008
+   * "mte: server not authenticated", before sending action 4.
    */
-  static connect(cfg: LinkConfig): Promise<Link> {
+  static connect(cfg: LinkConfig, pin?: ServerPublicKey): Promise<Link> {
     return new Promise<Link>((resolve, reject) => {
       let state: HandshakeState | 'connecting' = 'connecting';
       let link: Link | undefined;
@@ -121,12 +156,12 @@ export class Link {
       }
       ws.binaryType = 'arraybuffer';
 
-      const fail = (err: SocketXError, code: number) => {
+      const fail = (err: SocketXError, code: number, reason = truncateReason(err.message)) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         reject(err);
-        closeSocket(ws, code, truncateReason(err.message));
+        closeSocket(ws, code, reason);
       };
       const timer = setTimeout(() => {
         if (state === 'connecting') {
@@ -168,7 +203,7 @@ export class Link {
         try {
           switch (want) {
             case Action.Response: {
-              initiator = Initiator.generate(cfg.strength, randomBytes);
+              initiator = Initiator.generate(cfg.strength, randomBytes, pin);
               state = 'sentPairRequest';
               ws.send(handshakeMessage(Action.PairRequest, initiator.request));
               return;
@@ -179,7 +214,7 @@ export class Link {
               const body = utf8(JSON.stringify({ pathname: cfg.pathname }));
               const sealed = await p.encoder.seal(Action.UpstreamRequest, MessageType.Handshake, body);
               if (settled) return;
-              link = new Link(ws, p.encoder, p.decoder, p.eeidHex);
+              link = new Link(ws, p.encoder, p.decoder, p.eeidHex, pin?.keyId);
               state = 'sentUpstreamRequest';
               ws.send(sealed);
               return;
@@ -190,6 +225,11 @@ export class Link {
               resolve(link!);
           }
         } catch (e) {
+          if (e instanceof ServerAuthError) {
+            // Refuse before action 4: neither the pathname nor data reaches this server.
+            fail(e, 1008, SERVER_NOT_AUTHENTICATED);
+            return;
+          }
           const code = e instanceof CodecError ? e.closeCode : 1011;
           fail(new HandshakeError(st, `socketx: pairing failed: ${(e as Error).message}`, { cause: e }), code);
         }

@@ -7,14 +7,15 @@
 import { backoffDelay, reconnectPolicy, type ReconnectOptions, type ReconnectPolicy } from './backoff.js';
 import { copyBytes, utf8, type Bytes } from './bytes.js';
 import { defaultCrypto, type CryptoProvider } from './crypto.js';
-import { InvalidStateError, NetworkError, QueueFullError, UpstreamError, type SocketXError } from './errors.js';
+import { InvalidStateError, NetworkError, QueueFullError, ServerAuthError, UpstreamError, type SocketXError } from './errors.js';
 import {
   SocketXCloseEvent, SocketXErrorEvent, SocketXMessageEvent, SocketXReconnectedEvent, SocketXReconnectingEvent,
 } from './events.js';
 import { MessageType } from './header.js';
 import { strengthName, validStrength, type Strength } from './kex.js';
 import { tenantSalt } from './keys.js';
-import { Link, closeSocket, type WebSocketConstructor } from './link.js';
+import { Link, closeSocket, connectLink, isUnknownServerKey, type WebSocketConstructor } from './link.js';
+import { parseServerKey, type ServerKeyPin } from './serverkey.js';
 
 /** Options of SocketX.connect. */
 export interface ConnectOptions {
@@ -40,6 +41,20 @@ export interface ConnectOptions {
   handshakeTimeout?: number;
   /** Symmetric crypto implementation (default: WebCrypto, else pure JS). */
   crypto?: CryptoProvider;
+  /**
+   * Pins the proxy (server authentication, docs/PROTOCOL.md §6.1): the
+   * public keys `socketx keygen` printed for the proxy's MTE_SERVER_KEYS /
+   * MTE_SERVER_KEY_FILES, each the base64 public key, the two-line keygen
+   * output, or `{ publicKey, keyId? }`. When set, the SDK pairs only with a
+   * server holding the private key of one of them; otherwise it closes with
+   * 1008 "mte: server not authenticated" before the pathname or any message
+   * is sent, and connect() rejects (or a reconnecting socket ends) with a
+   * ServerAuthError. The first key is used; when the proxy closes with 1008
+   * "mte: unknown server key" the next is tried on a new socket. During a
+   * rotation list the new key first. Empty (default): the proxy is not
+   * authenticated: anyone who terminates TLS can pair as the proxy.
+   */
+  serverKeys?: readonly ServerKeyPin[];
 }
 
 /** Data accepted by send(). */
@@ -115,7 +130,10 @@ export class SocketX extends EventTarget {
    * until the proxy has connected the upstream. Rejects with NetworkError
    * (socket could not open, e.g. the proxy refused the Origin with 403),
    * HandshakeError (pairing failed or timed out) or UpstreamError (the
-   * proxy could not reach the upstream). The first attempt is not retried.
+   * proxy could not reach the upstream); with serverKeys, ServerAuthError
+   * (the server did not prove a pinned key; nothing was sent to it after
+   * the pairRequest) or HandshakeError 1008 "mte: unknown server key" (it
+   * holds none of them). The first attempt is not retried.
    */
   static async connect(url: string, options: ConnectOptions = {}): Promise<SocketX> {
     const strength = options.kyberStrength ?? 512;
@@ -124,6 +142,7 @@ export class SocketX extends EventTarget {
     if (!WS) throw new TypeError('socketx: no WebSocket in this runtime: pass options.WebSocket (e.g. the `ws` package)');
     const queueLimit = options.queueLimit ?? 1000;
     if (!(queueLimit >= 0)) throw new RangeError('socketx: queueLimit must be ≥ 0');
+    const serverKeys = (options.serverKeys ?? []).map(parseServerKey);
     const crypto = options.crypto ?? defaultCrypto();
     const cfg = {
       url,
@@ -134,15 +153,21 @@ export class SocketX extends EventTarget {
       salt: await tenantSalt(crypto, options.company, options.license),
       WebSocket: WS,
       handshakeTimeout: options.handshakeTimeout ?? 15_000,
+      serverKeys,
     };
     const s = new SocketX(url, cfg, reconnectPolicy(options.reconnect), queueLimit);
-    s.#adopt(await Link.connect(cfg));
+    s.#adopt(await connectLink(cfg));
     return s;
   }
 
   /** The pairing identifier of the current socket (16 hex digits; the proxy logs the same). */
   get eeid(): string {
     return this.#link?.eeid ?? '';
+  }
+
+  /** The key ID of the pinned server key the current socket's server proved, or undefined without serverKeys. */
+  get serverKeyId(): string | undefined {
+    return this.#link?.serverKeyId;
   }
 
   /** The key exchange in use, e.g. "ML-KEM-512" or "X-Wing". */
@@ -260,7 +285,7 @@ export class SocketX extends EventTarget {
     const delay = backoffDelay(p, attempt);
     this.#emit(new SocketXReconnectingEvent(attempt, delay, code, reason, lastError));
     this.#timer = setTimeout(() => {
-      Link.connect(this.#cfg).then(
+      connectLink(this.#cfg).then(
         (link) => {
           if (this.#state !== 'reconnecting') {
             closeSocket(link.ws, this.#userClose?.code ?? 1000, this.#userClose?.reason ?? '');
@@ -272,6 +297,13 @@ export class SocketX extends EventTarget {
         },
         (err: SocketXError) => {
           if (this.#state !== 'reconnecting') return;
+          if (err instanceof ServerAuthError || isUnknownServerKey(err)) {
+            // The server is not the pinned one (or holds none of the pins): never retried.
+            this.#state = 'closing';
+            this.#emit(new SocketXErrorEvent(err));
+            this.#finish(err.code!, err.reason!, false);
+            return;
+          }
           this.#retry(attempt + 1, err.code ?? code, err.reason ?? reason, err);
         });
     }, delay);
