@@ -682,20 +682,21 @@ func TestTemplateDrainTimeline(t *testing.T) {
 		notice, drain, dereg, stop, drain, flush)
 }
 
-// TestTemplateLicenseSecrets: MTE_LICENSE_KEY, MTE_COMPANY_NAME and
-// UPSTREAM_CA_PEM come from Secrets Manager or SSM through ECS Secrets when
-// their ARN is given;
+// TestTemplateLicenseSecrets: MTE_LICENSE_KEY, MTE_COMPANY_NAME,
+// UPSTREAM_CA_PEM and MTE_SERVER_KEYS come from Secrets Manager or SSM
+// through ECS Secrets when their ARN is given;
 // the execution role may read exactly those ARNs and nothing else.
 func TestTemplateLicenseSecrets(t *testing.T) {
 	tpl := loadTemplate(t)
 	c := tpl.container(t)
 	secretsIf := get(c, "Secrets")
 	if secretsIf == nil || secretsIf.Tag != "!If" || secretsIf.Content[0].Value != "HasSecrets" || secretsIf.Content[2].Value != "AWS::NoValue" ||
-		len(secretsIf.Content[1].Content) != 3 {
-		t.Fatalf("Secrets must be !If [HasSecrets, [three entries], !Ref AWS::NoValue]")
+		len(secretsIf.Content[1].Content) != 4 {
+		t.Fatalf("Secrets must be !If [HasSecrets, [four entries], !Ref AWS::NoValue]")
 	}
 	secrets := secretsIf.Content[1]
-	for name, param := range map[string]string{"MTE_LICENSE_KEY": "LicenseKeySecretArn", "MTE_COMPANY_NAME": "CompanyNameSecretArn", "UPSTREAM_CA_PEM": "UpstreamCaSecretArn"} {
+	for name, param := range map[string]string{"MTE_LICENSE_KEY": "LicenseKeySecretArn", "MTE_COMPANY_NAME": "CompanyNameSecretArn", "UPSTREAM_CA_PEM": "UpstreamCaSecretArn",
+		"MTE_SERVER_KEYS": "ServerKeysSecretArn"} {
 		cond := "Has" + strings.TrimSuffix(param, "Arn")
 		e := envEntry(secrets, name)
 		if e == nil || e.Tag != "!If" || e.Content[0].Value != cond {
@@ -755,13 +756,14 @@ func TestTemplateLicenseSecrets(t *testing.T) {
 	if want := []string{"secretsmanager:GetSecretValue", "ssm:GetParameters"}; !slices.Equal(actions, want) {
 		t.Errorf("actions = %q, want %q", actions, want)
 	}
-	if want := []string{"HasLicenseKeySecret=LicenseKeySecretArn", "HasCompanyNameSecret=CompanyNameSecretArn", "HasUpstreamCaSecret=UpstreamCaSecretArn"}; !slices.Equal(resources, want) {
+	if want := []string{"HasLicenseKeySecret=LicenseKeySecretArn", "HasCompanyNameSecret=CompanyNameSecretArn", "HasUpstreamCaSecret=UpstreamCaSecretArn",
+		"HasServerKeysSecret=ServerKeysSecretArn"}; !slices.Equal(resources, want) {
 		t.Errorf("resources = %q, want %q", resources, want)
 	}
 	hs := tpl.conditions["HasSecrets"]
-	if hs == nil || hs.Tag != "!Or" || len(hs.Content) != 3 || hs.Content[0].Value != "HasLicenseKeySecret" || hs.Content[1].Value != "HasCompanyNameSecret" ||
-		hs.Content[2].Value != "HasUpstreamCaSecret" {
-		t.Error("HasSecrets must be !Or [!Condition HasLicenseKeySecret, !Condition HasCompanyNameSecret, !Condition HasUpstreamCaSecret]")
+	if hs == nil || hs.Tag != "!Or" || len(hs.Content) != 4 || hs.Content[0].Value != "HasLicenseKeySecret" || hs.Content[1].Value != "HasCompanyNameSecret" ||
+		hs.Content[2].Value != "HasUpstreamCaSecret" || hs.Content[3].Value != "HasServerKeysSecret" {
+		t.Error("HasSecrets must be !Or [!Condition HasLicenseKeySecret, !Condition HasCompanyNameSecret, !Condition HasUpstreamCaSecret, !Condition HasServerKeysSecret]")
 	}
 	// Nothing else in the template reads secrets.
 	walk(get(tpl.root, "Resources"), func(n *yaml.Node) {

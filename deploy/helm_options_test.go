@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -330,5 +331,56 @@ func TestHelmPrometheusRule(t *testing.T) {
 	if _, err := helmTemplate(helm, "--set", "prometheusRule.enabled=true", "--set", "metrics.enabled=false"); err == nil ||
 		!strings.Contains(err.Error(), "prometheusRule.enabled needs metrics.enabled") {
 		t.Errorf("rule without metrics: err = %v", err)
+	}
+}
+
+// TestHelmServerKeys: serverKeys mounts the named keys of a Secret
+// read-only at /etc/socketx/server-keys and points MTE_SERVER_KEY_FILES at
+// them, in order; without a secretName nothing is mounted or set.
+func TestHelmServerKeys(t *testing.T) {
+	helm := helmBinary(t)
+	dep := render(t, helm, "--set", "serverKeys.secretName=socketx-server-keys", "--set", "serverKeys.keys={2026-06.key,2026-12.key}")["Deployment/rel-socketx"]
+	c := dig(dep, "spec", "template", "spec", "containers", "0")
+	if got, want := envMap(c)["MTE_SERVER_KEY_FILES"], "/etc/socketx/server-keys/2026-06.key,/etc/socketx/server-keys/2026-12.key"; got != want {
+		t.Errorf("MTE_SERVER_KEY_FILES = %q, want %q", got, want)
+	}
+	var mount, vol any
+	for _, m := range dig(c, "volumeMounts").([]any) {
+		if dig(m, "name") == "server-keys" {
+			mount = m
+		}
+	}
+	for _, v := range dig(dep, "spec", "template", "spec", "volumes").([]any) {
+		if dig(v, "name") == "server-keys" {
+			vol = v
+		}
+	}
+	wantMount := map[string]any{"name": "server-keys", "mountPath": "/etc/socketx/server-keys", "readOnly": true}
+	if !reflect.DeepEqual(mount, wantMount) {
+		t.Errorf("server-keys mount = %v, want %v", mount, wantMount)
+	}
+	wantVol := map[string]any{"name": "server-keys", "secret": map[string]any{
+		"secretName": "socketx-server-keys", "defaultMode": 0o440,
+		"items": []any{
+			map[string]any{"key": "2026-06.key", "path": "2026-06.key"},
+			map[string]any{"key": "2026-12.key", "path": "2026-12.key"},
+		}}}
+	if !reflect.DeepEqual(vol, wantVol) {
+		t.Errorf("server-keys volume = %#v, want %#v", vol, wantVol)
+	}
+	if _, err := helmTemplate(helm, "--set", "serverKeys.secretName=s"); err == nil || !strings.Contains(err.Error(), "serverKeys: secretName needs keys") {
+		t.Errorf("secretName without keys: err = %v", err)
+	}
+	if _, err := helmTemplate(helm, "--set", "serverKeys.secretName=s", "--set", "serverKeys.keys={../etc/passwd}"); err == nil || !strings.Contains(err.Error(), "serverKeys/keys/0") {
+		t.Errorf("key with a slash: err = %v", err)
+	}
+	c = dig(render(t, helm)["Deployment/rel-socketx"], "spec", "template", "spec", "containers", "0")
+	if _, ok := envMap(c)["MTE_SERVER_KEY_FILES"]; ok {
+		t.Error("default: MTE_SERVER_KEY_FILES set")
+	}
+	for _, m := range dig(c, "volumeMounts").([]any) {
+		if dig(m, "name") == "server-keys" {
+			t.Error("default: server-keys mounted")
+		}
 	}
 }

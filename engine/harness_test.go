@@ -35,6 +35,7 @@ type proxyOpts struct {
 	tls       *tls.Config         // for wss upstreams
 	roots     []*x509.Certificate // upstream.Config.ExtraRoots
 	mutate    func(*Config)
+	keys      []*mte.ServerPrivateKey // server authentication keys
 }
 
 // startProxy runs a proxy with a short tick so timers are testable.
@@ -44,7 +45,7 @@ func startProxy(t testing.TB, o proxyOpts) *proxy {
 	if err != nil {
 		t.Fatalf("routing.Parse: %v", err)
 	}
-	profile, err := mte.NewProfile(mte.Params{Strength: o.strength, Window: o.window})
+	profile, err := mte.NewProfile(mte.Params{Strength: o.strength, Window: o.window, ServerKeys: o.keys})
 	if err != nil {
 		t.Fatalf("mte.NewProfile: %v", err)
 	}

@@ -79,12 +79,15 @@ const (
 	reasonPathname
 	reasonUpstream
 	reasonUpstreamTimeout
+	reasonUnknownServerKey // a pairing failure: serverKeyId names none of the server keys
+	reasonBadServerAuth    // a pairing failure: malformed serverKeyId or serverSecret
 	numReasons
 )
 
 var reasonNames = [numReasons]string{
 	"bad_request", "unknown_host", "origin", "draining", "too_many_connections", "head_timeout",
 	"pairing", "pairing_timeout", "pathname", "upstream", "upstream_timeout",
+	"unknown_server_key", "malformed_server_auth",
 }
 
 // String is the metric label of the reason.
@@ -148,6 +151,7 @@ type loopMetrics struct {
 	rejected   [numReasons]atomic.Uint64
 	closeCodes [numCloseClasses]atomic.Uint64 // by code sent to the client
 	highWater  atomic.Uint64                  // legs closed for exceeding the queue bound
+	pairedAuth atomic.Uint64                  // pairings authenticated with a server key
 	shed       [numShedReasons]atomic.Uint64  // connections closed to stay within a budget
 	decodeNs   atomic.Uint64
 	encodeNs   atomic.Uint64
@@ -173,6 +177,7 @@ type Metrics struct {
 	Rejected               map[string]uint64
 	CloseCodes             map[string]uint64
 	HighWater              uint64
+	PairedAuthenticated    uint64            // pairings authenticated with a server key (of Paired)
 	Shed                   map[string]uint64 // connections closed to stay within a budget, by budget
 	DecodeNanos            uint64
 	EncodeNanos            uint64
@@ -208,6 +213,7 @@ func (s *Server) Metrics() Metrics {
 			}
 		}
 		m.HighWater += lm.highWater.Load()
+		m.PairedAuthenticated += lm.pairedAuth.Load()
 		for i := range lm.shed {
 			m.Shed[shedNames[i]] += lm.shed[i].Load()
 		}

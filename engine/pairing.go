@@ -41,9 +41,18 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 		l.stats.Paired.Add(1)
 		sess.audit.pairedAt = time.Now().UnixNano()
 		l.metrics.pairing.observe(uint64(sess.audit.pairedAt - sess.audit.upgradedAt))
+		keyID, authed := sess.mte.ServerKey()
+		if authed {
+			l.metrics.pairedAuth.Add(1)
+		}
 		if ce := sess.server().log.Check(zap.DebugLevel, "Paired"); ce != nil {
-			ce.Write(zap.String("connection_id", connID(sess.id)), zap.Stringer("eeid", sess.mte.EEID()),
-				zap.String("mte_key_exchange", sess.server().profile.Strength().KeyExchange()))
+			fields := []zap.Field{zap.String("connection_id", connID(sess.id)), zap.Stringer("eeid", sess.mte.EEID()),
+				zap.String("mte_key_exchange", sess.server().profile.Strength().KeyExchange()),
+				zap.Bool("server_authenticated", authed)}
+			if authed { // the key ID is public; the key never leaves mte
+				fields = append(fields, zap.Stringer("server_key_id", keyID))
+			}
+			ce.Write(fields...)
 		}
 	case statePathname:
 		h, plain, err := sess.mte.Decoder().OpenUpstreamRequest(msg)
@@ -98,7 +107,14 @@ func (sess *session) pairingFailed(err error) bool {
 		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remote.addr),
 			zap.String("state", sess.state.String()), zap.Error(err))
 	}
-	sess.rejectSetup(reasonPairing, causePairingFailed.withClient(toClient{code, reason}))
+	r := reasonPairing
+	switch {
+	case errors.Is(err, mte.ErrUnknownServerKey):
+		r = reasonUnknownServerKey
+	case errors.Is(err, mte.ErrBadServerAuth):
+		r = reasonBadServerAuth
+	}
+	sess.rejectSetup(r, causePairingFailed.withClient(toClient{code, reason}))
 	return false
 }
 

@@ -24,6 +24,7 @@ type proxyOpts struct {
 	window    int
 	tls       *tls.Config // roots for wss upstreams
 	mutate    func(*engine.Config)
+	keys      []*mte.ServerPrivateKey // server authentication keys
 }
 
 // startProxy runs a proxy (internal/enginetest) on two loops with a short
@@ -32,7 +33,7 @@ func startProxy(t testing.TB, o proxyOpts) *enginetest.Proxy {
 	t.Helper()
 	return enginetest.Start(t, enginetest.Options{
 		DomainMap: o.domainMap,
-		MTE:       mte.Params{Strength: o.strength, Window: o.window},
+		MTE:       mte.Params{Strength: o.strength, Window: o.window, ServerKeys: o.keys},
 		Config: func(cfg *engine.Config) {
 			cfg.Loops = 2
 			cfg.TickInterval = 20 * time.Millisecond

@@ -1,7 +1,9 @@
 package hardening
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -36,6 +38,21 @@ type hostileEnv struct {
 	px      *enginetest.Proxy
 	echo    *testupstream.Echo
 	witness *wstest.Client
+}
+
+// The table proxy's server authentication key, and one it does not hold
+// (fixed seeds: the key IDs are the same in every run).
+var (
+	tableServerKey = mustServerKey(1)
+	otherServerKey = mustServerKey(2)
+)
+
+func mustServerKey(b byte) *mte.ServerPrivateKey {
+	k, err := mte.NewServerPrivateKey(bytes.Repeat([]byte{b}, mte.ServerKeySeedSize))
+	if err != nil {
+		panic(err)
+	}
+	return k
 }
 
 // hostileCase drives one hostile client and asserts what it gets back; the
@@ -167,6 +184,45 @@ func pairRequestWith(t *testing.T, p *mte.Profile, change map[string]any) []byte
 		t.Fatal(err)
 	}
 	return b
+}
+
+// pinnedRequestWith returns the pairRequest of a client pinning pin, with
+// fields changed as pairRequestWith does.
+func pinnedRequestWith(t *testing.T, p *mte.Profile, pin mte.ServerPublicKey, change map[string]any) []byte {
+	t.Helper()
+	in, err := mte.NewPinnedInitiator(p, pin, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(in.Request(), &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range change {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// serverAuthRefused is a pinned pairRequest with fields changed, refused
+// with code and reason (which is also the logged error).
+func serverAuthRefused(pin *mte.ServerPrivateKey, change map[string]any, code uint16, reason string) hostileCase {
+	return hostileCase{do: func(t *testing.T, h *hostileEnv) {
+		badPairRequest(pinnedRequestWith(t, h.px.Profile, pin.Public(), change), code, reason)(t, h)
+	}, logs: []logLine{pairFailed("pair", reason), closed(code, reason, "proxy")}}
+}
+
+func named(name string, c hostileCase) hostileCase {
+	c.name = name
+	return c
 }
 
 func hostileCases() []hostileCase {
@@ -454,6 +510,34 @@ func hostileCases() []hostileCase {
 			badPairRequest(append(pairRequestWith(t, h.px.Profile, nil), "{}"...), 1002, "mte: pairRequest has data after the JSON object")(t, h)
 		}, []logLine{pairFailed("pair", "mte: pairRequest has data after the JSON object"), closed(1002, "mte: pairRequest has data after the JSON object", "proxy")}},
 
+		// ---- server authentication (docs/PROTOCOL.md §6.1): the proxy holds one server key ----
+		{"pinned pairing relays", func(t *testing.T, h *hostileEnv) {
+			c := wstest.Dial(t, h.px.Addr)
+			c.Upgrade("/", wstest.GoodOrigin)
+			c.Hello()
+			in, err := mte.NewPinnedInitiator(h.px.Profile, tableServerKey.Public(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SendHandshake(mte.ActionPairRequest, in.Request())
+			if err := in.Finish(c.ExpectHandshake(mte.ActionPairResponse), &c.Session); err != nil {
+				t.Fatal(err)
+			}
+			c.Pathname("/pinned")
+			c.RoundTrip(mte.TypeText, []byte("authenticated"))
+			c.WriteFrame(true, codec.OpClose, closePayload(1000, ""))
+			c.ExpectClose(1000, "")
+		}, []logLine{closed(1000, "", "client")}},
+		named("pinned to a key the proxy does not hold", serverAuthRefused(otherServerKey, nil, 1008, "mte: unknown server key")),
+		named("serverKeyId of another key", serverAuthRefused(tableServerKey, map[string]any{"serverKeyId": "0123456789abcdef"}, 1008, "mte: unknown server key")),
+		named("serverKeyId in upper case", serverAuthRefused(tableServerKey, map[string]any{"serverKeyId": strings.ToUpper(tableServerKey.ID().String())}, 1002, "mte: serverKeyId is not 16 lowercase hex digits")),
+		named("serverKeyId of 15 digits", serverAuthRefused(tableServerKey, map[string]any{"serverKeyId": "0123456789abcde"}, 1002, "mte: serverKeyId is not 16 lowercase hex digits")),
+		named("serverKeyId is a number", serverAuthRefused(tableServerKey, map[string]any{"serverKeyId": 1}, 1002, "mte: pairRequest field serverKeyId is not a string")),
+		named("serverSecret 3 bytes short", serverAuthRefused(tableServerKey, map[string]any{"serverSecret": base64.StdEncoding.EncodeToString(make([]byte, mte.ServerSecretSize-3))}, 1002, "mte: serverSecret is 1085 bytes, want 1088 for ML-KEM-768")),
+		named("serverSecret not base64", serverAuthRefused(tableServerKey, map[string]any{"serverSecret": "not base64!"}, 1002, "mte: serverSecret is not standard padded base64")),
+		named("serverKeyId without serverSecret", serverAuthRefused(tableServerKey, map[string]any{"serverSecret": nil}, 1002, "mte: pairRequest has serverKeyId without serverSecret")),
+		named("serverSecret without serverKeyId", serverAuthRefused(tableServerKey, map[string]any{"serverKeyId": nil}, 1002, "mte: pairRequest has serverSecret without serverKeyId")),
+
 		// ---- pathname (action 4) ----
 		{"pathname climbing above the base", func(t *testing.T, h *hostileEnv) {
 			c := wstest.Dial(t, h.px.Addr)
@@ -678,6 +762,7 @@ func TestHostileInput(t *testing.T) {
 		domainMap: `{"app.example.com":{"upstream":"` + echo.URL + `/base","allowedOrigins":["https://app.example.com"]}}`,
 		strength:  mte.Strength512,
 		window:    tableWindow,
+		keys:      []*mte.ServerPrivateKey{tableServerKey},
 		mutate: func(c *engine.Config) {
 			c.HandshakeTimeout = tableHandshakeTimeout
 			c.MaxMessageSize = tableMaxMessage

@@ -49,6 +49,10 @@ var (
 	// ErrUnknownServerKey: the pairRequest's serverKeyId names none of the
 	// proxy's server keys (close 1008 "mte: unknown server key").
 	ErrUnknownServerKey = errors.New("mte: unknown server key")
+	// ErrBadServerAuth: the pairRequest's serverKeyId or serverSecret is
+	// malformed, or one comes without the other. Always wrapped together
+	// with ErrBadPairRequest (close 1002, the detailed message).
+	ErrBadServerAuth = errors.New("mte: malformed server authentication fields")
 	// ErrServerAuth is wrapped by both ways a pinned client refuses a
 	// server: ErrServerAuthUnsupported and ErrServerAuthMismatch.
 	ErrServerAuth = errors.New("mte: server not authenticated")

@@ -221,15 +221,15 @@ func parsePairRequest(data []byte, st Strength, sc *pairScratch) (pairRequest, e
 	}
 	switch {
 	case seen[4] && !seen[5]:
-		return r, detail("mte: pairRequest has "+fieldSrvKeyID+" without "+fieldSrvSecret, ErrBadPairRequest)
+		return r, detail("mte: pairRequest has "+fieldSrvKeyID+" without "+fieldSrvSecret, ErrBadPairRequest, ErrBadServerAuth)
 	case seen[5] && !seen[4]:
-		return r, detail("mte: pairRequest has "+fieldSrvSecret+" without "+fieldSrvKeyID, ErrBadPairRequest)
+		return r, detail("mte: pairRequest has "+fieldSrvSecret+" without "+fieldSrvKeyID, ErrBadPairRequest, ErrBadServerAuth)
 	case seen[4]:
 		if r.srvKeyID, err = parseServerKeyID(v[4]); err != nil {
 			return r, err
 		}
 		if r.srvSecret, err = decodeKey(sc.srv[:], fieldSrvSecret, v[5], ServerSecretSize, Strength768, ErrBadPairRequest, sc.b64[:]); err != nil {
-			return r, err
+			return r, &detailError{msg: err.Error(), kinds: []error{err, ErrBadServerAuth}}
 		}
 		r.auth = true
 	}

@@ -49,6 +49,9 @@ func TestServerAuthPairs(t *testing.T) {
 			if !bytes.Contains(resp, []byte(`","serverConfirm":"`)) || cs.EEID() != ss.EEID() {
 				t.Fatalf("response %s", resp)
 			}
+			if id, ok := ss.ServerKey(); !ok || id != cur.ID() {
+				t.Fatalf("ServerKey() = %v, %v; want %v", id, ok, cur.ID())
+			}
 			_, pt, err := ss.Open(seal(t, cs, ActionUpstreamRequest, TypeHandshake, []byte(`{"pathname":"/"}`)))
 			if err != nil || string(pt) != `{"pathname":"/"}` {
 				t.Fatalf("c2s: %v", err)
@@ -103,6 +106,9 @@ func TestServerAuthRefusals(t *testing.T) {
 	c, s := pair(t, sp, cp, "unpinned")
 	if !c.Paired() || !s.Paired() {
 		t.Fatal("unpinned")
+	}
+	if _, ok := s.ServerKey(); ok {
+		t.Fatal("an unpinned pairing reports a server key")
 	}
 }
 
@@ -169,20 +175,26 @@ func TestServerAuthRequestFields(t *testing.T) {
 	id := k.ID().String()
 	secret := req[strings.Index(req, `"serverSecret":"`)+len(`"serverSecret":"`) : len(req)-2]
 	base := req[:strings.Index(req, `,"serverKeyId"`)]
-	for _, c := range []struct{ tail, want string }{
-		{`,"serverKeyId":"` + id + `"}`, "mte: pairRequest has serverKeyId without serverSecret"},
-		{`,"serverSecret":"` + secret + `"}`, "mte: pairRequest has serverSecret without serverKeyId"},
-		{`,"serverKeyId":"` + strings.ToUpper(id) + `","serverSecret":"` + secret + `"}`, "mte: serverKeyId is not 16 lowercase hex digits"},
-		{`,"serverKeyId":"` + id[:15] + `","serverSecret":"` + secret + `"}`, "mte: serverKeyId is not 16 lowercase hex digits"},
-		{`,"serverKeyId":1,"serverSecret":"` + secret + `"}`, "mte: pairRequest field serverKeyId is not a string"},
-		{`,"serverKeyId":"` + id + `","serverKeyId":"` + id + `","serverSecret":"` + secret + `"}`, "mte: pairRequest has duplicate field serverKeyId"},
-		{`,"serverKeyId":"` + id + `","serverSecret":"` + secret[4:] + `"}`, "mte: serverSecret is 1085 bytes, want 1088 for ML-KEM-768"},
-		{`,"serverKeyId":"` + id + `","serverSecret":"` + secret[:40] + "\\n" + secret[40:] + `"}`, "mte: serverSecret is not standard padded base64"},
+	for _, c := range []struct {
+		tail, want string
+		auth       bool // ErrBadServerAuth: the engine counts it as malformed_server_auth
+	}{
+		{`,"serverKeyId":"` + id + `"}`, "mte: pairRequest has serverKeyId without serverSecret", true},
+		{`,"serverSecret":"` + secret + `"}`, "mte: pairRequest has serverSecret without serverKeyId", true},
+		{`,"serverKeyId":"` + strings.ToUpper(id) + `","serverSecret":"` + secret + `"}`, "mte: serverKeyId is not 16 lowercase hex digits", true},
+		{`,"serverKeyId":"` + id[:15] + `","serverSecret":"` + secret + `"}`, "mte: serverKeyId is not 16 lowercase hex digits", true},
+		{`,"serverKeyId":1,"serverSecret":"` + secret + `"}`, "mte: pairRequest field serverKeyId is not a string", false},
+		{`,"serverKeyId":"` + id + `","serverKeyId":"` + id + `","serverSecret":"` + secret + `"}`, "mte: pairRequest has duplicate field serverKeyId", false},
+		{`,"serverKeyId":"` + id + `","serverSecret":"` + secret[4:] + `"}`, "mte: serverSecret is 1085 bytes, want 1088 for ML-KEM-768", true},
+		{`,"serverKeyId":"` + id + `","serverSecret":"` + secret[:40] + "\\n" + secret[40:] + `"}`, "mte: serverSecret is not standard padded base64", true},
 	} {
 		var s Session
 		_, err := s.Respond(sp, []byte(base+c.tail), detReader("s"), nil)
 		if !errors.Is(err, ErrBadPairRequest) || err.Error() != c.want {
 			t.Errorf("%s: %v, want %q", c.tail[:min(40, len(c.tail))], err, c.want)
+		}
+		if errors.Is(err, ErrBadServerAuth) != c.auth {
+			t.Errorf("%s: ErrBadServerAuth %v, want %v", c.tail[:min(40, len(c.tail))], errors.Is(err, ErrBadServerAuth), c.auth)
 		}
 		if code, _ := CloseCode(err); code != 1002 {
 			t.Errorf("code %d", code)

@@ -148,7 +148,7 @@ func (k *ServerPrivateKey) Public() ServerPublicKey { return k.pub }
 func (k *ServerPrivateKey) ID() ServerKeyID { return k.pub.id }
 
 // errBadServerKeyID is parseServerKeyID's error.
-var errBadServerKeyID = detail("mte: "+fieldSrvKeyID+" is not 16 lowercase hex digits", ErrBadPairRequest)
+var errBadServerKeyID = detail("mte: "+fieldSrvKeyID+" is not 16 lowercase hex digits", ErrBadPairRequest, ErrBadServerAuth)
 
 // parseServerKeyID accepts exactly 16 lowercase hex digits. It does not
 // allocate.

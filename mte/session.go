@@ -17,6 +17,9 @@ type Session struct {
 	enc  Encoder
 	dec  Decoder
 	eeid EEID
+	// srvKey names the server key of an authenticated pairing (srvAuth).
+	srvKey  ServerKeyID
+	srvAuth bool
 }
 
 // Encoder returns the session's encoder.
@@ -27,6 +30,11 @@ func (s *Session) Decoder() *Decoder { return &s.dec }
 
 // EEID returns the pairing identifier (zero before pairing).
 func (s *Session) EEID() EEID { return s.eeid }
+
+// ServerKey reports whether the pairing was authenticated (docs/PROTOCOL.md
+// §6.1) and, if so, the ID of the server key that answered it. The ID is
+// public: it is safe to log.
+func (s *Session) ServerKey() (ServerKeyID, bool) { return s.srvKey, s.srvAuth }
 
 // Paired reports whether pairing completed.
 func (s *Session) Paired() bool { return s.enc.Paired() }
@@ -147,6 +155,7 @@ func (s *Session) respondAuth(p *Profile, pairRequest []byte, req *pairRequest, 
 	s.enc.init(chainKey0(p.salt, authIKM(&ikm, a.encShared[:], ssServer[:]), dirS2C, a.encNonce, req.decPers))
 	s.dec.init(chainKey0(p.salt, authIKM(&ikm, a.decShared[:], ssServer[:]), dirC2S, a.decNonce, req.encPers), p.Window())
 	s.eeid = computeEEID(dst[start:])
+	s.srvKey, s.srvAuth = k.ID(), true
 	return dst, nil
 }
 

@@ -53,6 +53,7 @@ var (
 	dConnResults  = desc("connections_total", "Client connections by how their setup ended.", "result")
 	dRejections   = desc("rejections_total", "Requests and connection setups refused, by reason.", "reason")
 	dPairings     = desc("pairings_total", "SocketX pairings completed.")
+	dPairingsAuth = desc("pairings_authenticated_total", "SocketX pairings completed with server authentication (of pairings_total).")
 	dPairingDur   = desc("pairing_duration_seconds", "Time from the 101 to a completed pairing.")
 	dMTEOps       = desc("mte_operations_total", "Successful proxyData MTE operations (what metering bills).", "operation")
 	dBytes        = desc("bytes_total", "Plaintext payload bytes relayed.", "direction")
@@ -74,7 +75,7 @@ var (
 	dMeterReports = desc("metering_reports_total", "Marketplace usage records by outcome.", "provider", "result")
 	dMeterUnrep   = desc("metering_unreported_messages", "Counted messages not yet accepted by the marketplace.", "direction")
 	dMeterLost    = desc("metering_lost_messages_total", "Messages in records the marketplace refused or that expired.", "direction")
-	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dConnResults, dRejections, dPairings, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dShed, dMemHeld, dAcceptErrors, dFDsInUse, dFDBudget, dMTESeconds, dMeterReports, dMeterUnrep, dMeterLost}
+	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dConnResults, dRejections, dPairings, dPairingsAuth, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dShed, dMemHeld, dAcceptErrors, dFDsInUse, dFDBudget, dMTESeconds, dMeterReports, dMeterUnrep, dMeterLost}
 	nanosPerSecon = 1e9
 )
 
@@ -135,6 +136,7 @@ func (c *collector) collectEngine(ch chan<- prometheus.Metric, m engine.Metrics)
 	counter(dConnResults, m.UpstreamsReady, "relayed")
 	counter(dConnResults, rejected, "rejected")
 	counter(dPairings, m.Paired)
+	counter(dPairingsAuth, m.PairedAuthenticated)
 	counter(dMTEOps, m.Decoded, "decode")
 	counter(dMTEOps, m.Encoded, "encode")
 	counter(dBytes, m.DecodedBytes, "client_to_upstream")

@@ -52,7 +52,7 @@ var emfMetrics = []emfMetric{
 	}},
 	// Failures, each a subset of Rejections.
 	{"PairingFailures", "Count", func(c, p *engine.Metrics) float64 {
-		return delta(pick(c.Rejected, "pairing", "pairing_timeout"), pick(p.Rejected, "pairing", "pairing_timeout"))
+		return delta(pick(c.Rejected, pairingFailures...), pick(p.Rejected, pairingFailures...))
 	}},
 	{"UpstreamFailures", "Count", func(c, p *engine.Metrics) float64 {
 		return delta(pick(c.Rejected, "upstream", "upstream_timeout"), pick(p.Rejected, "upstream", "upstream_timeout"))
@@ -151,6 +151,11 @@ func sum(m map[string]uint64) (n uint64) {
 	}
 	return n
 }
+
+// pairingFailures are the rejection reasons of a failed pairing: a bad or
+// out-of-order handshake, a timeout, and the server-authentication
+// refusals (an unknown serverKeyId, malformed serverKeyId/serverSecret).
+var pairingFailures = []string{"pairing", "pairing_timeout", "unknown_server_key", "malformed_server_auth"}
 
 // pick sums the named entries of m.
 func pick(m map[string]uint64, keys ...string) (n uint64) {

@@ -28,9 +28,9 @@ func sampleMetrics(decoded, encoded uint64) engine.Metrics {
 			MemoryHeld: 4096},
 		PayloadUp: h(1, 1, 0), PayloadDown: h(2, 0, 0), Decode: h(1, 0, 0), Encode: h(0, 1, 0),
 		Pairing: h(4, 0, 0), Dial: h(4, 0, 0), Session: h(1, 1, 1),
-		Rejected:   map[string]uint64{"origin": 1, "unknown_host": 0},
+		Rejected:   map[string]uint64{"origin": 1, "unknown_host": 0, "unknown_server_key": 2, "malformed_server_auth": 1},
 		CloseCodes: map[string]uint64{"1000": 2, "1001": 1},
-		HighWater:  1, DecodeNanos: 3e9, EncodeNanos: 1e9,
+		HighWater:  1, PairedAuthenticated: 3, DecodeNanos: 3e9, EncodeNanos: 1e9,
 		Shed:        map[string]uint64{"memory": 3},
 		Descriptors: engine.DescriptorStats{InUse: 12, Budget: 1000, Refused: 3, Evicted: 4, AcceptErrors: 6, AcceptDropped: 5},
 	}
@@ -63,10 +63,14 @@ func TestCollectorExposition(t *testing.T) {
 		`socketx_connections_open 3`,
 		`socketx_connections_accepted_total 7`,
 		`socketx_upgrades_total 5`,
-		`socketx_connections_total{result="rejected"} 1`,
+		`socketx_connections_total{result="rejected"} 4`,
 		`socketx_connections_total{result="relayed"} 4`,
 		`socketx_rejections_total{reason="origin"} 1`,
 		`socketx_rejections_total{reason="unknown_host"} 0`,
+		`socketx_rejections_total{reason="unknown_server_key"} 2`,
+		`socketx_rejections_total{reason="malformed_server_auth"} 1`,
+		`socketx_pairings_total 4`,
+		`socketx_pairings_authenticated_total 3`,
 		`socketx_mte_operations_total{operation="decode"} 10`,
 		`socketx_mte_operations_total{operation="encode"} 12`,
 		`socketx_bytes_total{direction="client_to_upstream"} 100`,
@@ -161,7 +165,7 @@ func TestEMFLine(t *testing.T) {
 func TestEMFFailureAndBudgetMetrics(t *testing.T) {
 	prev := sampleMetrics(4, 6)
 	cur := sampleMetrics(10, 12)
-	cur.Rejected = map[string]uint64{"origin": 9, "pairing": 3, "pairing_timeout": 2, "upstream": 4, "upstream_timeout": 1, "draining": 7}
+	cur.Rejected = map[string]uint64{"origin": 9, "pairing": 3, "pairing_timeout": 2, "unknown_server_key": 4, "malformed_server_auth": 1, "upstream": 4, "upstream_timeout": 1, "draining": 7}
 	cur.Shed = map[string]uint64{"memory": 5}                // +2
 	cur.Descriptors.Refused, cur.Descriptors.Evicted = 10, 4 // +7, +0
 	cur.Descriptors.AcceptErrors = 9                         // +3
@@ -178,8 +182,8 @@ func TestEMFFailureAndBudgetMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]float64{
-		"Rejections":       26 - 1,
-		"PairingFailures":  5,
+		"Rejections":       31 - 4,
+		"PairingFailures":  5 + (4 + 1) - (2 + 1),
 		"UpstreamFailures": 5,
 		"ShedConnections":  2 + 7,
 		"AcceptErrors":     3,

@@ -161,3 +161,14 @@ Empty when MEMORY_BUDGET comes from a Secret and cannot be known here.
 {{- 268435456 }}
 {{- end }}
 {{- end }}
+
+{{/*
+MTE_SERVER_KEY_FILES: the mounted paths of serverKeys.keys, comma-separated.
+*/}}
+{{- define "socketx.serverKeyFiles" -}}
+{{- $paths := list }}
+{{- range .Values.serverKeys.keys }}
+{{- $paths = append $paths (printf "/etc/socketx/server-keys/%s" .) }}
+{{- end }}
+{{- join "," $paths }}
+{{- end }}
