@@ -17,7 +17,7 @@ const keygenUsage = `usage: socketx keygen FILE        write a new server authen
 The key is an ML-KEM-768 key (docs/PROTOCOL.md §6.1). FILE is what
 MTE_SERVER_KEY_FILES takes; never share it. The pin printed on stdout is
 public: give the key id and public key to clients (Go SDK:
-client.Options.ServerKeys).
+client.Options.ServerKeys; TypeScript SDK: the serverKeys option).
 `
 
 // keygen runs `socketx keygen`. It never prints the private key, and
