@@ -102,3 +102,48 @@ func TestPageReferencesServedFiles(t *testing.T) {
 		}
 	}
 }
+
+// After pairing the page shows the key exchange that ran and whether the
+// server was authenticated, with which key ID; a pin comes from ?serverKey=
+// and goes to the SDK's serverKeys option (issue 15).
+func TestPageShowsKeyExchangeAndServerAuth(t *testing.T) {
+	h := Handler()
+	read := func(path string) string {
+		t.Helper()
+		resp := get(t, h, http.MethodGet, path)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: status %d", path, resp.StatusCode)
+		}
+		return string(body)
+	}
+	page, demo, sdk := read("/"), read("/demo.js"), read("/socketx.js")
+	for _, want := range []string{
+		`<dt>Key exchange</dt><dd id="kex">`,
+		`<dt>Server authentication</dt><dd id="server-auth">`,
+		`<option value="xwing">X-Wing (ML-KEM-768 + X25519)</option>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("index.html lacks %s", want)
+		}
+	}
+	for _, want := range []string{
+		`params.get('serverKey')`,
+		`options.serverKeys = [serverKey]`,
+		`$('kex').textContent = socket.keyExchange`,
+		`$('server-auth').textContent = serverAuth(socket)`,
+		"`authenticated, key ID ${s.serverKeyId}`",
+		`const NO_PIN = 'not authenticated (no pin)'`,
+		`'xwing'`,
+	} {
+		if !strings.Contains(demo, want) {
+			t.Errorf("demo.js lacks %s", want)
+		}
+	}
+	// The bundle the page imports has the properties and option it uses.
+	for _, want := range []string{"serverKeyId", "serverKeys", "keyExchange", `"xwing"`} {
+		if !strings.Contains(sdk, want) {
+			t.Errorf("socketx.js lacks %s", want)
+		}
+	}
+}

@@ -3,6 +3,7 @@
 //	bench -a 200 -c 0 -inflight 8 -s 1024 -d 15s ws://127.0.0.1:8080/
 //	bench -plain -a 200 -inflight 8 -s 64 -d 15s ws://127.0.0.1:19002/
 //	bench -hold -a 9000 -c 2000 -d 60s -w 2 -ready-file /tmp/held ws://127.0.0.1:8080/
+//	bench -q -hold -d 0 -a 3000 -kex xwing -server-key "$(sed -n 's/^public key: //p' keygen.out)" ws://127.0.0.1:8080/
 //
 // It drives a SocketX proxy through the Go SDK (package client), or with
 // -plain any plain WebSocket proxy or echo server, prints a progress line each
@@ -51,7 +52,10 @@ func run(args []string) int {
 	fs.IntVar(&cfg.Size, "s", 64, "message size in bytes")
 	fs.IntVar(&cfg.Inflight, "inflight", 1, "messages in flight per connection")
 	fs.BoolVar(&cfg.Text, "text", false, "send text messages (default binary)")
-	fs.IntVar(&cfg.Strength, "strength", 512, "SocketX key exchange: 512, 768, 1024, or 0 for classical X25519 (must match MTE_KYBER_STRENGTH)")
+	cfg.Strength = 512
+	fs.Var(loadgen.StrengthFlag{P: &cfg.Strength}, "strength", "SocketX key exchange: 512, 768, 1024, 0 for classical X25519, or xwing (must match MTE_KYBER_STRENGTH / MTE_KEY_EXCHANGE; names as MTE_KEY_EXCHANGE spells them are accepted too)")
+	fs.Var(loadgen.StrengthFlag{P: &cfg.Strength}, "kex", "same as -strength")
+	fs.StringVar(&cfg.ServerKey, "server-key", "", "pin the proxy (server authentication): the base64 public key socketx keygen printed for its MTE_SERVER_KEY_FILES / MTE_SERVER_KEYS")
 	fs.BoolVar(&cfg.Plain, "plain", false, "target is a plain WebSocket proxy or echo server")
 	fs.BoolVar(&cfg.Hold, "hold", false, "open the connections and hold them idle for -d (0: close as soon as all are set up)")
 	fs.IntVar(&cfg.SrcIPs, "src-ips", 0, "bind source addresses 127.0.0.1..N round robin")

@@ -5,27 +5,30 @@ import (
 	"net/netip"
 	"net/url"
 	"time"
+
+	"github.com/socketx/socketx-server/mte"
 )
 
 // Config is one load run. The zero values of the optional fields take the
 // defaults documented on each.
 type Config struct {
-	URL      string        // ws:// URL of the proxy or echo server
-	Conns    int           // total connections (-a)
-	Rate     float64       // new connections per second (-c); 0 = as fast as DialParallel allows
-	Parallel int           // dials in flight at most (default 64)
-	Messages int           // messages per connection (-m); 0 = until Duration; with Hold: echoes before holding
-	Duration time.Duration // sending (or holding) time after the dial phase (-d)
-	Size     int           // message size in bytes (-s)
-	Inflight int           // messages in flight per connection (default 1)
-	Text     bool          // text messages instead of binary
-	Strength int           // SocketX key exchange: 512, 768, 1024, or 0 for classical X25519
-	Plain    bool          // plain WebSocket target instead of SocketX
-	Hold     bool          // open and hold idle connections (no messages)
-	SrcIPs   int           // bind source addresses 127.0.0.1..N round robin (0 = kernel's choice)
-	DstIPs   int           // rewrite a 127.0.0.1 target to 127.0.0.1..N round robin (0 = as given)
-	Timeout  time.Duration // dial + handshake deadline per connection (default 10 s)
-	Drain    time.Duration // after Duration, wait this long for echoes in flight (default 5 s)
+	URL       string        // ws:// URL of the proxy or echo server
+	Conns     int           // total connections (-a)
+	Rate      float64       // new connections per second (-c); 0 = as fast as DialParallel allows
+	Parallel  int           // dials in flight at most (default 64)
+	Messages  int           // messages per connection (-m); 0 = until Duration; with Hold: echoes before holding
+	Duration  time.Duration // sending (or holding) time after the dial phase (-d)
+	Size      int           // message size in bytes (-s)
+	Inflight  int           // messages in flight per connection (default 1)
+	Text      bool          // text messages instead of binary
+	Strength  int           // SocketX key exchange: 512, 768, 1024, 0 for classical X25519, or int(mte.StrengthXWing) (ParseStrength)
+	ServerKey string        // pin the proxy: base64 ML-KEM-768 public key from socketx keygen ("" = no server authentication)
+	Plain     bool          // plain WebSocket target instead of SocketX
+	Hold      bool          // open and hold idle connections (no messages)
+	SrcIPs    int           // bind source addresses 127.0.0.1..N round robin (0 = kernel's choice)
+	DstIPs    int           // rewrite a 127.0.0.1 target to 127.0.0.1..N round robin (0 = as given)
+	Timeout   time.Duration // dial + handshake deadline per connection (default 10 s)
+	Drain     time.Duration // after Duration, wait this long for echoes in flight (default 5 s)
 
 	// IndexBase offsets connection numbers (for address spreading) in
 	// worker processes.
@@ -68,10 +71,17 @@ func (c Config) Validate() error {
 		return bad("messages, size, inflight and duration must be >= 0")
 	case !c.Hold && c.Messages == 0 && c.Duration == 0:
 		return bad("echo mode needs -m or -d")
-	case !c.Plain && c.Strength != 0 && c.Strength != 512 && c.Strength != 768 && c.Strength != 1024:
-		return bad("strength must be 0, 512, 768 or 1024")
+	case !c.Plain && !validStrength(c.Strength):
+		return bad("strength must be 0, 512, 768, 1024 or xwing")
+	case c.Plain && c.ServerKey != "":
+		return bad("-server-key needs a SocketX target, not -plain")
 	case c.SrcIPs < 0 || c.SrcIPs > 254 || c.DstIPs < 0 || c.DstIPs > 254:
 		return bad("src/dst address counts must be 0..254")
+	}
+	if c.ServerKey != "" {
+		if _, err := mte.ParseServerPublicKey(c.ServerKey); err != nil {
+			return bad("server key: %v", err)
+		}
 	}
 	if c.DstIPs > 0 {
 		a, err := netip.ParseAddr(u.Hostname())

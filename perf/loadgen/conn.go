@@ -47,6 +47,13 @@ func newDialer(cfg Config) (*dialer, error) {
 	} else {
 		d.opts.Strength = mte.Strength(cfg.Strength)
 	}
+	if cfg.ServerKey != "" {
+		pin, err := client.ParseServerKey(cfg.ServerKey)
+		if err != nil {
+			return nil, err
+		}
+		d.opts.ServerKeys = []client.ServerKey{pin}
+	}
 	return d, nil
 }
 

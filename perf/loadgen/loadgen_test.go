@@ -190,7 +190,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{Config{URL: "wss://127.0.0.1:1/", Conns: 1, Hold: true}, `loadgen: invalid configuration: url scheme must be ws (loopback benchmarks only), got "wss"`},
 		{Config{URL: "ws://127.0.0.1:1/", Conns: 1}, "loadgen: invalid configuration: echo mode needs -m or -d"},
-		{Config{URL: "ws://127.0.0.1:1/", Conns: 1, Hold: true, Strength: 256}, "loadgen: invalid configuration: strength must be 0, 512, 768 or 1024"},
+		{Config{URL: "ws://127.0.0.1:1/", Conns: 1, Hold: true, Strength: 256}, "loadgen: invalid configuration: strength must be 0, 512, 768, 1024 or xwing"},
 		{Config{URL: "ws://localhost:1/", Conns: 1, Hold: true, Plain: true, DstIPs: 2}, "loadgen: invalid configuration: -dst-ips needs a ws://127.0.0.1:port URL"},
 	} {
 		if err := c.cfg.Validate(); err == nil || err.Error() != c.want {

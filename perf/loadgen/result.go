@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/socketx/socketx-server/mte"
 )
 
 // Result is the outcome of a run (merged over workers). Durations are in
@@ -17,7 +19,10 @@ type Result struct {
 	Size     int    `json:"size"`
 	Inflight int    `json:"inflight"`
 	Text     bool   `json:"text"`
-	Strength int    `json:"strength"`
+	Strength int    `json:"strength"` // Config.Strength; X-Wing is int(mte.StrengthXWing)
+	// ServerKeyID is the key ID of the pinned server key (-server-key),
+	// empty without server authentication.
+	ServerKeyID string `json:"server_key_id,omitempty"`
 
 	Established int64   `json:"established"`
 	Failed      int64   `json:"failed"`
@@ -53,6 +58,9 @@ func (r *runner) result(window time.Duration, msgs, bytes uint64) *Result {
 		SetupSecs:  time.Duration(r.lastSetup.Load()).Seconds(),
 		WindowSecs: window.Seconds(), WindowMsgs: msgs, WindowBytes: bytes, Msgs: r.msgs.Load(),
 		Errors: map[string]uint64{}, SetupHist: &r.setup, RTTHist: &r.rtt,
+	}
+	if k, err := mte.ParseServerPublicKey(r.cfg.ServerKey); err == nil && r.cfg.ServerKey != "" {
+		res.ServerKeyID = k.ID().String()
 	}
 	if r.cfg.Plain {
 		res.Mode, res.Strength = "plain", 0
@@ -131,7 +139,10 @@ func (res *Result) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, " size=%d inflight=%d %s", res.Size, res.Inflight, kind)
 	}
 	if res.Mode == "socketx" {
-		fmt.Fprintf(w, " strength=%d", res.Strength)
+		fmt.Fprintf(w, " strength=%s", StrengthFlag{&res.Strength})
+		if res.ServerKeyID != "" {
+			fmt.Fprintf(w, " server-key=%s", res.ServerKeyID)
+		}
 	}
 	fmt.Fprintln(w)
 	row := func(name, format string, args ...any) {

@@ -2,7 +2,9 @@
 // (socketx.js, built from sdk/js), sends text and binary messages to the echo
 // upstream and logs each message with its round-trip time.
 // Query parameters: proxy (default ws://<this host>:8080/), strength
-// (512, 768, 1024 or 0), autoconnect=0 to wait for the Connect button.
+// (512, 768, 1024, xwing or 0), serverKey (the base64 public key `socketx
+// keygen` printed: pins the proxy, passed as the SDK's serverKeys),
+// autoconnect=0 to wait for the Connect button.
 import { SocketX } from './socketx.js';
 
 const $ = (id) => document.getElementById(id);
@@ -15,7 +17,16 @@ let received = 0;
 const inflight = []; // send timestamps; the echo upstream answers in order
 
 $('proxy').value = params.get('proxy') || `ws://${location.hostname || '127.0.0.1'}:8080/`;
-if (['0', '512', '768', '1024'].includes(params.get('strength'))) $('strength').value = params.get('strength');
+if (['0', '512', '768', '1024', 'xwing'].includes(params.get('strength'))) $('strength').value = params.get('strength');
+// A '+' in a query value that was not percent-encoded arrives as a space.
+const serverKey = (params.get('serverKey') || '').trim().replace(/ /g, '+');
+const NO_PIN = 'not authenticated (no pin)';
+
+// serverAuth describes what the SDK proved about the server.
+function serverAuth(s) {
+  if (!serverKey) return NO_PIN;
+  return s.serverKeyId ? `authenticated, key ID ${s.serverKeyId}` : 'not authenticated';
+}
 
 function setState(state) {
   $('state').textContent = state;
@@ -74,24 +85,28 @@ function logEvent(text, cls = 'event') {
 
 async function connect() {
   const url = $('proxy').value.trim();
-  const kyberStrength = Number($('strength').value);
+  const kyberStrength = $('strength').value === 'xwing' ? 'xwing' : Number($('strength').value);
+  const options = { kyberStrength, reconnect: { maxAttempts: 5 } };
+  if (serverKey) options.serverKeys = [serverKey];
   setState('connecting');
   const t0 = performance.now();
   try {
-    socket = await SocketX.connect(url, { kyberStrength, reconnect: { maxAttempts: 5 } });
+    socket = await SocketX.connect(url, options);
   } catch (err) {
     socket = null;
     setState('error');
+    $('server-auth').textContent = serverKey ? `not authenticated (${err.kind ?? 'error'}: ${err.message})` : NO_PIN;
     logEvent(`connect failed (${err.kind ?? 'error'}): ${err.message}`, 'error');
     return;
   }
   const pairing = performance.now() - t0;
   $('kex').textContent = socket.keyExchange + (socket.strength === 0 ? ' — not post-quantum' : '');
+  $('server-auth').textContent = serverAuth(socket);
   $('eeid').textContent = socket.eeid;
   $('pairing').textContent = `${pairing.toFixed(0)} ms`;
   inflight.length = 0;
   setState('open');
-  logEvent(`paired with ${socket.keyExchange}, eeid ${socket.eeid}`);
+  logEvent(`paired with ${socket.keyExchange}, eeid ${socket.eeid}, server ${serverAuth(socket)}`);
   const s = socket;
   s.onmessage = (ev) => {
     received++;
@@ -106,6 +121,7 @@ async function connect() {
   s.onreconnected = (ev) => {
     inflight.length = 0;
     $('eeid').textContent = ev.eeid;
+    $('server-auth').textContent = serverAuth(s);
     setState('open');
     logEvent(`re-paired, eeid ${ev.eeid}`);
   };
