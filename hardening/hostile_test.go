@@ -168,22 +168,7 @@ func pairRequestWith(t *testing.T, p *mte.Profile, change map[string]any) []byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(in.Request(), &m); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range change {
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return changeFields(t, in.Request(), change)
 }
 
 // pinnedRequestWith returns the pairRequest of a client pinning pin, with
@@ -194,8 +179,15 @@ func pinnedRequestWith(t *testing.T, p *mte.Profile, pin mte.ServerPublicKey, ch
 	if err != nil {
 		t.Fatal(err)
 	}
+	return changeFields(t, in.Request(), change)
+}
+
+// changeFields re-encodes the JSON object req with fields changed (a nil
+// value deletes the field).
+func changeFields(t *testing.T, req []byte, change map[string]any) []byte {
+	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal(in.Request(), &m); err != nil {
+	if err := json.Unmarshal(req, &m); err != nil {
 		t.Fatal(err)
 	}
 	for k, v := range change {
