@@ -339,15 +339,7 @@ func TestDrainSendsGoingAwayAndExits(t *testing.T) {
 	if resp.StatusCode != 503 {
 		t.Errorf("/ready during drain = %d, want 503", resp.StatusCode)
 	}
-	for i, c := range conns {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, _, err := c.Receive(ctx)
-		cancel()
-		var ce *client.CloseError
-		if !errorsAs(err, &ce) || ce.Code != 1001 || ce.Reason != "going away" {
-			t.Fatalf("client %d: %v, want close 1001 going away", i, err)
-		}
-	}
+	expectGoingAway(t, conns)
 	select {
 	case err := <-p.Exit:
 		if err != nil {
