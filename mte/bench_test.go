@@ -145,7 +145,7 @@ func BenchmarkSealOpen1KiB(b *testing.B) {
 }
 
 // BenchmarkEncapsulate is the server's key exchange for one direction
-// (circl's Unpack + EncapsulateTo for ML-KEM, crypto/ecdh for X25519, both
+// (circl's Unpack + EncapsulateTo for ML-KEM, circl's dh/x25519 for X25519, both
 // halves and the SHA3-256 combiner for X-Wing): the
 // floor under Respond, which runs it twice.
 func BenchmarkEncapsulate(b *testing.B) {

@@ -70,24 +70,34 @@ func encapsulate(st Strength, field string, pub, seed, secret, shared []byte) er
 			return modulusError(field, st)
 		}
 	default:
-		curve := ecdh.X25519()
-		peer, err := curve.NewPublicKey(pub)
-		if err != nil {
-			return detail("mte: "+field+" is not an X25519 public key", ErrBadPairRequest)
-		}
-		eph, err := curve.NewPrivateKey(seed)
-		if err != nil {
-			return err
-		}
-		ss, err := eph.ECDH(peer)
-		if err != nil { // all-zero output: low-order point (RFC 7748 §6.1)
+		if !encapsX25519(pub, seed, secret, shared) { // all-zero output: low-order point (RFC 7748 §6.1)
 			return detail("mte: "+field+" is a low-order X25519 point", ErrBadPairRequest)
 		}
-		copy(shared, ss)
-		clear(ss)
-		copy(secret, eph.PublicKey().Bytes())
 	}
 	return nil
+}
+
+// encapsX25519 is the server side of X25519 (RFC 7748 §6.1) on fixed
+// arrays with circl's dh/x25519: the ephemeral public key
+// X25519(seed, 9) goes to secret, X25519(seed, pub) to shared. Clamping the
+// scalar and masking the top bit of pub are X25519's own (§5). It reports
+// false for a low-order pub (an all-zero shared secret, which it clears).
+// crypto/ecdh computes the same with 7 allocations and, measured here, about
+// 1.5× the time (BenchmarkEncapsulate/x25519); TestX25519AgainstECDH pins the
+// two together.
+func encapsX25519(pub, seed, secret, shared []byte) bool {
+	var sk, pk, eph, ss x25519.Key
+	copy(sk[:], seed)
+	copy(pk[:], pub)
+	x25519.KeyGen(&eph, &sk)
+	ok := x25519.Shared(&ss, &sk, &pk)
+	if ok {
+		copy(shared, ss[:])
+		copy(secret, eph[:])
+	}
+	clear(sk[:])
+	clear(ss[:])
+	return ok
 }
 
 // ML-KEM.Encaps_internal (FIPS 203 Algorithm 17) over circl's K-PKE:

@@ -1,6 +1,7 @@
 package mte
 
 import (
+	crand "crypto/rand"
 	"encoding/binary"
 	"io"
 )
@@ -78,8 +79,9 @@ const maxServerRand = 2 * (maxEncapsSeedSize + 8)
 // without header) to dst and pairs s: its encoder is the s2c direction, its
 // decoder the c2s direction with window p.Window(). On error s is left
 // unpaired and dst is returned unchanged. Given a dst with room for the
-// response, it allocates once for ML-KEM: the random bytes, which escape
-// through rand (see TestRespondAllocs). It uses about 20 KiB of stack.
+// response and crypto/rand.Reader as rand, it does not allocate (any other
+// reader costs one allocation: see readRand and TestRespondAllocs). It uses
+// about 20 KiB of stack.
 func (s *Session) Respond(p *Profile, pairRequest []byte, rand io.Reader, dst []byte) ([]byte, error) {
 	s.Reset()
 	st := p.Strength()
@@ -88,9 +90,9 @@ func (s *Session) Respond(p *Profile, pairRequest []byte, rand io.Reader, dst []
 	if err != nil {
 		return dst, err
 	}
-	var rnd [maxServerRand]byte // escapes through rand.Read: one allocation
+	var rnd [maxServerRand]byte
 	n := encapsSeedSize(st)
-	if _, err := io.ReadFull(rand, rnd[:serverRandSize(st)]); err != nil {
+	if err := readRand(rand, rnd[:serverRandSize(st)]); err != nil {
 		return dst, err
 	}
 	encSeed, decSeed := rnd[0:n], rnd[n+8:2*n+8]
@@ -123,6 +125,22 @@ func (s *Session) Respond(p *Profile, pairRequest []byte, rand io.Reader, dst []
 	s.dec.init(chainKey0(p.salt, decShared[:], dirC2S, decNonce, req.encPers), p.Window())
 	s.eeid = computeEEID(dst[start:])
 	return dst, nil
+}
+
+// readRand fills b from r without letting b escape, so that Respond's
+// random bytes stay on its stack. For crypto/rand.Reader it calls
+// crypto/rand.Read, which does not retain b; any other reader (tests'
+// deterministic ones) reads into a heap copy: one allocation.
+func readRand(r io.Reader, b []byte) error {
+	if r == crand.Reader {
+		_, err := crand.Read(b)
+		return err
+	}
+	tmp := make([]byte, len(b))
+	_, err := io.ReadFull(r, tmp)
+	copy(b, tmp)
+	clear(tmp)
+	return err
 }
 
 // authInputs are what respondAuth takes over from Respond.
