@@ -56,6 +56,7 @@ func run(args []string) int {
 	fs.Var(loadgen.StrengthFlag{P: &cfg.Strength}, "strength", "SocketX key exchange: 512, 768, 1024, 0 for classical X25519, or xwing (must match MTE_KYBER_STRENGTH / MTE_KEY_EXCHANGE; names as MTE_KEY_EXCHANGE spells them are accepted too)")
 	fs.Var(loadgen.StrengthFlag{P: &cfg.Strength}, "kex", "same as -strength")
 	fs.StringVar(&cfg.ServerKey, "server-key", "", "pin the proxy (server authentication): the base64 public key socketx keygen printed for its MTE_SERVER_KEY_FILES / MTE_SERVER_KEYS")
+	fs.IntVar(&cfg.KeyPool, "key-pool", 0, "SocketX: reuse N pre-generated client key pairs instead of generating two per connection (the proxy's work is unchanged; load tests only)")
 	fs.BoolVar(&cfg.Plain, "plain", false, "target is a plain WebSocket proxy or echo server")
 	fs.BoolVar(&cfg.Hold, "hold", false, "open the connections and hold them idle for -d (0: close as soon as all are set up)")
 	fs.IntVar(&cfg.SrcIPs, "src-ips", 0, "bind source addresses 127.0.0.1..N round robin")

@@ -23,6 +23,7 @@ type Config struct {
 	Text      bool          // text messages instead of binary
 	Strength  int           // SocketX key exchange: 512, 768, 1024, 0 for classical X25519, or int(mte.StrengthXWing) (ParseStrength)
 	ServerKey string        // pin the proxy: base64 ML-KEM-768 public key from socketx keygen ("" = no server authentication)
+	KeyPool   int           // SocketX only: reuse this many pre-generated client key pairs (0 = a fresh pair per connection, through the Go SDK)
 	Plain     bool          // plain WebSocket target instead of SocketX
 	Hold      bool          // open and hold idle connections (no messages)
 	SrcIPs    int           // bind source addresses 127.0.0.1..N round robin (0 = kernel's choice)
@@ -73,6 +74,10 @@ func (c Config) Validate() error {
 		return bad("echo mode needs -m or -d")
 	case !c.Plain && !validStrength(c.Strength):
 		return bad("strength must be 0, 512, 768, 1024 or xwing")
+	case c.KeyPool < 0:
+		return bad("key pool size must be >= 0")
+	case c.Plain && c.KeyPool > 0:
+		return bad("-key-pool needs a SocketX target, not -plain")
 	case c.Plain && c.ServerKey != "":
 		return bad("-server-key needs a SocketX target, not -plain")
 	case c.SrcIPs < 0 || c.SrcIPs > 254 || c.DstIPs < 0 || c.DstIPs > 254:

@@ -27,6 +27,11 @@ type dialer struct {
 	uri   string
 	opts  client.Options
 	mtype mte.MessageType
+
+	// The key-pool client (Config.KeyPool > 0).
+	pool     *keyPool
+	profile  *mte.Profile
+	pathname string
 }
 
 func newDialer(cfg Config) (*dialer, error) {
@@ -54,6 +59,19 @@ func newDialer(cfg Config) (*dialer, error) {
 		}
 		d.opts.ServerKeys = []client.ServerKey{pin}
 	}
+	if cfg.KeyPool > 0 {
+		if d.profile, err = poolProfile(&d.opts); err != nil {
+			return nil, err
+		}
+		var pin *mte.ServerPublicKey
+		if len(d.opts.ServerKeys) > 0 {
+			pin = &d.opts.ServerKeys[0]
+		}
+		if d.pool, err = newKeyPool(cfg.KeyPool, d.profile, pin); err != nil {
+			return nil, err
+		}
+		d.pathname = client.Pathname(u)
+	}
 	return d, nil
 }
 
@@ -75,6 +93,9 @@ func (d *dialer) dial(ctx context.Context, i int) (wsConn, error) {
 			return nil, err
 		}
 		return c, nil
+	}
+	if d.pool != nil {
+		return dialPool(ctx, host, d.uri, d.pathname, local, d.cfg.Text, d.profile, d.pool)
 	}
 	u := *d.u
 	u.Host = host

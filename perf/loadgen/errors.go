@@ -57,7 +57,7 @@ func classifyDial(err error) Kind {
 		return KindTimeout
 	case errors.As(err, &status), errors.As(err, &upErr), errors.Is(err, errUpgrade):
 		return KindUpgrade
-	case errors.As(err, &ce), errors.As(err, &he), errors.As(err, &me):
+	case errors.As(err, &ce), errors.As(err, &he), errors.As(err, &me), errors.Is(err, errKeyPoolHandshake):
 		return KindHandshake
 	case errors.As(err, &op) && op.Op == "dial":
 		return KindDial

@@ -94,6 +94,37 @@ func TestSocketXThroughProxy(t *testing.T) {
 	}
 }
 
+// The key-pool client: 12 connections share 3 pre-generated key pairs,
+// yet the proxy pairs each of them with its own key exchange and relays
+// exactly the messages the bench counted, text messages checked byte for
+// byte; a strength the proxy does not run fails every setup as "handshake".
+func TestKeyPoolThroughProxy(t *testing.T) {
+	echo := startEcho(t)
+	proxy := startProxy(t, echo.URL())
+	url := fmt.Sprintf("ws://%s/bench", proxy.Addr())
+	res, err := Run(context.Background(), Config{
+		URL: url, Conns: 12, Inflight: 2, Size: 100, Messages: 25, Text: true, Strength: 512, KeyPool: 3,
+	}, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Established != 12 || res.Failed != 0 || res.ErrorCount() != 0 || res.Msgs != 12*25 {
+		t.Fatalf("established %d failed %d errors %v msgs %d", res.Established, res.Failed, res.Errors, res.Msgs)
+	}
+	st := proxy.Stats()
+	if st.Paired != 12 || st.Decoded != 12*25 || st.Encoded != 12*25 {
+		t.Fatalf("proxy paired %d decoded %d encoded %d, want 12, 300, 300", st.Paired, st.Decoded, st.Encoded)
+	}
+
+	res, err = Run(context.Background(), Config{URL: url, Conns: 3, Hold: true, Strength: 768, KeyPool: 2}, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Established != 0 || res.Errors[KindHandshake.String()] != 3 {
+		t.Fatalf("strength mismatch: established %d errors %v, want 3 handshake errors", res.Established, res.Errors)
+	}
+}
+
 // Two worker processes (this test binary re-executed) against the echo
 // directly, a fixed message count each: the merged result counts exactly.
 func TestPlainWorkersExactCounts(t *testing.T) {
@@ -191,6 +222,8 @@ func TestConfigValidate(t *testing.T) {
 		{Config{URL: "wss://127.0.0.1:1/", Conns: 1, Hold: true}, `loadgen: invalid configuration: url scheme must be ws (loopback benchmarks only), got "wss"`},
 		{Config{URL: "ws://127.0.0.1:1/", Conns: 1}, "loadgen: invalid configuration: echo mode needs -m or -d"},
 		{Config{URL: "ws://127.0.0.1:1/", Conns: 1, Hold: true, Strength: 256}, "loadgen: invalid configuration: strength must be 0, 512, 768, 1024 or xwing"},
+		{Config{URL: "ws://127.0.0.1:1/", Conns: 1, Hold: true, Plain: true, KeyPool: 4}, "loadgen: invalid configuration: -key-pool needs a SocketX target, not -plain"},
+		{Config{URL: "ws://127.0.0.1:1/", Conns: 1, Hold: true, KeyPool: -1}, "loadgen: invalid configuration: key pool size must be >= 0"},
 		{Config{URL: "ws://localhost:1/", Conns: 1, Hold: true, Plain: true, DstIPs: 2}, "loadgen: invalid configuration: -dst-ips needs a ws://127.0.0.1:port URL"},
 	} {
 		if err := c.cfg.Validate(); err == nil || err.Error() != c.want {
