@@ -3,12 +3,16 @@
 # on loopback, one command. See perf/README.md.
 #
 #   perf/compare.sh              full run (≤ 10 min)
-#   QUICK=1 perf/compare.sh      quick run (~2 min): shorter runs, 1k/3k held connections
+#   QUICK=1 perf/compare.sh      quick run (~3 min): shorter runs, 1k/3k held connections
 #
-# Environment knobs: TARGETS="direct nginx haproxy socketx", DURATION=15s,
-# CONNS=200, INFLIGHT=8, SIZES="64 1024", HOLD_LOW=1000, HOLD_HIGH=9000,
-# SETUP_CONNS=3000, STRENGTH=768, PIN=1 (0 skips the taskset runs),
-# SYSCALLS=1 (0 skips counting system calls with perf stat),
+# Environment knobs: TARGETS="direct nginx haproxy haproxy-tcp socketx",
+# DURATION=15s, CONNS=200, INFLIGHT=8, SIZES="64 1024", HOLD_LOW=1000,
+# HOLD_HIGH=9000, SETUP_CONNS=3000, STRENGTH=768, KEY_POOL=64 (SocketX
+# setup and storm clients reuse this many pre-generated key pairs; 0 = a
+# fresh pair per connection through the Go SDK), LB_CONNS=2000 LB_INFLIGHT=1
+# LB_SIZE=1024 (the little-batching row; LB=0 skips it), STORM=1 (0 skips the
+# storm scenario), STORM_DURATION=10s, STORM_CHUNK=3000, PIN=1 (0 skips the
+# taskset runs), SYSCALLS=1 (0 skips counting system calls with perf stat),
 # KEEP=1 (keep the scratch directory), OUT=perf/results.
 #
 # Writes $OUT/<date>[-quick].md, .svg and .jsonl. Every process it starts is
@@ -24,25 +28,35 @@ if [[ $QUICK == 1 ]]; then
 	HOLD_HIGH=${HOLD_HIGH:-3000}
 	SETUP_CONNS=${SETUP_CONNS:-1000}
 	PIN_SIZES=${PIN_SIZES:-1024}
+	STORM_DURATION=${STORM_DURATION:-4s}
+	LB_CONNS=${LB_CONNS:-1000}
 	SUFFIX=-quick
 else
 	DURATION=${DURATION:-15s}
 	HOLD_HIGH=${HOLD_HIGH:-9000}
 	SETUP_CONNS=${SETUP_CONNS:-3000}
 	PIN_SIZES=${PIN_SIZES:-64 1024}
+	STORM_DURATION=${STORM_DURATION:-10s}
+	LB_CONNS=${LB_CONNS:-2000}
 	SUFFIX=
 fi
-TARGETS=${TARGETS:-direct nginx haproxy socketx}
+TARGETS=${TARGETS:-direct nginx haproxy haproxy-tcp socketx}
 CONNS=${CONNS:-200}
 INFLIGHT=${INFLIGHT:-8}
 SIZES=${SIZES:-64 1024}
 HOLD_LOW=${HOLD_LOW:-1000}
 STRENGTH=${STRENGTH:-768}
+KEY_POOL=${KEY_POOL:-64}
+LB=${LB:-1}
+LB_INFLIGHT=${LB_INFLIGHT:-1}
+LB_SIZE=${LB_SIZE:-1024}
+STORM=${STORM:-1}
+STORM_CHUNK=${STORM_CHUNK:-3000}
 PIN=${PIN:-1}
 SYSCALLS=${SYSCALLS:-1}
 OUT=${OUT:-$ROOT/perf/results}
 
-ECHO_PORT=19001 NGINX_PORT=19002 HAPROXY_PORT=19003 SOCKETX_PORT=19004 ADMIN_PORT=19090
+ECHO_PORT=19001 NGINX_PORT=19002 HAPROXY_PORT=19003 SOCKETX_PORT=19004 HAPROXY_TCP_PORT=19005 ADMIN_PORT=19090
 NCPU=$(nproc)
 ALLCPUS=0-$((NCPU - 1))
 
@@ -125,9 +139,9 @@ install_proxies() {
 
 install_proxies
 for t in nginx haproxy; do
-	if [[ " $TARGETS " == *" $t "* ]] && ! command -v "$t" >/dev/null; then
+	if [[ " $TARGETS " == *" $t "* || ($t == haproxy && " $TARGETS " == *" haproxy-tcp "*) ]] && ! command -v "$t" >/dev/null; then
 		log "$t is not installed; skipping it"
-		TARGETS=${TARGETS//$t/}
+		TARGETS=$(tr ' ' '\n' <<<"$TARGETS" | grep -v "^$t\(-tcp\)\?\$" | tr '\n' ' ')
 	fi
 done
 
@@ -170,6 +184,14 @@ start_target() {
 		TPID=$!
 		URL=ws://127.0.0.1:$HAPROXY_PORT/
 		wait_port $HAPROXY_PORT
+		;;
+	haproxy-tcp)
+		sed -e "s#@RUN@#$RUN#g" -e "s#@PORT@#$HAPROXY_TCP_PORT#g" -e "s#@ECHO@#127.0.0.1:$ECHO_PORT#g" \
+			perf/conf/haproxy-tcp.cfg >"$RUN/haproxy-tcp.cfg"
+		haproxy -db -f "$RUN/haproxy-tcp.cfg" >"$RUN/haproxy-tcp.log" 2>&1 &
+		TPID=$!
+		URL=ws://127.0.0.1:$HAPROXY_TCP_PORT/
+		wait_port $HAPROXY_TCP_PORT
 		;;
 	socketx)
 		DOMAIN_MAP="{\"*\":{\"upstream\":\"ws://127.0.0.1:$ECHO_PORT\",\"allowedOrigins\":[\"*\"]}}" \
@@ -266,6 +288,10 @@ mode_args() { # mode_args TARGET: bench flags for the target's protocol
 	if [[ $1 == socketx ]]; then echo "-strength $STRENGTH"; else echo "-plain"; fi
 }
 
+pool_args() { # pool_args TARGET: the key-pool client's flag for SocketX setup storms
+	if [[ $1 == socketx && $KEY_POOL -gt 0 ]]; then echo "-key-pool $KEY_POOL"; fi
+}
+
 BENCH_PREFIX=() # e.g. (taskset -c 1)
 
 bench() { # bench NAME TARGET ARGS...: bounded bench run, JSON to $RUN/NAME.json
@@ -282,8 +308,9 @@ bench() { # bench NAME TARGET ARGS...: bounded bench run, JSON to $RUN/NAME.json
 }
 
 # ---- scenarios -----------------------------------------------------------------
-throughput() { # throughput TARGET SIZE PINNED
-	local t=$1 size=$2 pinned=$3 before after res sc=null
+throughput() { # throughput TARGET SIZE PINNED [CONNS INFLIGHT]
+	local t=$1 size=$2 pinned=$3 conns=${4:-$CONNS} inflight=${5:-$INFLIGHT} before after res sc=null
+	local name=tp-$t-$size-$pinned-$conns-$inflight
 	BENCH_PREFIX=()
 	if [[ $pinned == true ]]; then
 		# shellcheck disable=SC2046
@@ -294,11 +321,11 @@ throughput() { # throughput TARGET SIZE PINNED
 	before=$(sample "$TPID")
 	if [[ -n $PERF_EVENTS ]]; then
 		# shellcheck disable=SC2046
-		perf_start "$RUN/perf-tp-$t-$size-$pinned.csv" $(tree "$TPID")
+		perf_start "$RUN/perf-$name.csv" $(tree "$TPID")
 	fi
-	res=$(bench "tp-$t-$size-$pinned" "$t" -a "$CONNS" -inflight "$INFLIGHT" -s "$size" -d "$DURATION")
+	res=$(bench "$name" "$t" -a "$conns" -inflight "$inflight" -s "$size" -d "$DURATION")
 	if [[ -n $PERF_EVENTS ]]; then
-		perf_stop "$RUN/perf-tp-$t-$size-$pinned.csv"
+		perf_stop "$RUN/perf-$name.csv"
 		sc=$PERF_RESULT
 	fi
 	after=$(sample "$TPID")
@@ -309,7 +336,7 @@ throughput() { # throughput TARGET SIZE PINNED
 	fi
 	printf '{"kind":"throughput","target":"%s","size":%d,"pinned":%s,"before":%s,"after":%s,"bench":%s,"syscalls":%s}\n' \
 		"$t" "$size" "$pinned" "$before" "$after" "$res" "$sc" >>"$RESULTS"
-	log "  $t ${size}B pinned=$pinned: $(jq_msgs "$res")syscalls $sc"
+	log "  $t ${size}B ${conns}×$inflight pinned=$pinned: $(jq_msgs "$res")syscalls $sc"
 }
 
 jq_msgs() { # a one-line summary without jq
@@ -319,10 +346,43 @@ jq_msgs() { # a one-line summary without jq
 setup_rate() { # setup_rate TARGET
 	local t=$1 before after res
 	before=$(sample "$TPID")
-	res=$(bench "setup-$t" "$t" -hold -d 0 -a "$SETUP_CONNS" -p 64 -w 2)
+	# shellcheck disable=SC2046
+	res=$(bench "setup-$t" "$t" -hold -d 0 -a "$SETUP_CONNS" -p 64 -w 2 $(pool_args "$t"))
 	after=$(sample "$TPID")
 	printf '{"kind":"setup","target":"%s","before":%s,"after":%s,"bench":%s}\n' "$t" "$before" "$after" "$res" >>"$RESULTS"
 	log "  $t setup: $(jq_msgs "$res")"
+}
+
+storm() { # storm TARGET: relay p99 alone, then during a storm of new clients
+	local t=$1 base res before after rpid chunks=() n=0 t0 t1 s
+	base=$(bench "storm-base-$t" "$t" -a "$CONNS" -inflight "$INFLIGHT" -s 1024 -d "$STORM_DURATION")
+	rm -f "$RUN/storm.ready"
+	before=$(sample "$TPID")
+	# shellcheck disable=SC2046
+	timeout 600 "$BIN/bench" -q $(mode_args "$t") -a "$CONNS" -inflight "$INFLIGHT" -s 1024 -d "$STORM_DURATION" \
+		-ready-file "$RUN/storm.ready" -json "$RUN/storm-relay-$t.json" "$URL" >>"$RUN/bench.log" 2>&1 &
+	rpid=$!
+	PIDS[storm-relay]=$rpid
+	wait_file "$RUN/storm.ready" 60 $rpid || log "  $t: storm relay not ready"
+	t0=$(date +%s.%N)
+	# New clients as fast as 64 setups in flight from 2 bench processes allow,
+	# each sending one 64 B message and closing, in chunks until the relay run ends.
+	while kill -0 "$rpid" 2>/dev/null && ((n < 200)); do
+		n=$((n + 1))
+		# shellcheck disable=SC2046
+		timeout 120 "$BIN/bench" -q $(mode_args "$t") $(pool_args "$t") -a "$STORM_CHUNK" -m 1 -s 64 -d 0 -p 64 -w 2 \
+			-json "$RUN/storm-$t-$n.json" "$URL" >>"$RUN/bench.log" 2>&1 || true
+		[[ -s $RUN/storm-$t-$n.json ]] && chunks+=("$(cat "$RUN/storm-$t-$n.json")")
+	done
+	t1=$(date +%s.%N)
+	stop_pid "$rpid" 30
+	unset 'PIDS[storm-relay]'
+	after=$(sample "$TPID")
+	res=$(cat "$RUN/storm-relay-$t.json" 2>/dev/null || echo null)
+	s=$(IFS=,; echo "${chunks[*]}")
+	printf '{"kind":"storm","target":"%s","before":%s,"after":%s,"baseline":%s,"bench":%s,"storm":[%s],"storm_secs":%s}\n' \
+		"$t" "$before" "$after" "$base" "$res" "$s" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')" >>"$RESULTS"
+	log "  $t storm: ${#chunks[@]} chunks of $STORM_CHUNK; relay $(grep -o '"rtt_p99_us":[0-9.e+]*' <<<"$res") without $(grep -o '"rtt_p99_us":[0-9.e+]*' <<<"$base")"
 }
 
 hold() { # hold TARGET: fresh proxy, sample before, at HOLD_LOW and at HOLD_HIGH held pairs
@@ -357,7 +417,7 @@ hold() { # hold TARGET: fresh proxy, sample before, at HOLD_LOW and at HOLD_HIGH
 }
 
 # ---- run -------------------------------------------------------------------------
-log "targets: $TARGETS; duration $DURATION; $CONNS conns × $INFLIGHT in flight; sizes $SIZES; hold $HOLD_LOW→$HOLD_HIGH; setup $SETUP_CONNS; ML-KEM-$STRENGTH"
+log "targets: $TARGETS; duration $DURATION; $CONNS conns × $INFLIGHT in flight; sizes $SIZES; little batching $LB_CONNS × $LB_INFLIGHT (LB=$LB); hold $HOLD_LOW→$HOLD_HIGH; setup $SETUP_CONNS (key pool $KEY_POOL); storm $STORM_DURATION (STORM=$STORM); ML-KEM-$STRENGTH"
 probe_perf
 start_echo
 for t in $TARGETS; do
@@ -366,13 +426,19 @@ for t in $TARGETS; do
 	for size in $SIZES; do
 		throughput "$t" "$size" false
 	done
+	if [[ $LB == 1 ]]; then
+		throughput "$t" "$LB_SIZE" false "$LB_CONNS" "$LB_INFLIGHT"
+	fi
 	if [[ $PIN == 1 && $NCPU -ge 2 && $t != direct ]]; then
 		for size in $PIN_SIZES; do
 			throughput "$t" "$size" true
 		done
 	fi
 	setup_rate "$t"
-	if [[ $t != direct ]]; then
+	if [[ $STORM == 1 && $t != direct && $t != haproxy-tcp ]]; then
+		storm "$t"
+	fi
+	if [[ $t != direct && $t != haproxy-tcp ]]; then
 		stop_target "$t"
 		start_target "$t" # fresh process: a clean memory baseline
 		hold "$t"
@@ -383,7 +449,7 @@ done
 mkdir -p "$OUT"
 STAMP=$(date -u +%Y-%m-%d)$SUFFIX
 VERSIONS="$("$BIN/socketx" version 2>&1 | head -1); $(nginx -v 2>&1 | head -1); $(haproxy -v 2>/dev/null | head -1 | cut -d' ' -f1-3); $(go version | cut -d' ' -f3-4)"
-PARAMS="$CONNS connections × $INFLIGHT in flight for $DURATION per run, sizes $SIZES B (binary), pinned runs: proxy on CPU 0 and bench+echo on CPU 1 for sizes $PIN_SIZES; hold $HOLD_LOW then $HOLD_HIGH idle pairs; setup $SETUP_CONNS connections, 64 setups in flight, 2 bench processes; SocketX MTE_KYBER_STRENGTH=$STRENGTH, LOG_LEVEL=warn; QUICK=$QUICK"
+PARAMS="$CONNS connections × $INFLIGHT in flight for $DURATION per run, sizes $SIZES B (binary), little batching $LB_CONNS × $LB_INFLIGHT at $LB_SIZE B (LB=$LB), pinned runs: proxy on CPU 0 and bench+echo on CPU 1 for sizes $PIN_SIZES; hold $HOLD_LOW then $HOLD_HIGH idle pairs; setup $SETUP_CONNS connections, 64 setups in flight, 2 bench processes, SocketX clients reuse $KEY_POOL pre-generated key pairs (KEY_POOL; the proxy's work is unchanged); storm: $CONNS × $INFLIGHT relaying 1024 B for $STORM_DURATION while chunks of $STORM_CHUNK new clients (64 in flight, 2 bench processes, one 64 B echo each) connect (STORM=$STORM); SocketX MTE_KYBER_STRENGTH=$STRENGTH, LOG_LEVEL=warn; QUICK=$QUICK"
 cp "$RESULTS" "$OUT/$STAMP.jsonl"
 "$BIN/compare" report -in "$RESULTS" -md "$OUT/$STAMP.md" -svg "$OUT/$STAMP.svg" -params "$PARAMS" -versions "$VERSIONS"
 log "wrote $OUT/$STAMP.md and $OUT/$STAMP.svg"

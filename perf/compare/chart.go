@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-var colors = map[string]string{"direct": "#9e9e9e", "nginx": "#2e7d32", "haproxy": "#1565c0", "socketx": "#e65100"}
+var colors = map[string]string{"direct": "#9e9e9e", "nginx": "#2e7d32", "haproxy": "#1565c0", "haproxy-tcp": "#90caf9", "socketx": "#e65100"}
 
 // chartSVG draws two panels side by side: unpinned throughput per message
 // size, and RSS KiB per held connection (slope) per proxy.
@@ -17,31 +17,40 @@ func chartSVG(recs []Record) string {
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 
 	// Left: throughput.
-	var sizes []int
-	for _, r := range recs {
-		if r.Kind == "throughput" && !r.Pinned && !containsInt(sizes, r.Size) {
-			sizes = append(sizes, r.Size)
+	// The unpinned rows of the standard connections × window (the first
+	// throughput run's), one group per size.
+	var rows []rowKey
+	for _, k := range throughputRows(recs) {
+		if !k.pinned && (len(rows) == 0 || k.conns == rows[0].conns && k.inflight == rows[0].inflight) {
+			rows = append(rows, k)
 		}
 	}
 	maxTP := 0.0
-	for _, r := range recs {
-		if r.Kind == "throughput" && !r.Pinned && r.Bench != nil {
-			maxTP = math.Max(maxTP, r.Bench.MsgsPerSec)
+	for _, k := range rows {
+		for _, t := range targets {
+			if r := findRow(recs, t, k); r != nil && r.Bench != nil {
+				maxTP = math.Max(maxTP, r.Bench.MsgsPerSec)
+			}
 		}
 	}
-	panel(&b, 20, "Echo throughput, 200 conns × 8 in flight (msgs/s)", top, bottom, panelW, maxTP)
-	groupW := float64(panelW-60) / math.Max(1, float64(len(sizes)))
-	for gi, size := range sizes {
+	title := "Echo throughput (msgs/s)"
+	if len(rows) > 0 {
+		title = fmt.Sprintf("Echo throughput, %d conns × %d in flight (msgs/s)", rows[0].conns, rows[0].inflight)
+	}
+	panel(&b, 20, title, top, bottom, panelW, maxTP)
+	groupW := float64(panelW-60) / math.Max(1, float64(len(rows)))
+	for gi, k := range rows {
+		size := k.size
 		x0 := 70 + float64(gi)*groupW
 		barW := groupW / float64(len(targets)+1)
 		for ti, t := range targets {
-			r := find(recs, "throughput", t, size, false)
+			r := findRow(recs, t, k)
 			if r == nil || r.Bench == nil {
 				continue
 			}
 			bar(&b, x0+float64(ti)*barW, barW*0.9, r.Bench.MsgsPerSec, maxTP, top, bottom, colors[t], fmt.Sprintf("%.0fk", r.Bench.MsgsPerSec/1000))
 		}
-		fmt.Fprintf(&b, `<text x="%.0f" y="%d" text-anchor="middle">%s</text>`+"\n", x0+barW*2, bottom+18, sizeLabel(size))
+		fmt.Fprintf(&b, `<text x="%.0f" y="%d" text-anchor="middle">%s</text>`+"\n", x0+barW*float64(len(targets))/2, bottom+18, sizeLabel(size))
 	}
 
 	// Right: memory.

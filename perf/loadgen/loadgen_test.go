@@ -108,7 +108,7 @@ func TestKeyPoolThroughProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Established != 12 || res.Failed != 0 || res.ErrorCount() != 0 || res.Msgs != 12*25 {
+	if res.Established != 12 || res.Failed != 0 || res.ErrorCount() != 0 || res.Msgs != 12*25 || res.KeyPool != 3 {
 		t.Fatalf("established %d failed %d errors %v msgs %d", res.Established, res.Failed, res.Errors, res.Msgs)
 	}
 	st := proxy.Stats()

@@ -23,6 +23,9 @@ type Result struct {
 	// ServerKeyID is the key ID of the pinned server key (-server-key),
 	// empty without server authentication.
 	ServerKeyID string `json:"server_key_id,omitempty"`
+	// KeyPool is Config.KeyPool: the SocketX connections paired with this
+	// many pre-generated client key pairs per worker (0: fresh pairs).
+	KeyPool int `json:"key_pool,omitempty"`
 
 	Established int64   `json:"established"`
 	Failed      int64   `json:"failed"`
@@ -53,7 +56,7 @@ type Result struct {
 func (r *runner) result(window time.Duration, msgs, bytes uint64) *Result {
 	res := &Result{
 		Target: r.cfg.URL, Mode: "socketx", Scenario: "echo", Conns: r.cfg.Conns, Workers: 1,
-		Size: r.cfg.Size, Inflight: r.cfg.Inflight, Text: r.cfg.Text, Strength: r.cfg.Strength,
+		Size: r.cfg.Size, Inflight: r.cfg.Inflight, Text: r.cfg.Text, Strength: r.cfg.Strength, KeyPool: r.cfg.KeyPool,
 		Established: r.established.Load(), Failed: r.failed.Load(),
 		SetupSecs:  time.Duration(r.lastSetup.Load()).Seconds(),
 		WindowSecs: window.Seconds(), WindowMsgs: msgs, WindowBytes: bytes, Msgs: r.msgs.Load(),
