@@ -12,8 +12,14 @@ import (
 // engine reuses one) and crypto/rand.Reader: the keys unpack on the stack
 // (see encaps768), X25519 runs on fixed arrays (encapsX25519, and the
 // X25519 half of encapsXWing), and the random bytes stay on the stack
-// (readRand). Any other reader costs one allocation.
+// (readRand). Any other reader costs one allocation. Under the race
+// detector crypto/rand.Read lets its argument escape, so the random bytes
+// cost one allocation more.
 func TestRespondAllocs(t *testing.T) {
+	var extra float64
+	if raceEnabled {
+		extra = 1
+	}
 	key, _ := GenerateServerPrivateKey(detReader("allocs server key"))
 	for _, auth := range []bool{false, true} { // server authentication costs no allocation
 		for _, st := range allStrengths {
@@ -33,8 +39,8 @@ func TestRespondAllocs(t *testing.T) {
 					t.Fatal(err)
 				}
 			})
-			if n != 0 {
-				t.Errorf("%v auth=%v: Respond allocates %v times, want 0", st, auth, n)
+			if n != extra {
+				t.Errorf("%v auth=%v: Respond allocates %v times, want %v", st, auth, n, extra)
 			}
 			r := detReader("allocs reader")
 			n = testing.AllocsPerRun(50, func() {
@@ -42,8 +48,8 @@ func TestRespondAllocs(t *testing.T) {
 					t.Fatal(err)
 				}
 			})
-			if n != 1 {
-				t.Errorf("%v auth=%v: Respond with another reader allocates %v times, want 1", st, auth, n)
+			if n != 1+extra {
+				t.Errorf("%v auth=%v: Respond with another reader allocates %v times, want %v", st, auth, n, 1+extra)
 			}
 		}
 	}
