@@ -148,6 +148,7 @@ func (sess *session) end(c closeCause) {
 		sess.closing.reason = c.client.reason
 	}
 	sess.state = stateClosed
+	sess.abandonDirect()
 	sess.dropMem()
 	if sess.client.ws && sess.client.isOpen() {
 		sess.loop.metrics.closeCodes[closeClass(c.client.code)].Add(1)

@@ -24,9 +24,13 @@
 // ends, with the close code and reason each leg gets, is in closes.go.
 //
 // Concurrency: every method that touches a session runs on the session's
-// event loop. Off the loop, a connection gets one short-lived goroutine that
-// dials its upstream, touches no session state and returns to the loop
-// through EventLoop.Enroll or EventLoop.Execute. A wss:// upstream also
+// event loop. A ws:// upstream at an IP address is connected on the loop
+// itself (dial.go: a non-blocking connect(2), the socket added to the loop
+// with gnet's EnrollFD, the dial's slot and backoff kept by
+// upstream.Manager.StartDirect/FinishDirect). Any other upstream (a host
+// name to resolve, wss://, an address whose dial slots are taken) gets one
+// short-lived goroutine that dials it, touches no session state and returns
+// to the loop through EventLoop.Enroll or EventLoop.Execute. A wss:// upstream also
 // gets, for the connection's life, the two goroutines of its TLS bridge
 // (upstream.Manager), which copy between the TLS connection and a
 // socketpair whose other end the loop owns like any TCP leg; they touch no

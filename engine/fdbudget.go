@@ -194,6 +194,14 @@ func (sess *session) dialStarted(ep upstream.Endpoint) (hold int64) {
 	return 1 + transient
 }
 
+// directDialStarted moves the session's upstream reservation to the leg a
+// direct dial opens on the loop: its one socket, no transient descriptor.
+// upstreamEnrolled settles it as for an enrolled conn.
+func (sess *session) directDialStarted() {
+	sess.budget.held--
+	sess.budget.upLeg = 1
+}
+
 // dialDone runs on the dial goroutine once the upstream conn is enrolled
 // (gnet has run OnOpen for it) or the dial has failed. An enrolled leg's own
 // descriptors pass to the session (upstreamEnrolled); the rest is released.

@@ -26,6 +26,7 @@ type proxy struct {
 	addr    string
 	profile *mte.Profile
 	logs    *observer.ObservedLogs
+	dialer  *upstream.Manager
 }
 
 type proxyOpts struct {
@@ -80,7 +81,7 @@ func startProxy(t testing.TB, o proxyOpts) *proxy {
 		_ = srv.Stop(ctx)
 		<-done
 	})
-	return &proxy{srv: srv, addr: srv.Addr().String(), profile: profile, logs: logs}
+	return &proxy{srv: srv, addr: srv.Addr().String(), profile: profile, logs: logs, dialer: dialer}
 }
 
 func echoMap(upstreamURL string) string {

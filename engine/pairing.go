@@ -74,7 +74,7 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 			sess.rejectSetup(reasonPathname, causePathnameRefused)
 			return false
 		}
-		sess.startDial(target)
+		return sess.startDial(target)
 	}
 	return true
 }
@@ -147,6 +147,10 @@ func (sess *session) setupTimeout() {
 		}
 		sess.rejectSetup(reasonPairTimeout, causePairingTimeout)
 	default:
+		if sess.direct.Active() {
+			sess.directDeadline()
+			return
+		}
 		if ce := sess.server().logRejection("Upstream connect timeout"); ce != nil {
 			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("upstream_server", sess.target))
 		}

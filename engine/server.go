@@ -131,6 +131,15 @@ type Dialer interface {
 
 var _ Dialer = (*upstream.Manager)(nil)
 
+// directDialer is a Dialer whose plain TCP dials the event loop can perform
+// itself (see session.connectDirect); upstream.Manager is one.
+type directDialer interface {
+	StartDirect(ep upstream.Endpoint) (d upstream.DirectDial, addr *net.TCPAddr, ok bool, err error)
+	FinishDirect(d *upstream.DirectDial, err error) error
+}
+
+var _ directDialer = (*upstream.Manager)(nil)
+
 // Server is the gnet event handler. Create it with New and start it with Run.
 type Server struct {
 	gnet.BuiltinEventEngine
@@ -138,6 +147,7 @@ type Server struct {
 	cfg     Config
 	profile *mte.Profile
 	dialer  Dialer
+	direct  directDialer // dialer, when it supports direct dials; else nil
 	log     *zap.Logger
 
 	routes      atomic.Pointer[routing.Map]
@@ -174,6 +184,7 @@ func New(cfg Config, routes *routing.Map, profile *mte.Profile, dialer Dialer, l
 		return nil, fmt.Errorf("engine: MemoryBudget %d gives each of the %d event loops %d bytes, less than one largest message (%d)",
 			cfg.MemoryBudget, s.numLoops(), share, largest)
 	}
+	s.direct, _ = dialer.(directDialer)
 	s.fds.max = int64(cfg.MaxDescriptors)
 	s.routes.Store(routes)
 	empty := []*loop{}
@@ -322,6 +333,9 @@ func (s *Server) OnClose(c gnet.Conn, err error) gnet.Action {
 		return gnet.None
 	}
 	c.SetContext(nil)
+	if lg.upstream && lg.sess.direct.Active() && !s.stopping.Load() {
+		lg.sess.directConnectFailed(c, err)
+	}
 	lg.closed()
 	return gnet.None
 }

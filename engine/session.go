@@ -9,6 +9,7 @@ import (
 
 	"github.com/socketx/socketx-server/mte"
 	"github.com/socketx/socketx-server/routing"
+	"github.com/socketx/socketx-server/upstream"
 )
 
 type state uint8
@@ -47,10 +48,11 @@ type session struct {
 
 	remote  remoteInfo
 	setup   setupFacts
-	closing closing     // closes.go
-	ciphers idleCiphers // loop.go
-	mem     memHold     // memory budget (membudget.go)
-	budget  budgetHold  // descriptor budget (fdbudget.go)
+	direct  upstream.DirectDial // the upstream connect in flight on this loop (dial.go)
+	closing closing             // closes.go
+	ciphers idleCiphers         // loop.go
+	mem     memHold             // memory budget (membudget.go)
+	budget  budgetHold          // descriptor budget (fdbudget.go)
 	audit   audit
 }
 

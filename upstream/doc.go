@@ -14,7 +14,10 @@
 // (codec/upstreamhandshake.go), which never block.
 //
 // Manager.Dial is BLOCKING: call it from a short-lived goroutine, never on an
-// event loop. It bounds each dial by Config.DialTimeout, caps concurrent dials
+// event loop. An event loop dials a ws:// upstream named by an IP address
+// itself instead: Manager.StartDirect, which never blocks, takes a dial slot
+// and checks the backoff; the loop connects without blocking; and
+// Manager.FinishDirect records the outcome. Manager.Dial bounds each dial by Config.DialTimeout, caps concurrent dials
 // per upstream address (ErrTooManyDials when the wait would pass the dial
 // deadline) and, after a failure, fails further dials to that address fast
 // (ErrBackoff) for a window that doubles per consecutive failure up to

@@ -3,7 +3,9 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,6 +34,11 @@ type Manager struct {
 // addrState is the per-Addr dial slot semaphore and backoff state.
 type addrState struct {
 	sem chan struct{} // dial slots; len = dials in flight
+	// addr is the Endpoint.Addr this state is for; tcp is it as an IP
+	// literal and port, nil for a host name (which needs the resolver: Dial
+	// only). Both are set once, never modified.
+	addr string
+	tcp  *net.TCPAddr
 
 	mu       sync.Mutex // guards the following
 	gen      uint64     // bumped on every counted outcome
@@ -77,7 +84,10 @@ func (m *Manager) addr(addr string) *addrState {
 	defer m.mu.Unlock()
 	st := m.addrs[addr]
 	if st == nil {
-		st = &addrState{sem: make(chan struct{}, m.cfg.MaxConcurrentDials)}
+		st = &addrState{sem: make(chan struct{}, m.cfg.MaxConcurrentDials), addr: addr}
+		if ap, err := netip.ParseAddrPort(addr); err == nil {
+			st.tcp = net.TCPAddrFromAddrPort(ap)
+		}
 		m.addrs[addr] = st
 	}
 	return st
@@ -162,6 +172,79 @@ func (m *Manager) connect(ctx, dctx context.Context, st *addrState, ep Endpoint)
 	return conn, ReasonOK, nil
 }
 
+// DirectDial is a TCP dial that the caller performs itself, without
+// blocking, on its own event loop: StartDirect takes a dial slot and says
+// where to connect; FinishDirect records the outcome exactly once. It keeps
+// what Dial keeps: the per-address dial cap, the backoff, the dial
+// statistics. The zero value is no dial; it is 16 bytes, small enough to
+// keep in a per-connection struct.
+type DirectDial struct {
+	st  *addrState
+	gen uint64
+}
+
+// StartDirect begins a dial of ep that the caller performs itself with a
+// non-blocking connect(2) to addr (shared: do not modify it). ok is false,
+// with nothing reserved, when ep needs Dial instead: a wss:// endpoint, a
+// host name to resolve, or a per-address dial cap that is full (Dial waits
+// for a slot, StartDirect does not). An address in backoff returns a
+// *DialError for ErrBackoff, as Dial does. It never blocks.
+func (m *Manager) StartDirect(ep Endpoint) (d DirectDial, addr *net.TCPAddr, ok bool, err error) {
+	if ep.TLS {
+		return DirectDial{}, nil, false, nil
+	}
+	st := m.addr(ep.Addr)
+	if st.tcp == nil {
+		return DirectDial{}, nil, false, nil
+	}
+	st.mu.Lock()
+	if m.cfg.Now().Before(st.until) {
+		st.mu.Unlock()
+		return DirectDial{}, nil, false, m.fail(ep, ReasonBackoff, ErrBackoff)
+	}
+	gen := st.gen
+	st.mu.Unlock()
+	select {
+	case st.sem <- struct{}{}:
+	default:
+		return DirectDial{}, nil, false, nil
+	}
+	m.stats.directDials.Add(1)
+	return DirectDial{st: st, gen: gen}, st.tcp, true, nil
+}
+
+// Active reports whether d was started and not yet finished.
+func (d *DirectDial) Active() bool { return d.st != nil }
+
+// FinishDirect records the outcome of d: nil when the connection is
+// established, else the connect error (context.DeadlineExceeded for a dial
+// the caller timed out, context.Canceled for one it abandoned). It frees the
+// dial slot, resets d, and returns the *DialError for a failure, nil for a
+// success. On a finished or zero d it does nothing and returns nil.
+func (m *Manager) FinishDirect(d *DirectDial, err error) error {
+	st, gen := d.st, d.gen
+	if st == nil {
+		return nil
+	}
+	*d = DirectDial{}
+	<-st.sem
+	ep := Endpoint{Addr: st.addr}
+	reason := ReasonOK
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled):
+		reason = ReasonCanceled
+	default:
+		reason = classifyDial(context.Background(), err)
+	}
+	m.record(st, gen, ep, reason)
+	if err != nil {
+		return m.fail(ep, reason, err)
+	}
+	m.stats.dialsOK.Add(1)
+	return nil
+}
+
 // tlsConfig returns the cached per-server clone of the base TLS config.
 func (m *Manager) tlsConfig(st *addrState, serverName string) *tls.Config {
 	st.mu.Lock()
@@ -216,6 +299,7 @@ func (m *Manager) fail(ep Endpoint, reason string, err error) *DialError {
 // counters are the Manager's metrics, updated with atomic adds.
 type counters struct {
 	dialsOK      atomic.Uint64
+	directDials  atomic.Uint64 // started with StartDirect
 	dialsFailed  [len(dialReasons)]atomic.Uint64
 	bridgesOpen  atomic.Int64
 	bridgesTotal atomic.Uint64
@@ -239,6 +323,9 @@ type Stats struct {
 	// DialsFailed maps every dial Reason label (all present, maybe 0) to
 	// its count.
 	DialsFailed map[string]uint64
+	// DirectDials counts the dials the caller performed itself
+	// (StartDirect); they are in DialsOK and DialsFailed too.
+	DirectDials uint64
 	// BridgesOpen is the number of live wss bridges; BridgesTotal the number
 	// ever opened.
 	BridgesOpen  int64
@@ -254,6 +341,7 @@ func (m *Manager) Stats() Stats {
 	s := Stats{
 		DialsOK:         m.stats.dialsOK.Load(),
 		DialsFailed:     make(map[string]uint64, len(dialReasons)),
+		DirectDials:     m.stats.directDials.Load(),
 		BridgesOpen:     m.stats.bridgesOpen.Load(),
 		BridgesTotal:    m.stats.bridgesTotal.Load(),
 		BridgeBytesUp:   m.stats.bytesUp.Load(),

@@ -72,6 +72,37 @@ func (el *eventloop) Enroll(ctx context.Context, c net.Conn) (<-chan RegisteredR
 	return el.enroll(c, c.RemoteAddr(), FromContext(ctx))
 }
 
+func (el *eventloop) EnrollFD(fd int, remote net.Addr, ctx any) error {
+	if el.engine.isShutdown() {
+		_ = unix.Close(fd)
+		return errorx.ErrEngineInShutdown
+	}
+	ta, ok := remote.(*net.TCPAddr)
+	if !ok {
+		_ = unix.Close(fd)
+		return errorx.ErrInvalidNetworkAddress
+	}
+	var sa unix.Sockaddr
+	if ip4 := ta.IP.To4(); ip4 != nil {
+		sa4 := &unix.SockaddrInet4{Port: ta.Port}
+		copy(sa4.Addr[:], ip4)
+		sa = sa4
+	} else {
+		sa6 := &unix.SockaddrInet6{Port: ta.Port}
+		copy(sa6.Addr[:], ta.IP.To16())
+		sa = sa6
+	}
+	c := newStreamConn("tcp", fd, el, sa, nil, remote)
+	c.SetContext(ctx)
+	if err := el.register0(c); err != nil {
+		if c.opened {
+			_ = el.close(c, err)
+		}
+		return err
+	}
+	return nil
+}
+
 func (el *eventloop) Execute(ctx context.Context, runnable Runnable) error {
 	if el.engine.isShutdown() {
 		return errorx.ErrEngineInShutdown

@@ -57,6 +57,10 @@ func (el *eventloop) Enroll(ctx context.Context, c net.Conn) (<-chan RegisteredR
 	return el.enroll(c, c.RemoteAddr(), FromContext(ctx))
 }
 
+func (el *eventloop) EnrollFD(int, net.Addr, any) error {
+	return errorx.ErrUnsupportedOp
+}
+
 func (el *eventloop) Execute(ctx context.Context, runnable Runnable) error {
 	if el.eng.isShutdown() {
 		return errorx.ErrEngineInShutdown

@@ -405,6 +405,13 @@ type EventLoop interface {
 	// Enroll is like Register, but it accepts an established net.Conn instead of a net.Addr,
 	// it's concurrency-safe.
 	Enroll(ctx context.Context, c net.Conn) (<-chan RegisteredResult, error)
+	// EnrollFD (SocketX patch) adds fd, a non-blocking TCP socket that is
+	// connected or connecting (connect(2) returned EINPROGRESS), to this
+	// event-loop with ctx as its context and runs OnOpen for it before it
+	// returns; a connect that fails later closes the Conn (OnClose). It must
+	// be called on this event-loop's goroutine, from an event handler. The
+	// event-loop owns fd from the call on, also when an error is returned.
+	EnrollFD(fd int, remote net.Addr, ctx any) error
 	// Execute will execute the given runnable on the event-loop at some time in the future,
 	// it's concurrency-safe.
 	Execute(ctx context.Context, runnable Runnable) error
