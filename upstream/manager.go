@@ -35,8 +35,8 @@ type Manager struct {
 type addrState struct {
 	sem chan struct{} // dial slots; len = dials in flight
 	// addr is the Endpoint.Addr this state is for; tcp is it as an IP
-	// literal and port, nil for a host name (which needs the resolver: Dial
-	// only). Both are set once, never modified.
+	// literal and port, nil for a host name (which needs the resolver) or
+	// a zoned IPv6 address: Dial only. Both are set once, never modified.
 	addr string
 	tcp  *net.TCPAddr
 
@@ -85,7 +85,7 @@ func (m *Manager) addr(addr string) *addrState {
 	st := m.addrs[addr]
 	if st == nil {
 		st = &addrState{sem: make(chan struct{}, m.cfg.MaxConcurrentDials), addr: addr}
-		if ap, err := netip.ParseAddrPort(addr); err == nil {
+		if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().Zone() == "" {
 			st.tcp = net.TCPAddrFromAddrPort(ap)
 		}
 		m.addrs[addr] = st
@@ -188,7 +188,10 @@ type DirectDial struct {
 // with nothing reserved, when ep needs Dial instead: a wss:// endpoint, a
 // host name to resolve, or a per-address dial cap that is full (Dial waits
 // for a slot, StartDirect does not). An address in backoff returns a
-// *DialError for ErrBackoff, as Dial does. It never blocks.
+// *DialError for ErrBackoff, as Dial does. It never blocks. A direct dial
+// holds its slot until FinishDirect: the engine calls it when the
+// upstream's first bytes arrive, so the cap bounds connects and upstream
+// handshakes in flight together, where Dial's bounds connects only.
 func (m *Manager) StartDirect(ep Endpoint) (d DirectDial, addr *net.TCPAddr, ok bool, err error) {
 	if ep.TLS {
 		return DirectDial{}, nil, false, nil
