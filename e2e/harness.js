@@ -71,14 +71,16 @@ export async function startUpstream() {
   };
 }
 
-const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+const types = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.ico': 'image/x-icon',
+};
 
 /** Serves the demo page's static files (as demopage.Handler does) on 127.0.0.1. */
 export async function startPageServer() {
   const srv = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
     const name = path === '/' ? 'index.html' : path.slice(1);
-    if (!/^[a-z]+\.(html|js|css)$/.test(name)) {
+    if (!/^[a-z]+\.(html|js|css|ico)$/.test(name)) {
       res.writeHead(404).end();
       return;
     }
