@@ -165,8 +165,8 @@ func TestPageShowsKeyExchangeAndServerAuth(t *testing.T) {
 	for _, want := range []string{
 		`params.get('serverKey')`,
 		`options.serverKeys = [serverKey]`,
-		`$('kex').textContent = socket.keyExchange`,
-		`$('server-auth').textContent = serverAuth(socket)`,
+		`$('kex').textContent = s.keyExchange`,
+		`$('server-auth').textContent = serverAuth(s)`,
 		"`authenticated, key ID ${s.serverKeyId}`",
 		`const NO_PIN = 'not authenticated (no pin)'`,
 		`'xwing'`,
@@ -179,6 +179,23 @@ func TestPageShowsKeyExchangeAndServerAuth(t *testing.T) {
 	for _, want := range []string{"serverKeyId", "serverKeys", "keyExchange", `"xwing"`} {
 		if !strings.Contains(sdk, want) {
 			t.Errorf("socketx.js lacks %s", want)
+		}
+	}
+}
+
+// Errors and contents wrap instead of being cut: the useful part of an
+// error is often at its end (the e2e test checks the rendered page).
+func TestPageCutsNoText(t *testing.T) {
+	css, err := os.ReadFile("static/demo.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(css), "ellipsis") {
+		t.Error("demo.css cuts text with an ellipsis")
+	}
+	for _, want := range []string{"td.content { max-width: 520px; white-space: pre-wrap; overflow-wrap: anywhere; }", "@media (max-width: 640px)"} {
+		if !strings.Contains(string(css), want) {
+			t.Errorf("demo.css lacks %s", want)
 		}
 	}
 }
