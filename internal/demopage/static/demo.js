@@ -316,6 +316,8 @@ function send(data) {
   }
   sent++;
   inflight.push(performance.now());
+  // The SDK encodes asynchronously (it awaits the seal before writing), so
+  // the row is queued in wire.outgoing before its encoded form is written.
   logMessage('out', data);
 }
 
