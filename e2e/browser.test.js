@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
 import { buildProxy, freePort, repoRoot, startDemo, startPageServer, startProxy, startUpstream, upgradeStatus } from './harness.js';
@@ -50,7 +50,8 @@ before(async () => {
   userDataDir = await mkdtemp(join(tmpdir(), 'socketx-chromium-'));
   // Screenshots of the demo page; SOCKETX_E2E_SCREENSHOTS=docs/screenshots
   // refreshes the ones the README shows.
-  shotDir = process.env.SOCKETX_E2E_SCREENSHOTS ?? join(tmpdir(), 'socketx-e2e-screenshots');
+  const shots = process.env.SOCKETX_E2E_SCREENSHOTS;
+  shotDir = shots ? resolve(repoRoot, shots) : join(tmpdir(), 'socketx-e2e-screenshots');
   await mkdir(shotDir, { recursive: true });
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
