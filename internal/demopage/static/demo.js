@@ -86,7 +86,7 @@ function logEvent(text, cls = 'event') {
 async function connect() {
   const url = $('proxy').value.trim();
   const kyberStrength = $('strength').value === 'xwing' ? 'xwing' : Number($('strength').value);
-  const options = { kyberStrength, reconnect: { maxAttempts: 5 } };
+  const options = { kyberStrength, binaryType: 'arraybuffer', reconnect: { maxAttempts: 5 } };
   if (serverKey) options.serverKeys = [serverKey];
   setState('connecting');
   const t0 = performance.now();
