@@ -304,7 +304,7 @@ test('new SocketX: CONNECTING (also while pairing), send() throws InvalidStateEr
   s.close();
 });
 
-test('binaryType: Blob by default, ArrayBuffer when set; invalid values are ignored (option: RangeError)', async (t) => {
+test('binaryType: Blob by default, ArrayBuffer when set or without Blob; invalid values are ignored (option: RangeError)', async (t) => {
   const proxy = await startFakeProxy();
   t.after(() => proxy.close());
   const s = await SocketX.connect(proxy.url, opts());
@@ -324,6 +324,19 @@ test('binaryType: Blob by default, ArrayBuffer when set; invalid values are igno
   const ab = (await msgs.next()).data;
   assert.ok(ab instanceof ArrayBuffer);
   assert.deepEqual([...new Uint8Array(ab)], [1, 2]);
+  // A runtime without Blob delivers ArrayBuffers whatever binaryType says.
+  s.binaryType = 'blob';
+  const savedBlob = globalThis.Blob;
+  delete globalThis.Blob;
+  try {
+    s.send(new Uint8Array([5]));
+    const noBlob = (await msgs.next()).data;
+    assert.ok(noBlob instanceof ArrayBuffer);
+    assert.deepEqual([...new Uint8Array(noBlob)], [5]);
+  } finally {
+    globalThis.Blob = savedBlob;
+  }
+  assert.equal(s.binaryType, 'blob');
   s.close();
   assert.throws(() => new SocketX(proxy.url, opts({ binaryType: 'nodebuffer' })),
     (e) => e instanceof RangeError && e.message === "socketx: binaryType nodebuffer is not 'blob' or 'arraybuffer'");
