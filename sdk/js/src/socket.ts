@@ -397,7 +397,7 @@ export class SocketX extends EventTarget {
   #connectFailed(e: unknown): void {
     if (this.#closeEmitted) return;
     const err = this.#abortErr ?? (e instanceof SocketXError ? e : new NetworkError(`socketx: connect failed: ${(e as Error).message}`, { cause: e }));
-    this.#state = 'closing';
+    this.#state = 'closed'; // as a WebSocket that failed to connect, CLOSED before 'error'
     this.#rejectOpen(err);
     this.#emit(new SocketXErrorEvent(err));
     this.#finish(err.code ?? 1006, err.reason ?? '', false);

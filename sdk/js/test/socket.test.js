@@ -378,7 +378,7 @@ test('signal aborted while pairing: connect() rejects with AbortError, the socke
   }));
   await closed;
   assert.deepEqual(seen, [
-    ['error', 'AbortError', 'abort', 'socketx: connect aborted', 'user left', 2],
+    ['error', 'AbortError', 'abort', 'socketx: connect aborted', 'user left', 3],
     ['close', 1006, '', false, 0, 3],
   ]);
   assert.deepEqual(await (await proxy.connection(0)).closed, { code: 1000, reason: '' });
@@ -405,12 +405,15 @@ test('close() while connecting abandons the connect: error (AbortError), close 1
   const proxy = await startFakeProxy({ onHello: () => (helloSeen(), false) });
   t.after(() => proxy.close());
   const s = new SocketX(proxy.url, opts());
+  let readyAtError;
+  s.addEventListener('error', () => (readyAtError = s.readyState));
   const errors = events(s, 'error');
   const closes = events(s, 'close');
   await hello; // the socket is open, the SDK waits for the response
   s.close(4000, 'not now');
   assert.equal(s.readyState, 2);
   const err = (await errors.next()).error;
+  assert.equal(readyAtError, 3);
   assert.deepEqual([err.name, err.message], ['AbortError', 'socketx: close() before the connection was open']);
   const ev = await closes.next();
   assert.deepEqual([ev.code, ev.reason, ev.wasClean], [1006, '', false]);
