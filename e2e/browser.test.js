@@ -250,25 +250,24 @@ test('SDK in the browser: text, binary and 1 MiB round-trip; close codes propaga
     out.text = await next();
     const bin = new Uint8Array(256).map((_, i) => i);
     s.send(bin);
-    const binBack = await next();
-    out.binaryIsArrayBuffer = binBack instanceof ArrayBuffer;
-    out.binary = Array.from(new Uint8Array(binBack));
+    const binBack = await next(); // binaryType 'blob', as a WebSocket's default
+    out.binaryIsBlob = binBack instanceof Blob;
+    out.binary = Array.from(new Uint8Array(await binBack.arrayBuffer()));
+    s.binaryType = 'arraybuffer';
     const big = new Uint8Array(1 << 20);
     for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
     const digest = async (b) => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', b))).join(',');
     s.send(big);
     const bigBack = await next();
+    out.bigIsArrayBuffer = bigBack instanceof ArrayBuffer;
     out.bigSize = bigBack.byteLength;
     out.bigSame = (await digest(big)) === (await digest(bigBack));
     const closed = new Promise((r) => (s.onclose = (ev) => r({ code: ev.code, reason: ev.reason, wasClean: ev.wasClean })));
     s.close(4001, 'bye from the page');
     out.clientClose = await closed;
-    out.stateAfterClose = s.state;
-    try {
-      s.send('late');
-    } catch (e) {
-      out.sendAfterClose = e.kind;
-    }
+    out.stateAfterClose = [s.state, s.readyState];
+    s.send('late'); // discarded without an error, as by a WebSocket
+    out.bufferedAfterLateSend = s.bufferedAmount;
 
     // The upstream closes: its code and reason reach onclose.
     const s2 = await SocketX.connect(proxyURL);
@@ -281,13 +280,14 @@ test('SDK in the browser: text, binary and 1 MiB round-trip; close codes propaga
   assert.match(result.eeid, /^[0-9a-f]{16}$/);
   assert.equal(result.strength, 512);
   assert.equal(result.text, 'héllo 🌍');
-  assert.equal(result.binaryIsArrayBuffer, true);
+  assert.equal(result.binaryIsBlob, true);
+  assert.equal(result.bigIsArrayBuffer, true);
   assert.deepEqual(result.binary, Array.from({ length: 256 }, (_, i) => i));
   assert.equal(result.bigSize, 1 << 20);
   assert.equal(result.bigSame, true);
   assert.deepEqual(result.clientClose, { code: 4001, reason: 'bye from the page', wasClean: true });
-  assert.equal(result.stateAfterClose, 'closed');
-  assert.equal(result.sendAfterClose, 'state');
+  assert.deepEqual(result.stateAfterClose, ['closed', 3]);
+  assert.equal(result.bufferedAfterLateSend, 4);
   assert.deepEqual(result.upstreamClose, { code: 4002, reason: 'upstream says bye' });
 
   const c1 = upstream.conns[n];
@@ -400,7 +400,7 @@ test('SDK in Node (ws package) against the same proxy', async () => {
       super(url, protocols, { origin: allowedPage.origin });
     }
   }
-  const s = await SocketX.connect(`ws://127.0.0.1:${proxyPort}/node`, { WebSocket: OriginWebSocket });
+  const s = await SocketX.connect(`ws://127.0.0.1:${proxyPort}/node`, { WebSocket: OriginWebSocket, binaryType: 'arraybuffer' });
   const got = [];
   const done = new Promise((resolve) => {
     s.onmessage = (ev) => {

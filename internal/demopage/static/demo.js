@@ -255,7 +255,7 @@ function markUnsent() {
 async function connect() {
   const url = $('proxy').value.trim();
   const kyberStrength = $('strength').value === 'xwing' ? 'xwing' : Number($('strength').value);
-  const options = { kyberStrength, reconnect: { maxAttempts: 5 }, WebSocket: ObservedWebSocket };
+  const options = { kyberStrength, binaryType: 'arraybuffer', reconnect: { maxAttempts: 5 }, WebSocket: ObservedWebSocket };
   if (serverKey) options.serverKeys = [serverKey];
   clearSession();
   hideProblem();
