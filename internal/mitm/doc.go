@@ -16,7 +16,8 @@
 //
 // The relay dials the proxy only after the client's action 4, with the
 // pathname the client sent and the Origin of the client's upgrade, so the
-// proxy and its upstream see what they would see without it. The command
+// proxy and its upstream see what they would see without it; when the proxy
+// cannot be reached the client gets 1011 "mitm: proxy unreachable". The command
 // internal/mitm/cmd/mitm runs one for the Node and browser tests in e2e/.
 //
 // The relay prints plaintext by design: it is an attack for tests, never

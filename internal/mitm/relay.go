@@ -70,7 +70,8 @@ type Config struct {
 	// Timeout bounds each relayed connection (default DefaultTimeout).
 	Timeout time.Duration
 	// OnRecord, if set, is called with each Record, one call at a time, in
-	// the order of Records.
+	// the order of Records. The relay waits for it: it must not block on
+	// the relay.
 	OnRecord func(Record)
 }
 
@@ -119,6 +120,8 @@ type Relay struct {
 	cfg     Config
 	profile *mte.Profile
 	ln      net.Listener
+	ctx     context.Context // cancelled by Close: ends dials to the proxy
+	cancel  context.CancelFunc
 	wg      sync.WaitGroup // accept loop and connections
 
 	mu      sync.Mutex // guards the following; held while OnRecord runs
@@ -146,6 +149,7 @@ func Listen(addr string, cfg Config) (*Relay, error) {
 		return nil, err
 	}
 	r := &Relay{cfg: cfg, profile: prof, ln: ln, conns: make(map[net.Conn]struct{})}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.wg.Add(1)
 	go r.accept()
 	return r, nil
@@ -165,6 +169,7 @@ func (r *Relay) Records() []Record {
 // relay's goroutines to end.
 func (r *Relay) Close() error {
 	err := r.ln.Close()
+	r.cancel()
 	r.mu.Lock()
 	r.closed = true
 	for nc := range r.conns {
@@ -259,7 +264,7 @@ func ended(err error) string {
 
 // serve relays one client connection and returns how it ended.
 func (r *Relay) serve(id int, nc net.Conn) string {
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(r.ctx, r.cfg.Timeout)
 	defer cancel()
 	nc.SetDeadline(time.Now().Add(r.cfg.Timeout))
 	var origin string
@@ -330,7 +335,7 @@ func (r *Relay) serve(id int, nc net.Conn) string {
 		Origin: origin, Pathname: &a4.Pathname,
 	})
 	if err != nil {
-		c.send(ws.CompiledCloseInternalServerError)
+		wsutil.WriteServerMessage(c, ws.OpClose, ws.NewCloseFrameBody(ws.StatusInternalServerError, "mitm: proxy unreachable"))
 		return "proxy: " + err.Error()
 	}
 	if err := c.handshake(mte.ActionUpstreamResponse, nil); err != nil {
