@@ -113,7 +113,7 @@ type Var struct {
 // owns come from that package: engine.DefaultConfig and metering's
 // Default constants.
 var Vars = []Var{
-	{Name: "DOMAIN_MAP", Help: "JSON map of Host to upstream and allowed origins (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE)"},
+	{Name: "DOMAIN_MAP", Help: `required (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE): JSON map of Host to {"upstream": "ws[s]://...", "allowedOrigins": [non-empty]}`},
 	{Name: "DOMAIN_MAP_BASE64", Help: "DOMAIN_MAP, base64-encoded (what the Helm chart passes)"},
 	{Name: "DOMAIN_MAP_FILE", Help: "path of a file holding DOMAIN_MAP (a mounted ConfigMap)"},
 	{Name: "LISTEN_HOST", Default: engineDefaultHost(), Help: "address the public listener binds to"},
