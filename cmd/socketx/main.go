@@ -34,18 +34,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitBadConfig
 	}
 	cmd, rest := args[0], args[1:]
-	helpAsked := len(rest) == 1 && isHelp(rest[0])
 	switch cmd {
-	case "serve", "healthcheck", "version":
-		switch {
-		case helpAsked:
+	case "serve", "healthcheck", "version": // no arguments
+		if len(rest) == 1 && isHelp(rest[0]) {
 			subcommandHelp(stdout, []string{cmd})
 			return exitOK
-		case len(rest) > 0:
+		}
+		if len(rest) > 0 {
 			return usageError(stderr, "socketx "+cmd, argProblem(rest[0]))
-		case cmd == "serve":
+		}
+		switch cmd {
+		case "serve":
 			return serve(os.LookupEnv, hooks{})
-		case cmd == "healthcheck":
+		case "healthcheck":
 			return healthcheck(os.LookupEnv)
 		}
 		fmt.Fprintf(stdout, "socketx %s (mte profile %s)\n", version, mteVersion)
@@ -64,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-	if len(cmd) > 1 && cmd[0] == '-' {
+	if strings.HasPrefix(cmd, "-") {
 		return usageError(stderr, "socketx", fmt.Sprintf("unknown flag %q", cmd))
 	}
 	return usageError(stderr, "socketx", fmt.Sprintf("unknown command %q", cmd))
@@ -77,10 +78,9 @@ func configCommand(args []string, stdout, stderr io.Writer) int {
 	case len(args) == 0 || len(args) == 1 && isHelp(args[0]):
 		fmt.Fprint(stdout, configUsage)
 		return exitOK
+	case args[0] != "check" && strings.HasPrefix(args[0], "-"):
+		return usageError(stderr, "socketx config", fmt.Sprintf("unknown flag %q", args[0]))
 	case args[0] != "check":
-		if args[0][0] == '-' {
-			return usageError(stderr, "socketx config", fmt.Sprintf("unknown flag %q", args[0]))
-		}
 		return usageError(stderr, "socketx config", fmt.Sprintf("unknown command %q", args[0]))
 	case len(args) == 2 && isHelp(args[1]):
 		fmt.Fprint(stdout, configCheckUsage)
