@@ -215,20 +215,19 @@ func TestPublicBindErrorNamesAddress(t *testing.T) {
 	addr := ln.Addr().String()
 	_, port, _ := net.SplitHostPort(addr)
 	code, stdout, stderr := runBinary(t, []string{`DOMAIN_MAP={"*":{"upstream":"ws://127.0.0.1:1","allowedOrigins":["*"]}}`,
-		"LISTEN_HOST=127.0.0.1", "LISTEN_PORT=" + port, "ADMIN_LISTEN=off", "LOG_LEVEL=warn"}, "serve")
+		"LISTEN_HOST=127.0.0.1", "LISTEN_PORT=" + port, "ADMIN_LISTEN=off", "LOG_LEVEL=error"}, "serve")
 	if code != 1 {
 		t.Fatalf("exit %d; output:\n%s%s", code, stdout, stderr)
 	}
-	var errs []map[string]any
-	for _, line := range strings.Split(stdout+stderr, "\n") {
-		var fields map[string]any
-		if json.Unmarshal([]byte(line), &fields) == nil && fields["level"] == "error" {
-			errs = append(errs, fields)
-		}
+	// LOG_LEVEL=error: that line is all the output.
+	var fields map[string]any
+	lines := strings.Split(strings.TrimSuffix(stdout+stderr, "\n"), "\n")
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &fields) != nil {
+		t.Fatalf("want one JSON log line, got:\n%s%s", stdout, stderr)
 	}
 	want := "listen tcp " + addr + ": bind: address already in use"
-	if len(errs) != 1 || errs[0]["msg"] != "listener failed" || errs[0]["error"] != want || errs[0]["listen_addr"] != addr {
-		t.Fatalf("error lines %v\nwant one: msg \"listener failed\", error %q, listen_addr %q", errs, want, addr)
+	if fields["msg"] != "listener failed" || fields["error"] != want || fields["listen_addr"] != addr {
+		t.Fatalf("log line %s\nwant msg \"listener failed\", error %q, listen_addr %q", lines[0], want, addr)
 	}
 }
 
