@@ -207,6 +207,12 @@ func (s *Server) Drain(spread time.Duration) {
 // Run serves until Stop is called or the listener fails.
 func (s *Server) Run() error {
 	loops := s.cfg.Loops
+	// gnet logs at warn and above; zap refuses (with a line on stderr) to
+	// "increase" a logger to a level below its own (LOG_LEVEL=error).
+	gnetLog := s.log
+	if s.log.Core().Enabled(zap.InfoLevel) {
+		gnetLog = s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel))
+	}
 	opts := []gnet.Option{
 		gnet.WithMulticore(loops == 0),
 		gnet.WithTicker(true),
@@ -214,7 +220,7 @@ func (s *Server) Run() error {
 		gnet.WithWriteBufferCap(s.cfg.WriteBufferSize),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReuseAddr(true),
-		gnet.WithLogger(s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)).Sugar()),
+		gnet.WithLogger(gnetLog.Sugar()),
 		gnet.WithAcceptErrorHandler(s.acceptFailed),
 	}
 	if loops > 0 {

@@ -151,7 +151,7 @@ func TestBadConfigExitsTwoWithOneLinePerProblem(t *testing.T) {
 		"BILLING_STRATEGY=request_based", "BILLING_PROVIDER=aws", "BILLING_PRODUCT=socketx", "BILLING_REPORT_INTERVAL=soon"}
 	out, _ = cmd.CombinedOutput()
 	want = "config: LISTEN_PORT=\"0\": want an integer from 1 to 65535\n" +
-		"config: BILLING_REPORT_INTERVAL=\"soon\": want a Go duration, like 15m\n" +
+		"config: BILLING_REPORT_INTERVAL=\"soon\": want whole seconds (like 900) or a Go duration (like 15m)\n" +
 		"routing: DOMAIN_MAP[\"*\"].upstream: …\n" + // routing's wording is routing's
 		"metering: AWS_MARKETPLACE_PRODUCT_CODE=: required with BILLING_STRATEGY=request_based\n"
 	got := regexp.MustCompile(`(?m)^(routing: DOMAIN_MAP\["\*"\]\.upstream: ).*$`).ReplaceAllString(string(out), "$1…")

@@ -189,7 +189,12 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 			h.ready(srv, adminAddr)
 		}
 	case err := <-done:
-		log.Error("listener failed", zap.Error(err))
+		// Named like net.Listen's errors, as the admin listener's are.
+		if err == nil {
+			err = errors.New("engine stopped before listening")
+		}
+		log.Error("listener failed", zap.String("listen_addr", cfg.ListenAddr()),
+			zap.Error(fmt.Errorf("listen tcp %s: %w", cfg.ListenAddr(), err)))
 		return exitFailure
 	}
 
