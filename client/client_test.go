@@ -41,7 +41,7 @@ func TestPairAndRoundTrip(t *testing.T) {
 					}
 				}
 			})
-			c := mustDial(t, ctx, srv.url+"/rooms/dogs?x=1", Options{Strength: st, Classical: st == 0})
+			c := mustDial(t, ctx, srv.url+"/rooms/dogs?x=1", Options{KeyExchange: kx(st)})
 			if got := <-paths; got != "/rooms/dogs?x=1" {
 				t.Fatalf("pathname = %q", got)
 			}
@@ -123,13 +123,13 @@ func TestDialOptions(t *testing.T) {
 	h.Set("Authorization", "Bearer t")
 	over := "/override?a=b"
 	c := mustDial(t, ctx, srv.url+"/sock/path?tok=1", Options{
-		Header:    h,
-		Origin:    "https://app.example",
-		Protocols: []string{"superchat", "chat"},
-		Strength:  768,
-		Company:   "Acme",
-		License:   "k",
-		Pathname:  &over,
+		Header:      h,
+		Origin:      "https://app.example",
+		Protocols:   []string{"superchat", "chat"},
+		KeyExchange: MLKEM768,
+		Company:     "Acme",
+		License:     "k",
+		Pathname:    &over,
 	})
 	f := <-got
 	if f.uri != "/sock/path?tok=1 pathname=/override?a=b" {
@@ -579,22 +579,25 @@ func TestDialRejected(t *testing.T) {
 	ctx := testCtx(t)
 	up := testupstream.NewNeverUpgrade(t, http.StatusForbidden)
 	_, err := Dial(ctx, up.URL, Options{})
-	var se ws.StatusError
-	if !errors.As(err, &se) || int(se) != 403 {
+	var ue *UpgradeError
+	if !errors.As(err, &ue) || *ue != (UpgradeError{Status: 403, Reason: "Forbidden"}) || !errors.Is(err, ErrOriginNotAllowed) ||
+		err.Error() != "client: upgrade refused: HTTP 403: Forbidden" {
 		t.Fatalf("Dial = %v", err)
 	}
 }
 
 func TestOptionsValidation(t *testing.T) {
-	_, err := Dial(context.Background(), "ws://127.0.0.1:1/", Options{Classical: true, Strength: 512})
-	if err == nil || err.Error() != "client: Options.Classical with a non-zero Strength" {
-		t.Fatalf("Dial = %v", err)
-	}
-	_, err = Dial(context.Background(), "ws://127.0.0.1:1/", Options{Strength: 100})
-	if !errors.Is(err, mte.ErrBadParams) {
-		t.Fatalf("Dial = %v", err)
+	for _, kx := range []KeyExchange{"512", "MLKEM512", "x-wing"} {
+		_, err := Dial(context.Background(), "ws://127.0.0.1:1/", Options{KeyExchange: kx})
+		want := `client: key exchange "` + string(kx) + `" is not one of x25519, mlkem512, mlkem768, mlkem1024, xwing (MTE_KEY_EXCHANGE) or 0, 512, 768, 1024 (MTE_KYBER_STRENGTH)`
+		if !errors.Is(err, ErrBadKeyExchange) || err.Error() != want {
+			t.Fatalf("Dial with KeyExchange %q = %v", kx, err)
+		}
 	}
 }
+
+// kx is the KeyExchange of an mte strength.
+func kx(st mte.Strength) KeyExchange { return KeyExchange(st.KeyExchange()) }
 
 func TestValidCloseCode(t *testing.T) {
 	var got []uint16

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
 	"go.uber.org/zap"
 
 	"github.com/socketx/socketx-server/engine"
@@ -22,6 +21,8 @@ type proxyConfig struct {
 	addr     string // "" picks a free port
 	origins  string // allowedOrigins JSON list; "" is ["*"]
 	strength mte.Strength
+	host     string // the DOMAIN_MAP key; "" is "*"
+	maxConns int    // engine.Config.MaxConnections
 }
 
 // startRealProxy runs the production engine in-process in front of
@@ -35,13 +36,17 @@ func startRealProxy(t *testing.T, upstreamURL string, pc proxyConfig) *enginetes
 	if pc.strength == 0 {
 		pc.strength = 512
 	}
+	if pc.host == "" {
+		pc.host = "*"
+	}
 	return enginetest.Start(t, enginetest.Options{
-		DomainMap: `{"*":{"upstream":"` + upstreamURL + `","allowedOrigins":` + pc.origins + `}}`,
+		DomainMap: `{"` + pc.host + `":{"upstream":"` + upstreamURL + `","allowedOrigins":` + pc.origins + `}}`,
 		MTE:       mte.Params{Strength: pc.strength, Window: 64},
 		Config: func(cfg *engine.Config) {
 			if pc.addr != "" {
 				cfg.Addr = pc.addr
 			}
+			cfg.MaxConnections = pc.maxConns
 			cfg.TickInterval = 20 * time.Millisecond
 			cfg.CloseTimeout = time.Second
 		},
@@ -57,12 +62,11 @@ func TestOptionsAgainstRealProxy(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	p := startRealProxy(t, echo.URL, proxyConfig{origins: `["https://app.example"]`, strength: 768})
 
-	var se ws.StatusError
-	_, err := Dial(ctx, p.URL, Options{Origin: "https://evil.example", Strength: 768})
-	if !errors.As(err, &se) || se != 403 {
+	_, err := Dial(ctx, p.URL, Options{Origin: "https://evil.example", KeyExchange: MLKEM768})
+	if !errors.Is(err, ErrOriginNotAllowed) {
 		t.Fatalf("refused Origin: %v, want HTTP 403", err)
 	}
-	if r, err := DialReconnecting(ctx, p.URL, Options{Origin: "https://evil.example", Strength: 768}, ReconnectOptions{}); r != nil || !errors.As(err, &se) || se != 403 {
+	if r, err := DialReconnecting(ctx, p.URL, Options{Origin: "https://evil.example", KeyExchange: MLKEM768}, ReconnectOptions{}); r != nil || !errors.Is(err, ErrOriginNotAllowed) {
 		t.Fatalf("DialReconnecting with a refused Origin = %v, %v (first dial is not retried)", r, err)
 	}
 	_, err = Dial(ctx, p.URL, Options{Origin: "https://app.example"}) // 512 against 768
@@ -77,7 +81,7 @@ func TestOptionsAgainstRealProxy(t *testing.T) {
 	c := mustDial(t, ctx, p.URL+"/ignored", Options{
 		Origin:      "https://app.example",
 		Header:      h,
-		Strength:    768,
+		KeyExchange: MLKEM768,
 		Pathname:    &path,
 		DialTimeout: 2 * time.Second,
 		PairTimeout: 2 * time.Second,
@@ -138,9 +142,9 @@ func TestRedialRefusedGivesUp(t *testing.T) {
 	<-r.Done()
 	var (
 		re *ReconnectError
-		se ws.StatusError
+		ue *UpgradeError
 	)
-	if _, _, err := r.Receive(ctx); !errors.As(err, &re) || !errors.As(err, &se) || se != 403 || re.Attempts < 1 {
+	if _, _, err := r.Receive(ctx); !errors.As(err, &re) || !errors.As(err, &ue) || ue.Status != 403 || re.Attempts < 1 {
 		t.Fatalf("Receive = %v, want *ReconnectError wrapping HTTP 403; attempts: %s", err, drainAttempts(rec))
 	}
 	if len(rec.reconnected) != 0 {
@@ -162,7 +166,55 @@ func drainAttempts(rec *recorder) string {
 	}
 }
 
-// TestXWingAgainstRealProxy: Strength mte.StrengthXWing pairs with a proxy
+// TestUpgradeRefusedByRealProxy: each HTTP status the proxy refuses an
+// upgrade with is an *UpgradeError with the proxy's reason, Retry-After
+// and sentinel; only 503 is retried.
+func TestUpgradeRefusedByRealProxy(t *testing.T) {
+	ctx := testCtx(t)
+	echo := testupstream.NewEcho(t)
+	origin := startRealProxy(t, echo.URL, proxyConfig{origins: `["https://app.example"]`})
+	host := startRealProxy(t, echo.URL, proxyConfig{host: "app.example"})
+	full := startRealProxy(t, echo.URL, proxyConfig{maxConns: 1})
+	first := mustDial(t, ctx, full.URL, Options{})
+	defer first.Close(1000, "")
+	draining := startRealProxy(t, echo.URL, proxyConfig{})
+	draining.Server.SetDraining(true)
+
+	for _, tc := range []struct {
+		name     string
+		url      string
+		want     UpgradeError
+		sentinel error
+		text     string
+	}{
+		{"origin", origin.URL, UpgradeError{Status: 403, Reason: "origin not allowed"}, ErrOriginNotAllowed,
+			"client: upgrade refused: HTTP 403: origin not allowed"},
+		{"host", host.URL, UpgradeError{Status: 404, Reason: "unknown host"}, ErrUnknownHost,
+			"client: upgrade refused: HTTP 404: unknown host"},
+		{"full", full.URL, UpgradeError{Status: 503, Reason: "too many connections", RetryAfter: 5 * time.Second}, ErrUnavailable,
+			"client: upgrade refused: HTTP 503: too many connections"},
+		{"draining", draining.URL, UpgradeError{Status: 503, Reason: "server is draining", RetryAfter: time.Second}, ErrUnavailable,
+			"client: upgrade refused: HTTP 503: server is draining"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Dial(ctx, tc.url, Options{Origin: "https://evil.example"})
+			var ue *UpgradeError
+			if !errors.As(err, &ue) || *ue != tc.want || err.Error() != tc.text {
+				t.Fatalf("Dial = %#v (%v), want %#v", err, err, tc.want)
+			}
+			for _, s := range []error{ErrOriginNotAllowed, ErrUnknownHost, ErrUnavailable} {
+				if errors.Is(err, s) != (s == tc.sentinel) {
+					t.Fatalf("errors.Is(%v, %v) = %v", err, s, !(s == tc.sentinel))
+				}
+			}
+			if DefaultShouldReconnect(err) != (tc.want.Status == 503) {
+				t.Fatalf("DefaultShouldReconnect = %v", !(tc.want.Status == 503))
+			}
+		})
+	}
+}
+
+// TestXWingAgainstRealProxy: KeyExchange XWing pairs with a proxy
 // configured for X-Wing and echoes through it (same eeid on both sides is
 // implied by the first encoded message authenticating); against a proxy
 // configured for ML-KEM-768, and the other way round, the proxy refuses
@@ -171,7 +223,7 @@ func TestXWingAgainstRealProxy(t *testing.T) {
 	ctx := testCtx(t)
 	echo := testupstream.NewEcho(t)
 	xw := startRealProxy(t, echo.URL, proxyConfig{strength: mte.StrengthXWing})
-	c := mustDial(t, ctx, xw.URL+"/hybrid", Options{Strength: mte.StrengthXWing})
+	c := mustDial(t, ctx, xw.URL+"/hybrid", Options{KeyExchange: XWing})
 	for _, m := range []Message{{mte.TypeText, []byte("x-wing")}, {mte.TypeBinary, []byte{0, 0xff}}} {
 		if err := c.Send(ctx, m.Type, m.Data); err != nil {
 			t.Fatal(err)
@@ -186,11 +238,11 @@ func TestXWingAgainstRealProxy(t *testing.T) {
 	}
 
 	ml := startRealProxy(t, echo.URL, proxyConfig{strength: mte.Strength768})
-	_, err := Dial(ctx, ml.URL, Options{Strength: mte.StrengthXWing})
+	_, err := Dial(ctx, ml.URL, Options{KeyExchange: XWing})
 	expectCloseError(t, err, 1002, "mte: encoderPublicKey is 1216 bytes, want 1184 for ML-KEM-768")
 	if DefaultShouldReconnect(err) {
 		t.Fatal("a key exchange mismatch is retried")
 	}
-	_, err = Dial(ctx, xw.URL, Options{Strength: mte.Strength768})
+	_, err = Dial(ctx, xw.URL, Options{KeyExchange: MLKEM768})
 	expectCloseError(t, err, 1002, "mte: encoderPublicKey is 1184 bytes, want 1216 for X-Wing")
 }

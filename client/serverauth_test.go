@@ -65,17 +65,17 @@ func TestServerAuthRealProxy(t *testing.T) {
 	key := newServerKey(t)
 	for _, st := range []mte.Strength{mte.Strength512, mte.Strength1024, mte.StrengthXWing} {
 		p := startAuthProxy(t, echo.URL, st, key)
-		c := mustDial(t, ctx, p.URL, Options{Strength: st, ServerKeys: []ServerKey{key.Public()}})
+		c := mustDial(t, ctx, p.URL, Options{KeyExchange: kx(st), ServerKeys: []ServerKey{key.Public()}})
 		echoOnce(t, ctx, c, "pinned "+st.String())
 		c.Close(1000, "")
 		// An unpinned client pairs with the same proxy as today.
-		c = mustDial(t, ctx, p.URL, Options{Strength: st})
+		c = mustDial(t, ctx, p.URL, Options{KeyExchange: kx(st)})
 		echoOnce(t, ctx, c, "unpinned "+st.String())
 		c.Close(1000, "")
 		p.Stop()
 	}
 	plain := startAuthProxy(t, echo.URL, mte.Strength768)
-	_, err := Dial(ctx, plain.URL, Options{Strength: mte.Strength768, ServerKeys: []ServerKey{key.Public()}})
+	_, err := Dial(ctx, plain.URL, Options{KeyExchange: MLKEM768, ServerKeys: []ServerKey{key.Public()}})
 	var ae *ServerAuthError
 	if !errors.As(err, &ae) || !ae.Unsupported || ae.KeyID != key.ID() || !errors.Is(err, ErrServerNotAuthenticated) {
 		t.Fatalf("keyless proxy: %v", err)
@@ -83,7 +83,7 @@ func TestServerAuthRealProxy(t *testing.T) {
 	if DefaultShouldReconnect(err) {
 		t.Fatal("ServerAuthError is retried")
 	}
-	r, err := DialReconnecting(ctx, plain.URL, Options{Strength: mte.Strength768, ServerKeys: []ServerKey{key.Public()}}, ReconnectOptions{})
+	r, err := DialReconnecting(ctx, plain.URL, Options{KeyExchange: MLKEM768, ServerKeys: []ServerKey{key.Public()}}, ReconnectOptions{})
 	if r != nil || !errors.Is(err, ErrServerNotAuthenticated) {
 		t.Fatalf("DialReconnecting = %v, %v", r, err)
 	}
@@ -204,7 +204,7 @@ func (m *mitm) serve(t *testing.T, nc net.Conn) {
 	}
 	// Pair with the real proxy right away, unpinned: it cannot present the
 	// client's server secret to anyone who can use it.
-	real, err := Dial(ctx, m.proxy, Options{Strength: m.profile.Strength(), Classical: m.profile.Strength() == 0})
+	real, err := Dial(ctx, m.proxy, Options{KeyExchange: kx(m.profile.Strength())})
 	if err != nil {
 		t.Errorf("mitm: dial real proxy: %v", err)
 		return
@@ -284,7 +284,7 @@ func TestMITM(t *testing.T) {
 
 		// Unpinned: fooled. The relay reads the pathname and the message.
 		evil := startMITM(t, proxy.URL, st, mitmStrip)
-		c, err := Dial(ctx, evil.url+"/private", Options{Strength: st})
+		c, err := Dial(ctx, evil.url+"/private", Options{KeyExchange: kx(st)})
 		if err != nil {
 			t.Fatalf("%v: unpinned client through the relay: %v", st, err)
 		}
@@ -301,7 +301,7 @@ func TestMITM(t *testing.T) {
 		// Pinned: refused, whichever way the relay answers.
 		for _, mode := range []mitmMode{mitmStrip, mitmForge} {
 			evil := startMITM(t, proxy.URL, st, mode)
-			_, err := Dial(ctx, evil.url+"/private", Options{Strength: st, ServerKeys: []ServerKey{key.Public()}})
+			_, err := Dial(ctx, evil.url+"/private", Options{KeyExchange: kx(st), ServerKeys: []ServerKey{key.Public()}})
 			var ae *ServerAuthError
 			if !errors.As(err, &ae) || ae.Unsupported != (mode == mitmStrip) || !errors.Is(err, ErrServerNotAuthenticated) {
 				t.Fatalf("%v mode %d: %v", st, mode, err)
@@ -311,7 +311,7 @@ func TestMITM(t *testing.T) {
 			}
 		}
 		// The same pinned client reaches the real proxy directly.
-		c = mustDial(t, ctx, proxy.URL, Options{Strength: st, ServerKeys: []ServerKey{key.Public()}})
+		c = mustDial(t, ctx, proxy.URL, Options{KeyExchange: kx(st), ServerKeys: []ServerKey{key.Public()}})
 		echoOnce(t, ctx, c, "direct")
 		c.Close(1000, "")
 		if msg := <-got; string(msg.Data) != "direct" {
