@@ -11,7 +11,8 @@ import (
 
 func main() {
 	ctx := context.Background() // the connection lives until ctx ends or Close
-	opts := client.Options{KeyExchange: client.MLKEM512} // the proxy's MTE_KEY_EXCHANGE (default mlkem512)
+	// KeyExchange is the proxy's MTE_KEY_EXCHANGE (default mlkem512).
+	opts := client.Options{KeyExchange: client.MLKEM512}
 	c, err := client.DialReconnecting(ctx, "ws://127.0.0.1:8080/chat", opts, client.ReconnectOptions{})
 	if errors.Is(err, client.ErrOriginNotAllowed) { // HTTP 403: see DOMAIN_MAP's allowedOrigins
 		log.Fatal(err)

@@ -1,10 +1,11 @@
-package client
+package clientproxytest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"github.com/socketx/socketx-server/client"
 	"net"
 	"sync"
 	"testing"
@@ -47,9 +48,9 @@ func startAuthProxy(t *testing.T, upstreamURL string, st mte.Strength, keys ...*
 }
 
 // echoOnce sends msg and expects it back.
-func echoOnce(t *testing.T, ctx context.Context, c *Conn, msg string) {
+func echoOnce(t *testing.T, ctx context.Context, c *client.Conn, msg string) {
 	t.Helper()
-	if err := c.Send(ctx, mte.TypeText, []byte(msg)); err != nil {
+	if err := c.Send(ctx, client.Text, []byte(msg)); err != nil {
 		t.Fatal(err)
 	}
 	if _, got, err := c.Receive(ctx); err != nil || string(got) != msg {
@@ -65,26 +66,26 @@ func TestServerAuthRealProxy(t *testing.T) {
 	key := newServerKey(t)
 	for _, st := range []mte.Strength{mte.Strength512, mte.Strength1024, mte.StrengthXWing} {
 		p := startAuthProxy(t, echo.URL, st, key)
-		c := mustDial(t, ctx, p.URL, Options{KeyExchange: kx(st), ServerKeys: []ServerKey{key.Public()}})
+		c := mustDial(t, ctx, p.URL, client.Options{KeyExchange: kx(st), ServerKeys: []client.ServerKey{key.Public()}})
 		echoOnce(t, ctx, c, "pinned "+st.String())
 		c.Close(1000, "")
 		// An unpinned client pairs with the same proxy as today.
-		c = mustDial(t, ctx, p.URL, Options{KeyExchange: kx(st)})
+		c = mustDial(t, ctx, p.URL, client.Options{KeyExchange: kx(st)})
 		echoOnce(t, ctx, c, "unpinned "+st.String())
 		c.Close(1000, "")
 		p.Stop()
 	}
 	plain := startAuthProxy(t, echo.URL, mte.Strength768)
-	_, err := Dial(ctx, plain.URL, Options{KeyExchange: MLKEM768, ServerKeys: []ServerKey{key.Public()}})
-	var ae *ServerAuthError
-	if !errors.As(err, &ae) || !ae.Unsupported || ae.KeyID != key.ID() || !errors.Is(err, ErrServerNotAuthenticated) {
+	_, err := client.Dial(ctx, plain.URL, client.Options{KeyExchange: client.MLKEM768, ServerKeys: []client.ServerKey{key.Public()}})
+	var ae *client.ServerAuthError
+	if !errors.As(err, &ae) || !ae.Unsupported || ae.KeyID != key.ID() || !errors.Is(err, client.ErrServerNotAuthenticated) {
 		t.Fatalf("keyless proxy: %v", err)
 	}
-	if DefaultShouldReconnect(err) {
+	if client.DefaultShouldReconnect(err) {
 		t.Fatal("ServerAuthError is retried")
 	}
-	r, err := DialReconnecting(ctx, plain.URL, Options{KeyExchange: MLKEM768, ServerKeys: []ServerKey{key.Public()}}, ReconnectOptions{})
-	if r != nil || !errors.Is(err, ErrServerNotAuthenticated) {
+	r, err := client.DialReconnecting(ctx, plain.URL, client.Options{KeyExchange: client.MLKEM768, ServerKeys: []client.ServerKey{key.Public()}}, client.ReconnectOptions{})
+	if r != nil || !errors.Is(err, client.ErrServerNotAuthenticated) {
 		t.Fatalf("DialReconnecting = %v, %v", r, err)
 	}
 }
@@ -98,11 +99,11 @@ func TestServerKeyRotation(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	oldKey, newKey := newServerKey(t), newServerKey(t)
 	both := startAuthProxy(t, echo.URL, mte.Strength512, oldKey, newKey)
-	for name, pins := range map[string][]ServerKey{
+	for name, pins := range map[string][]client.ServerKey{
 		"old": {oldKey.Public()}, "new": {newKey.Public()}, "new+old": {newKey.Public(), oldKey.Public()},
 		"old+new": {oldKey.Public(), newKey.Public()},
 	} {
-		c, err := Dial(ctx, both.URL, Options{ServerKeys: pins})
+		c, err := client.Dial(ctx, both.URL, client.Options{ServerKeys: pins})
 		if err != nil {
 			t.Fatalf("old+new proxy, client pinned %s: %v", name, err)
 		}
@@ -110,12 +111,12 @@ func TestServerKeyRotation(t *testing.T) {
 		c.Close(1000, "")
 	}
 	only := startAuthProxy(t, echo.URL, mte.Strength512, newKey)
-	_, err := Dial(ctx, only.URL, Options{ServerKeys: []ServerKey{oldKey.Public()}})
+	_, err := client.Dial(ctx, only.URL, client.Options{ServerKeys: []client.ServerKey{oldKey.Public()}})
 	expectCloseError(t, err, 1008, "mte: unknown server key")
-	if DefaultShouldReconnect(err) {
+	if client.DefaultShouldReconnect(err) {
 		t.Fatal("unknown server key is retried")
 	}
-	c, err := Dial(ctx, only.URL, Options{ServerKeys: []ServerKey{oldKey.Public(), newKey.Public()}})
+	c, err := client.Dial(ctx, only.URL, client.Options{ServerKeys: []client.ServerKey{oldKey.Public(), newKey.Public()}})
 	if err != nil {
 		t.Fatalf("old+new pins against a new-only proxy: %v", err)
 	}
@@ -204,7 +205,7 @@ func (m *mitm) serve(t *testing.T, nc net.Conn) {
 	}
 	// Pair with the real proxy right away, unpinned: it cannot present the
 	// client's server secret to anyone who can use it.
-	real, err := Dial(ctx, m.proxy, Options{KeyExchange: kx(m.profile.Strength())})
+	real, err := client.Dial(ctx, m.proxy, client.Options{KeyExchange: kx(m.profile.Strength())})
 	if err != nil {
 		t.Errorf("mitm: dial real proxy: %v", err)
 		return
@@ -284,7 +285,7 @@ func TestMITM(t *testing.T) {
 
 		// Unpinned: fooled. The relay reads the pathname and the message.
 		evil := startMITM(t, proxy.URL, st, mitmStrip)
-		c, err := Dial(ctx, evil.url+"/private", Options{KeyExchange: kx(st)})
+		c, err := client.Dial(ctx, evil.url+"/private", client.Options{KeyExchange: kx(st)})
 		if err != nil {
 			t.Fatalf("%v: unpinned client through the relay: %v", st, err)
 		}
@@ -301,9 +302,9 @@ func TestMITM(t *testing.T) {
 		// Pinned: refused, whichever way the relay answers.
 		for _, mode := range []mitmMode{mitmStrip, mitmForge} {
 			evil := startMITM(t, proxy.URL, st, mode)
-			_, err := Dial(ctx, evil.url+"/private", Options{KeyExchange: kx(st), ServerKeys: []ServerKey{key.Public()}})
-			var ae *ServerAuthError
-			if !errors.As(err, &ae) || ae.Unsupported != (mode == mitmStrip) || !errors.Is(err, ErrServerNotAuthenticated) {
+			_, err := client.Dial(ctx, evil.url+"/private", client.Options{KeyExchange: kx(st), ServerKeys: []client.ServerKey{key.Public()}})
+			var ae *client.ServerAuthError
+			if !errors.As(err, &ae) || ae.Unsupported != (mode == mitmStrip) || !errors.Is(err, client.ErrServerNotAuthenticated) {
 				t.Fatalf("%v mode %d: %v", st, mode, err)
 			}
 			if saw := evil.saw(); len(saw) != 0 {
@@ -311,7 +312,7 @@ func TestMITM(t *testing.T) {
 			}
 		}
 		// The same pinned client reaches the real proxy directly.
-		c = mustDial(t, ctx, proxy.URL, Options{KeyExchange: kx(st), ServerKeys: []ServerKey{key.Public()}})
+		c = mustDial(t, ctx, proxy.URL, client.Options{KeyExchange: kx(st), ServerKeys: []client.ServerKey{key.Public()}})
 		echoOnce(t, ctx, c, "direct")
 		c.Close(1000, "")
 		if msg := <-got; string(msg.Data) != "direct" {

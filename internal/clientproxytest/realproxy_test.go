@@ -1,8 +1,9 @@
-package client
+package clientproxytest
 
 import (
 	"errors"
 	"fmt"
+	"github.com/socketx/socketx-server/client"
 	"net/http"
 	"strings"
 	"testing"
@@ -62,26 +63,26 @@ func TestOptionsAgainstRealProxy(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	p := startRealProxy(t, echo.URL, proxyConfig{origins: `["https://app.example"]`, strength: 768})
 
-	_, err := Dial(ctx, p.URL, Options{Origin: "https://evil.example", KeyExchange: MLKEM768})
-	if !errors.Is(err, ErrOriginNotAllowed) {
+	_, err := client.Dial(ctx, p.URL, client.Options{Origin: "https://evil.example", KeyExchange: client.MLKEM768})
+	if !errors.Is(err, client.ErrOriginNotAllowed) {
 		t.Fatalf("refused Origin: %v, want HTTP 403", err)
 	}
-	if r, err := DialReconnecting(ctx, p.URL, Options{Origin: "https://evil.example", KeyExchange: MLKEM768}, ReconnectOptions{}); r != nil || !errors.Is(err, ErrOriginNotAllowed) {
+	if r, err := client.DialReconnecting(ctx, p.URL, client.Options{Origin: "https://evil.example", KeyExchange: client.MLKEM768}, client.ReconnectOptions{}); r != nil || !errors.Is(err, client.ErrOriginNotAllowed) {
 		t.Fatalf("DialReconnecting with a refused Origin = %v, %v (first dial is not retried)", r, err)
 	}
-	_, err = Dial(ctx, p.URL, Options{Origin: "https://app.example"}) // 512 against 768
+	_, err = client.Dial(ctx, p.URL, client.Options{Origin: "https://app.example"}) // 512 against 768
 	expectCloseError(t, err, 1002, "mte: encoderPublicKey is 800 bytes, want 1184 for ML-KEM-768")
-	if DefaultShouldReconnect(err) {
+	if client.DefaultShouldReconnect(err) {
 		t.Fatal("a strength mismatch is retried")
 	}
 
 	h := http.Header{}
 	h.Set("X-Trace", "t1")
 	path := "/rooms/1?x=y"
-	c := mustDial(t, ctx, p.URL+"/ignored", Options{
+	c := mustDial(t, ctx, p.URL+"/ignored", client.Options{
 		Origin:      "https://app.example",
 		Header:      h,
-		KeyExchange: MLKEM768,
+		KeyExchange: client.MLKEM768,
 		Pathname:    &path,
 		DialTimeout: 2 * time.Second,
 		PairTimeout: 2 * time.Second,
@@ -93,7 +94,7 @@ func TestOptionsAgainstRealProxy(t *testing.T) {
 
 	// Messages: the channel style on a plain Conn.
 	msgs := c.Messages(ctx)
-	want := []Message{{mte.TypeText, []byte("hi")}, {mte.TypeBinary, []byte{0, 1, 2}}, {mte.TypeText, []byte{}}}
+	want := []client.Message{{Type: client.Text, Data: []byte("hi")}, {Type: client.Binary, Data: []byte{0, 1, 2}}, {Type: client.Text, Data: []byte{}}}
 	for _, m := range want {
 		if err := c.Send(ctx, m.Type, m.Data); err != nil {
 			t.Fatal(err)
@@ -112,8 +113,8 @@ func TestOptionsAgainstRealProxy(t *testing.T) {
 	for m := range msgs {
 		t.Fatalf("unexpected %+v", m)
 	}
-	var ce *CloseError
-	if err := c.Err(); !(errors.As(err, &ce) && *ce == (CloseError{4001, "done"})) && err != ErrClosed {
+	var ce *client.CloseError
+	if err := c.Err(); !(errors.As(err, &ce) && *ce == (client.CloseError{Code: 4001, Reason: "done"})) && err != client.ErrClosed {
 		t.Fatalf("Err after Close = %v", err)
 	}
 	if e := <-echo.Ended(); e.Code != 4001 || e.Reason != "done" {
@@ -132,8 +133,8 @@ func TestRedialRefusedGivesUp(t *testing.T) {
 	// Short dial and pairing timeouts: an attempt that reaches the first
 	// proxy's listener while it shuts down must not hold up the redial that
 	// meets the second proxy's 403.
-	opts := Options{Origin: "https://app.example", DialTimeout: 2 * time.Second, PairTimeout: 2 * time.Second}
-	r, err := DialReconnecting(ctx, p1.URL, opts, fastRetry(rec))
+	opts := client.Options{Origin: "https://app.example", DialTimeout: 2 * time.Second, PairTimeout: 2 * time.Second}
+	r, err := client.DialReconnecting(ctx, p1.URL, opts, fastRetry(rec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +142,8 @@ func TestRedialRefusedGivesUp(t *testing.T) {
 	startRealProxy(t, echo.URL, proxyConfig{addr: p1.Addr, origins: `["https://other.example"]`})
 	<-r.Done()
 	var (
-		re *ReconnectError
-		ue *UpgradeError
+		re *client.ReconnectError
+		ue *client.UpgradeError
 	)
 	if _, _, err := r.Receive(ctx); !errors.As(err, &re) || !errors.As(err, &ue) || ue.Status != 403 || re.Attempts < 1 {
 		t.Fatalf("Receive = %v, want *ReconnectError wrapping HTTP 403; attempts: %s", err, drainAttempts(rec))
@@ -175,7 +176,7 @@ func TestUpgradeRefusedByRealProxy(t *testing.T) {
 	origin := startRealProxy(t, echo.URL, proxyConfig{origins: `["https://app.example"]`})
 	host := startRealProxy(t, echo.URL, proxyConfig{host: "app.example"})
 	full := startRealProxy(t, echo.URL, proxyConfig{maxConns: 1})
-	first := mustDial(t, ctx, full.URL, Options{})
+	first := mustDial(t, ctx, full.URL, client.Options{})
 	defer first.Close(1000, "")
 	draining := startRealProxy(t, echo.URL, proxyConfig{})
 	draining.Server.SetDraining(true)
@@ -183,31 +184,31 @@ func TestUpgradeRefusedByRealProxy(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		url      string
-		want     UpgradeError
+		want     client.UpgradeError
 		sentinel error
 		text     string
 	}{
-		{"origin", origin.URL, UpgradeError{Status: 403, Reason: "origin not allowed"}, ErrOriginNotAllowed,
+		{"origin", origin.URL, client.UpgradeError{Status: 403, Reason: "origin not allowed"}, client.ErrOriginNotAllowed,
 			"client: upgrade refused: HTTP 403: origin not allowed"},
-		{"host", host.URL, UpgradeError{Status: 404, Reason: "unknown host"}, ErrUnknownHost,
+		{"host", host.URL, client.UpgradeError{Status: 404, Reason: "unknown host"}, client.ErrUnknownHost,
 			"client: upgrade refused: HTTP 404: unknown host"},
-		{"full", full.URL, UpgradeError{Status: 503, Reason: "too many connections", RetryAfter: 5 * time.Second}, ErrUnavailable,
+		{"full", full.URL, client.UpgradeError{Status: 503, Reason: "too many connections", RetryAfter: 5 * time.Second}, client.ErrUnavailable,
 			"client: upgrade refused: HTTP 503: too many connections"},
-		{"draining", draining.URL, UpgradeError{Status: 503, Reason: "server is draining", RetryAfter: time.Second}, ErrUnavailable,
+		{"draining", draining.URL, client.UpgradeError{Status: 503, Reason: "server is draining", RetryAfter: time.Second}, client.ErrUnavailable,
 			"client: upgrade refused: HTTP 503: server is draining"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Dial(ctx, tc.url, Options{Origin: "https://evil.example"})
-			var ue *UpgradeError
+			_, err := client.Dial(ctx, tc.url, client.Options{Origin: "https://evil.example"})
+			var ue *client.UpgradeError
 			if !errors.As(err, &ue) || *ue != tc.want || err.Error() != tc.text {
 				t.Fatalf("Dial = %#v (%v), want %#v", err, err, tc.want)
 			}
-			for _, s := range []error{ErrOriginNotAllowed, ErrUnknownHost, ErrUnavailable} {
+			for _, s := range []error{client.ErrOriginNotAllowed, client.ErrUnknownHost, client.ErrUnavailable} {
 				if errors.Is(err, s) != (s == tc.sentinel) {
 					t.Fatalf("errors.Is(%v, %v) = %v", err, s, !(s == tc.sentinel))
 				}
 			}
-			if DefaultShouldReconnect(err) != (tc.want.Status == 503) {
+			if client.DefaultShouldReconnect(err) != (tc.want.Status == 503) {
 				t.Fatalf("DefaultShouldReconnect = %v", !(tc.want.Status == 503))
 			}
 		})
@@ -223,8 +224,8 @@ func TestXWingAgainstRealProxy(t *testing.T) {
 	ctx := testCtx(t)
 	echo := testupstream.NewEcho(t)
 	xw := startRealProxy(t, echo.URL, proxyConfig{strength: mte.StrengthXWing})
-	c := mustDial(t, ctx, xw.URL+"/hybrid", Options{KeyExchange: XWing})
-	for _, m := range []Message{{mte.TypeText, []byte("x-wing")}, {mte.TypeBinary, []byte{0, 0xff}}} {
+	c := mustDial(t, ctx, xw.URL+"/hybrid", client.Options{KeyExchange: client.XWing})
+	for _, m := range []client.Message{{Type: client.Text, Data: []byte("x-wing")}, {Type: client.Binary, Data: []byte{0, 0xff}}} {
 		if err := c.Send(ctx, m.Type, m.Data); err != nil {
 			t.Fatal(err)
 		}
@@ -238,11 +239,11 @@ func TestXWingAgainstRealProxy(t *testing.T) {
 	}
 
 	ml := startRealProxy(t, echo.URL, proxyConfig{strength: mte.Strength768})
-	_, err := Dial(ctx, ml.URL, Options{KeyExchange: XWing})
+	_, err := client.Dial(ctx, ml.URL, client.Options{KeyExchange: client.XWing})
 	expectCloseError(t, err, 1002, "mte: encoderPublicKey is 1216 bytes, want 1184 for ML-KEM-768")
-	if DefaultShouldReconnect(err) {
+	if client.DefaultShouldReconnect(err) {
 		t.Fatal("a key exchange mismatch is retried")
 	}
-	_, err = Dial(ctx, xw.URL, Options{KeyExchange: MLKEM768})
+	_, err = client.Dial(ctx, xw.URL, client.Options{KeyExchange: client.MLKEM768})
 	expectCloseError(t, err, 1002, "mte: encoderPublicKey is 1184 bytes, want 1216 for X-Wing")
 }
