@@ -50,13 +50,11 @@ func ParseKeyExchange(s string) (KeyExchange, error) {
 	if _, err := mte.ParseKeyExchange(v); err == nil {
 		return KeyExchange(v), nil
 	}
-	return "", badKeyExchange(s)
+	return "", &keyExchangeError{s}
 }
 
-func badKeyExchange(s string) error {
-	return &keyExchangeError{s}
-}
-
+// keyExchangeError names the value that is not a key exchange; it wraps
+// ErrBadKeyExchange.
 type keyExchangeError struct{ value string }
 
 func (e *keyExchangeError) Error() string {
@@ -82,7 +80,7 @@ func (k KeyExchange) String() string {
 func (k KeyExchange) strength() (mte.Strength, error) {
 	st, err := mte.ParseKeyExchange(string(k))
 	if err != nil {
-		return 0, badKeyExchange(string(k))
+		return 0, &keyExchangeError{string(k)}
 	}
 	return st, nil
 }
