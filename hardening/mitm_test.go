@@ -126,7 +126,7 @@ func TestMITM(t *testing.T) {
 
 		// Unpinned: fooled.
 		relay, recs := startRelay(t, proxyURL, st, mitm.ModeStrip)
-		c, err := client.Dial(ctx, relay.URL()+path, client.Options{Strength: st})
+		c, err := client.Dial(ctx, relay.URL()+path, client.Options{KeyExchange: client.KeyExchange(st.KeyExchange())})
 		if err != nil {
 			t.Fatalf("%v: unpinned client through the relay: %v", st, err)
 		}
@@ -150,7 +150,7 @@ func TestMITM(t *testing.T) {
 		// Pinned: refused, whichever way the relay answers.
 		for _, mode := range []mitm.Mode{mitm.ModeStrip, mitm.ModeForge} {
 			relay, recs := startRelay(t, proxyURL, st, mode)
-			_, err := client.Dial(ctx, relay.URL()+path, client.Options{Strength: st, ServerKeys: []client.ServerKey{pin}})
+			_, err := client.Dial(ctx, relay.URL()+path, client.Options{KeyExchange: client.KeyExchange(st.KeyExchange()), ServerKeys: []client.ServerKey{pin}})
 			var ae *client.ServerAuthError
 			if !errors.As(err, &ae) || !errors.Is(err, client.ErrServerNotAuthenticated) || ae.KeyID != pin.ID() {
 				t.Fatalf("%v %v: pinned client through the relay: %v", st, mode, err)
@@ -175,7 +175,7 @@ func TestMITM(t *testing.T) {
 		}
 
 		// The same pinned client pairs with the real proxy directly.
-		c, err = client.Dial(ctx, proxyURL+"/direct", client.Options{Strength: st, ServerKeys: []client.ServerKey{pin}})
+		c, err = client.Dial(ctx, proxyURL+"/direct", client.Options{KeyExchange: client.KeyExchange(st.KeyExchange()), ServerKeys: []client.ServerKey{pin}})
 		if err != nil {
 			t.Fatalf("%v: pinned client, direct: %v", st, err)
 		}

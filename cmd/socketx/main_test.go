@@ -529,7 +529,7 @@ func TestXWingStart(t *testing.T) {
 	p.waitLog("key exchange is X-Wing, a post-quantum hybrid: ML-KEM-768 + X25519, secure while either half is", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, p.URL("/"), client.Options{Strength: mte.StrengthXWing})
+	c, err := client.Dial(ctx, p.URL("/"), client.Options{KeyExchange: client.XWing})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -331,8 +331,8 @@ func (r *Relay) serve(id int, nc net.Conn) string {
 	// Pair with the real proxy as an unpinned client: the client's pin
 	// would be of no use to the relay, which cannot decapsulate to it.
 	real, err := client.Dial(ctx, r.cfg.Proxy, client.Options{
-		Strength: r.cfg.Strength, Classical: r.cfg.Strength == mte.StrengthClassical,
-		Origin: origin, Pathname: &a4.Pathname,
+		KeyExchange: client.KeyExchange(r.cfg.Strength.KeyExchange()),
+		Origin:      origin, Pathname: &a4.Pathname,
 	})
 	if err != nil {
 		wsutil.WriteServerMessage(c, ws.OpClose, ws.NewCloseFrameBody(ws.StatusInternalServerError, "mitm: proxy unreachable"))

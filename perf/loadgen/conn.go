@@ -42,11 +42,7 @@ func newDialer(cfg Config) (*dialer, error) {
 		d.mtype = mte.TypeText
 	}
 	d.opts = client.Options{DialTimeout: cfg.Timeout, PairTimeout: cfg.Timeout}
-	if cfg.Strength == 0 {
-		d.opts.Classical = true
-	} else {
-		d.opts.Strength = mte.Strength(cfg.Strength)
-	}
+	d.opts.KeyExchange = client.KeyExchange(mte.Strength(cfg.Strength).KeyExchange())
 	if cfg.ServerKey != "" {
 		pin, err := client.ParseServerKey(cfg.ServerKey)
 		if err != nil {

@@ -1,4 +1,4 @@
-package client
+package clientproxytest
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/socketx/socketx-server/client"
 	"github.com/socketx/socketx-server/engine"
 	"github.com/socketx/socketx-server/internal/enginetest"
 	"github.com/socketx/socketx-server/internal/testupstream"
@@ -42,9 +43,9 @@ func startAuthProxy(t *testing.T, upstreamURL string, st mte.Strength, keys ...*
 }
 
 // echoOnce sends msg and expects it back.
-func echoOnce(t *testing.T, ctx context.Context, c *Conn, msg string) {
+func echoOnce(t *testing.T, ctx context.Context, c *client.Conn, msg string) {
 	t.Helper()
-	if err := c.Send(ctx, mte.TypeText, []byte(msg)); err != nil {
+	if err := c.Send(ctx, client.Text, []byte(msg)); err != nil {
 		t.Fatal(err)
 	}
 	if _, got, err := c.Receive(ctx); err != nil || string(got) != msg {
@@ -60,26 +61,26 @@ func TestServerAuthRealProxy(t *testing.T) {
 	key := newServerKey(t)
 	for _, st := range []mte.Strength{mte.Strength512, mte.Strength1024, mte.StrengthXWing} {
 		p := startAuthProxy(t, echo.URL, st, key)
-		c := mustDial(t, ctx, p.URL, Options{Strength: st, ServerKeys: []ServerKey{key.Public()}})
+		c := mustDial(t, ctx, p.URL, client.Options{KeyExchange: kx(st), ServerKeys: []client.ServerKey{key.Public()}})
 		echoOnce(t, ctx, c, "pinned "+st.String())
 		c.Close(1000, "")
 		// An unpinned client pairs with the same proxy as today.
-		c = mustDial(t, ctx, p.URL, Options{Strength: st})
+		c = mustDial(t, ctx, p.URL, client.Options{KeyExchange: kx(st)})
 		echoOnce(t, ctx, c, "unpinned "+st.String())
 		c.Close(1000, "")
 		p.Stop()
 	}
 	plain := startAuthProxy(t, echo.URL, mte.Strength768)
-	_, err := Dial(ctx, plain.URL, Options{Strength: mte.Strength768, ServerKeys: []ServerKey{key.Public()}})
-	var ae *ServerAuthError
-	if !errors.As(err, &ae) || !ae.Unsupported || ae.KeyID != key.ID() || !errors.Is(err, ErrServerNotAuthenticated) {
+	_, err := client.Dial(ctx, plain.URL, client.Options{KeyExchange: client.MLKEM768, ServerKeys: []client.ServerKey{key.Public()}})
+	var ae *client.ServerAuthError
+	if !errors.As(err, &ae) || !ae.Unsupported || ae.KeyID != key.ID() || !errors.Is(err, client.ErrServerNotAuthenticated) {
 		t.Fatalf("keyless proxy: %v", err)
 	}
-	if DefaultShouldReconnect(err) {
+	if client.DefaultShouldReconnect(err) {
 		t.Fatal("ServerAuthError is retried")
 	}
-	r, err := DialReconnecting(ctx, plain.URL, Options{Strength: mte.Strength768, ServerKeys: []ServerKey{key.Public()}}, ReconnectOptions{})
-	if r != nil || !errors.Is(err, ErrServerNotAuthenticated) {
+	r, err := client.DialReconnecting(ctx, plain.URL, client.Options{KeyExchange: client.MLKEM768, ServerKeys: []client.ServerKey{key.Public()}}, client.ReconnectOptions{})
+	if r != nil || !errors.Is(err, client.ErrServerNotAuthenticated) {
 		t.Fatalf("DialReconnecting = %v, %v", r, err)
 	}
 }
@@ -93,11 +94,11 @@ func TestServerKeyRotation(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	oldKey, newKey := newServerKey(t), newServerKey(t)
 	both := startAuthProxy(t, echo.URL, mte.Strength512, oldKey, newKey)
-	for name, pins := range map[string][]ServerKey{
+	for name, pins := range map[string][]client.ServerKey{
 		"old": {oldKey.Public()}, "new": {newKey.Public()}, "new+old": {newKey.Public(), oldKey.Public()},
 		"old+new": {oldKey.Public(), newKey.Public()},
 	} {
-		c, err := Dial(ctx, both.URL, Options{ServerKeys: pins})
+		c, err := client.Dial(ctx, both.URL, client.Options{ServerKeys: pins})
 		if err != nil {
 			t.Fatalf("old+new proxy, client pinned %s: %v", name, err)
 		}
@@ -105,12 +106,12 @@ func TestServerKeyRotation(t *testing.T) {
 		c.Close(1000, "")
 	}
 	only := startAuthProxy(t, echo.URL, mte.Strength512, newKey)
-	_, err := Dial(ctx, only.URL, Options{ServerKeys: []ServerKey{oldKey.Public()}})
+	_, err := client.Dial(ctx, only.URL, client.Options{ServerKeys: []client.ServerKey{oldKey.Public()}})
 	expectCloseError(t, err, 1008, "mte: unknown server key")
-	if DefaultShouldReconnect(err) {
+	if client.DefaultShouldReconnect(err) {
 		t.Fatal("unknown server key is retried")
 	}
-	c, err := Dial(ctx, only.URL, Options{ServerKeys: []ServerKey{oldKey.Public(), newKey.Public()}})
+	c, err := client.Dial(ctx, only.URL, client.Options{ServerKeys: []client.ServerKey{oldKey.Public(), newKey.Public()}})
 	if err != nil {
 		t.Fatalf("old+new pins against a new-only proxy: %v", err)
 	}
