@@ -349,10 +349,10 @@ func TestDrainSendsGoingAwayAndExits(t *testing.T) {
 		t.Fatal("process did not exit")
 	}
 	stopped := p.waitLog("Stopped", func(l map[string]any) bool { return l["forced"] == false })
-	if d, _ := stopped["drain"].(float64); d <= 0 || d > 2 {
-		t.Errorf("drain took %vs with DRAIN_TIMEOUT=2s", stopped["drain"])
+	if d, _ := stopped["drain_seconds"].(float64); d <= 0 || d > 2 {
+		t.Errorf("drain took %vs with DRAIN_TIMEOUT=2s", stopped["drain_seconds"])
 	}
-	t.Logf("drain of %d clients took %.2fs (process exit observed after %v)", n, stopped["drain"], time.Since(start))
+	t.Logf("drain of %d clients took %.2fs (process exit observed after %v)", n, stopped["drain_seconds"], time.Since(start))
 }
 
 // TestDomainMapFileReload: a changed file applies to new connections; an
