@@ -189,6 +189,7 @@ func TestEMFFailureAndBudgetMetrics(t *testing.T) {
 	cur.Descriptors.Refused, cur.Descriptors.Evicted = 10, 4 // +7, +0
 	cur.Descriptors.AcceptErrors = 9                         // +3
 	cur.Descriptors.InUse = 77
+	cur.Accepted = prev.Accepted + 5
 	cur.MemoryHeld = 1 << 20
 	cur.CloseCodes = map[string]uint64{"1000": 9, "1001": 6, "1002": 1, "1008": 2, "1011": 3, "1013": 1, "none": 4, "4xxx": 8}
 	var buf bytes.Buffer
@@ -201,6 +202,7 @@ func TestEMFFailureAndBudgetMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]float64{
+		"NewConnections":   5,
 		"Rejections":       31 - 4,
 		"PairingFailures":  5 + (4 + 1) - (2 + 1),
 		"UpstreamFailures": 5,
