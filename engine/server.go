@@ -139,6 +139,7 @@ type Server struct {
 	profile *mte.Profile
 	dialer  Dialer
 	log     *zap.Logger
+	siteLog *zap.Logger // log one frame up: lines checked in a helper (logRejection) name the helper's caller
 
 	routes      atomic.Pointer[routing.Map]
 	draining    atomic.Bool
@@ -168,7 +169,8 @@ func New(cfg Config, routes *routing.Map, profile *mte.Profile, dialer Dialer, l
 		return nil, errors.New("engine: routes, profile, dialer and logger are required")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, profile: profile, dialer: dialer, log: log, ctx: ctx, cancel: cancel, booted: make(chan struct{})}
+	s := &Server{cfg: cfg, profile: profile, dialer: dialer, log: log, siteLog: log.WithOptions(zap.AddCallerSkip(1)),
+		ctx: ctx, cancel: cancel, booted: make(chan struct{})}
 	if share, largest := cfg.MemoryBudget/int64(s.numLoops()), int64(cfg.MaxMessageSize+mte.HeaderLen+mte.Overhead+codec.MaxHeaderLen); cfg.MemoryBudget > 0 && share < largest {
 		cancel()
 		return nil, fmt.Errorf("engine: MemoryBudget %d gives each of the %d event loops %d bytes, less than one largest message (%d)",
