@@ -1,6 +1,8 @@
 # One command runs every check: `make test`.
 GO        ?= go
-PKGS      := ./...
+# client and mte are modules of their own (go.work): ./... from the root
+# does not reach them.
+PKGS      := ./... ./client/... ./mte/...
 # An execution count, not a duration: Go 1.26's fuzz coordinator can fail a
 # duration-bounded run with "context deadline exceeded" at the boundary
 # (golang/go#75804, fixed in 1.27); a count has no deadline to race.

@@ -10,11 +10,12 @@ require (
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.16
 	github.com/aws/aws-sdk-go-v2/service/marketplacemetering v1.35.5
 	github.com/aws/smithy-go v1.28.9
-	github.com/cloudflare/circl v1.6.3
 	github.com/coder/websocket v1.8.13
 	github.com/gobwas/ws v1.4.0
 	github.com/panjf2000/gnet/v2 v2.10.0
 	github.com/prometheus/client_golang v1.23.2
+	github.com/socketx/socketx-server/client v0.1.0
+	github.com/socketx/socketx-server/mte v0.1.0
 	go.uber.org/zap v1.28.0
 	golang.org/x/sys v0.49.0
 	gopkg.in/yaml.v3 v3.0.1
@@ -35,6 +36,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.51.9 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/cloudflare/circl v1.6.3 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/pool v0.2.1 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
@@ -58,3 +60,10 @@ require (
 )
 
 replace github.com/panjf2000/gnet/v2 => ./third_party/gnet
+
+// The SDK's modules live in this repository (client/go.mod, mte/go.mod):
+// the server builds them from here, and go.work lets `go test` reach them.
+replace (
+	github.com/socketx/socketx-server/client => ./client
+	github.com/socketx/socketx-server/mte => ./mte
+)

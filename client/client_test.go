@@ -3,17 +3,20 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/gobwas/ws"
-	"github.com/socketx/socketx-server/internal/testupstream"
 	"github.com/socketx/socketx-server/mte"
 )
 
@@ -41,7 +44,7 @@ func TestPairAndRoundTrip(t *testing.T) {
 					}
 				}
 			})
-			c := mustDial(t, ctx, srv.url+"/rooms/dogs?x=1", Options{Strength: st, Classical: st == 0})
+			c := mustDial(t, ctx, srv.url+"/rooms/dogs?x=1", Options{KeyExchange: kx(st)})
 			if got := <-paths; got != "/rooms/dogs?x=1" {
 				t.Fatalf("pathname = %q", got)
 			}
@@ -123,13 +126,13 @@ func TestDialOptions(t *testing.T) {
 	h.Set("Authorization", "Bearer t")
 	over := "/override?a=b"
 	c := mustDial(t, ctx, srv.url+"/sock/path?tok=1", Options{
-		Header:    h,
-		Origin:    "https://app.example",
-		Protocols: []string{"superchat", "chat"},
-		Strength:  768,
-		Company:   "Acme",
-		License:   "k",
-		Pathname:  &over,
+		Header:      h,
+		Origin:      "https://app.example",
+		Protocols:   []string{"superchat", "chat"},
+		KeyExchange: MLKEM768,
+		Company:     "Acme",
+		License:     "k",
+		Pathname:    &over,
 	})
 	f := <-got
 	if f.uri != "/sock/path?tok=1 pathname=/override?a=b" {
@@ -170,7 +173,7 @@ func TestEmptyPathnameOverride(t *testing.T) {
 
 func TestTLS(t *testing.T) {
 	ctx := testCtx(t)
-	serverTLS, clientTLS := testupstream.NewTLSConfigs(t)
+	serverTLS, clientTLS := newTLSConfigs(t)
 	srv := newFakeServerTLS(t, mte.Params{Strength: 512}, serverTLS, echo)
 	if !strings.HasPrefix(srv.url, "wss://127.0.0.1:") {
 		t.Fatal(srv.url)
@@ -182,6 +185,18 @@ func TestTLS(t *testing.T) {
 	if typ, p, err := c.Receive(ctx); err != nil || typ != mte.TypeText || string(p) != "secure" {
 		t.Fatalf("Receive = %v %q %v", typ, p, err)
 	}
+}
+
+// newTLSConfigs returns a server configuration with httptest's certificate
+// for 127.0.0.1 and a client configuration trusting it.
+func newTLSConfigs(t *testing.T) (server, client *tls.Config) {
+	s := httptest.NewUnstartedServer(nil)
+	s.StartTLS()
+	s.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(s.Certificate())
+	return &tls.Config{Certificates: s.TLS.Certificates, MinVersion: tls.VersionTLS12},
+		&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 }
 
 // TestConcurrentSenders: 100 goroutines × 50 messages; the fake server's
@@ -224,14 +239,16 @@ func TestConcurrentSenders(t *testing.T) {
 	c := mustDial(t, ctx, srv.url, Options{})
 	var wg sync.WaitGroup
 	for g := 0; g < goroutines; g++ {
-		wg.Go(func() {
+		wg.Add(1) // not wg.Go: the module's go directive is 1.24
+		go func() {
+			defer wg.Done()
 			for i := 0; i < perG; i++ {
 				if err := c.Send(ctx, mte.MessageType(g%2), fmt.Appendf(nil, "g%d m%d", g, i)); err != nil {
 					t.Errorf("Send: %v", err)
 					return
 				}
 			}
-		})
+		}()
 	}
 	wg.Wait()
 	if err := <-result; err != nil {
@@ -577,24 +594,32 @@ func TestReceiveResumesAfterCancel(t *testing.T) {
 
 func TestDialRejected(t *testing.T) {
 	ctx := testCtx(t)
-	up := testupstream.NewNeverUpgrade(t, http.StatusForbidden)
-	_, err := Dial(ctx, up.URL, Options{})
-	var se ws.StatusError
-	if !errors.As(err, &se) || int(se) != 403 {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, "Forbidden")
+	}))
+	defer up.Close()
+	_, err := Dial(ctx, "ws"+strings.TrimPrefix(up.URL, "http"), Options{})
+	var ue *UpgradeError
+	if !errors.As(err, &ue) || *ue != (UpgradeError{Status: 403, Reason: "Forbidden"}) || !errors.Is(err, ErrOriginNotAllowed) ||
+		err.Error() != "client: upgrade refused: HTTP 403: Forbidden" {
 		t.Fatalf("Dial = %v", err)
 	}
 }
 
 func TestOptionsValidation(t *testing.T) {
-	_, err := Dial(context.Background(), "ws://127.0.0.1:1/", Options{Classical: true, Strength: 512})
-	if err == nil || err.Error() != "client: Options.Classical with a non-zero Strength" {
-		t.Fatalf("Dial = %v", err)
-	}
-	_, err = Dial(context.Background(), "ws://127.0.0.1:1/", Options{Strength: 100})
-	if !errors.Is(err, mte.ErrBadParams) {
-		t.Fatalf("Dial = %v", err)
+	for _, kx := range []KeyExchange{"512", "MLKEM512", "x-wing"} {
+		_, err := Dial(context.Background(), "ws://127.0.0.1:1/", Options{KeyExchange: kx})
+		want := `client: key exchange "` + string(kx) + `" is not one of x25519, mlkem512, mlkem768, mlkem1024, xwing (MTE_KEY_EXCHANGE) or 0, 512, 768, 1024 (MTE_KYBER_STRENGTH)`
+		if !errors.Is(err, ErrBadKeyExchange) || err.Error() != want {
+			t.Fatalf("Dial with KeyExchange %q = %v", kx, err)
+		}
 	}
 }
+
+// kx is the KeyExchange of an mte strength.
+func kx(st mte.Strength) KeyExchange { return KeyExchange(st.KeyExchange()) }
 
 func TestValidCloseCode(t *testing.T) {
 	var got []uint16

@@ -49,8 +49,12 @@ func newConn(nc net.Conn, fr frameReader, subprotocol string) *Conn {
 	return &Conn{conn: nc, fr: fr, subprotocol: subprotocol, peerClosed: make(chan struct{})}
 }
 
+// EEID identifies a pairing; the proxy logs the same value. Its String
+// method prints it as the proxy's logs do.
+type EEID = mte.EEID
+
 // EEID identifies the pairing; the proxy logs the same value.
-func (c *Conn) EEID() mte.EEID { return c.eeid }
+func (c *Conn) EEID() EEID { return c.eeid }
 
 // Subprotocol is the WebSocket subprotocol the server selected, or "".
 func (c *Conn) Subprotocol() string { return c.subprotocol }
@@ -61,15 +65,15 @@ func (c *Conn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
 // LocalAddr is the local address of the connection.
 func (c *Conn) LocalAddr() net.Addr { return c.conn.LocalAddr() }
 
-// Send encodes payload as one proxyData message of type t (mte.TypeText or
-// mte.TypeBinary) and writes it as one masked binary WebSocket frame. It is
+// Send encodes payload as one proxyData message of type t (Text or
+// Binary) and writes it as one masked binary WebSocket frame. It is
 // safe for concurrent use; messages go out in the order their Send calls
 // take the connection's write lock, which is also their encoding order.
 //
 // ctx bounds the write. A write that fails or is cancelled part-way leaves
 // the stream unusable, so it closes the connection; later calls return
 // ErrClosed.
-func (c *Conn) Send(ctx context.Context, t mte.MessageType, payload []byte) error {
+func (c *Conn) Send(ctx context.Context, t MessageType, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closeSent || c.broken {
@@ -122,7 +126,7 @@ func (c *Conn) writeControlLocked(ctx context.Context, op ws.OpCode, payload []b
 }
 
 // Receive returns the next message from the proxy, decoded: its type
-// (mte.TypeText or mte.TypeBinary) and plaintext. The plaintext aliases the
+// (Text or Binary) and plaintext. The plaintext aliases the
 // connection's read buffer and is valid until the next Receive call.
 //
 // Receive answers pings while it waits and joins fragmented messages. Only
@@ -134,7 +138,7 @@ func (c *Conn) writeControlLocked(ctx context.Context, op ws.OpCode, payload []b
 // keeps returning it). A message that does not decode closes the connection
 // with mte.CloseCode and returns *MTEError; a frame the server must not send
 // closes it and returns an error wrapping ErrProtocol or ErrMessageTooBig.
-func (c *Conn) Receive(ctx context.Context) (mte.MessageType, []byte, error) {
+func (c *Conn) Receive(ctx context.Context) (MessageType, []byte, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if len(c.pending) > 0 {

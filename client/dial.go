@@ -31,8 +31,9 @@ const (
 // it and asks it to connect the upstream for the URL's pathname. It returns
 // when the proxy answered action 5, i.e. the upstream is connected.
 //
-// A rejected upgrade returns an error wrapping ws.StatusError (the HTTP
-// status); a close frame during the handshake returns *CloseError; a
+// A refused upgrade returns *UpgradeError (the HTTP status: errors.Is
+// ErrOriginNotAllowed for 403, ErrUnknownHost for 404, ErrUnavailable for
+// 503); a close frame during the handshake returns *CloseError; a
 // handshake message out of order returns *HandshakeError; a pairResponse
 // that does not verify returns *MTEError with Op "pair"; with
 // Options.ServerKeys, a server that does not prove one of them returns
@@ -87,8 +88,16 @@ func dial(ctx context.Context, u *url.URL, opts *Options, profile *mte.Profile, 
 	if len(header) > 0 {
 		d.Header = ws.HandshakeHeaderHTTP(header)
 	}
+	var refused *UpgradeError
+	d.OnStatusError = func(status int, phrase []byte, resp io.Reader) {
+		refused = newUpgradeError(status, phrase, resp)
+	}
 	nc, br, hs, err := d.Dial(ctx, u.String())
 	if err != nil {
+		var se ws.StatusError
+		if refused != nil && errors.As(err, &se) {
+			return nil, refused
+		}
 		return nil, fmt.Errorf("client: dial %s://%s: %w", u.Scheme, u.Host, err)
 	}
 	var rd io.Reader = nc

@@ -14,7 +14,7 @@
 //	server → action 5 upstreamConnectionResponse (payload ignored)
 //
 // after which the Conn is connected and Send/Receive exchange action 6
-// proxyData messages, text or binary, each encoded with the connection's
+// proxyData messages, Text or Binary, each encoded with the connection's
 // mte.Session (encoder: client→server, decoder: server→client, strictly in
 // order as in every SocketX client).
 //
@@ -64,14 +64,23 @@
 // # Options
 //
 // Options.Header, Origin and Protocols go into the upgrade request;
-// TLSConfig is used for wss:// URLs; Strength (or Classical) must match the
-// proxy's key exchange (MTE_KEY_EXCHANGE or MTE_KYBER_STRENGTH; X-Wing is
-// Strength: mte.StrengthXWing), else Dial fails with *CloseError 1002;
-// Company and License must match MTE_COMPANY_NAME and MTE_LICENSE_KEY;
+// TLSConfig is used for wss:// URLs; KeyExchange must be the proxy's key
+// exchange, named as MTE_KEY_EXCHANGE names it (X25519, MLKEM512,
+// MLKEM768, MLKEM1024, XWing; ParseKeyExchange also reads an
+// MTE_KYBER_STRENGTH number, 0 being X25519), else Dial fails with
+// *CloseError 1002; empty means ML-KEM-512, the proxy's default. Company
+// and License must match MTE_COMPANY_NAME and MTE_LICENSE_KEY;
 // DialTimeout bounds TCP, TLS and the upgrade, PairTimeout the SocketX
 // handshake including the proxy's upstream dial; Pathname overrides the
-// pathname of action 4; ReadLimit caps a received message. An Origin the
-// proxy's DOMAIN_MAP refuses fails the upgrade with ws.StatusError 403.
+// pathname of action 4; ReadLimit caps a received message.
+//
+// # Refused upgrades
+//
+// An upgrade refused with an HTTP status is an *UpgradeError carrying the
+// status, the proxy's reason and Retry-After. errors.Is matches
+// ErrOriginNotAllowed (403: an Origin the proxy's DOMAIN_MAP refuses),
+// ErrUnknownHost (404: a Host no route serves) and ErrUnavailable (503:
+// the proxy is full or draining; retried by DefaultShouldReconnect).
 //
 // # Words
 //

@@ -1,8 +1,13 @@
 package client
 
 import (
+	"bufio"
 	"errors"
+	"io"
+	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/socketx/socketx-server/mte"
 )
@@ -26,11 +31,93 @@ var (
 	// the server. Every *ServerAuthError matches it under errors.Is; it
 	// is never retried (DefaultShouldReconnect).
 	ErrServerNotAuthenticated = errors.New("client: server not authenticated")
+
+	// ErrOriginNotAllowed: the upgrade was refused with HTTP 403, the
+	// proxy's answer to an Origin its DOMAIN_MAP route does not allow
+	// (Options.Origin). Every *UpgradeError with Status 403 matches it.
+	ErrOriginNotAllowed = errors.New("client: origin not allowed")
+	// ErrUnknownHost: the upgrade was refused with HTTP 404, the proxy's
+	// answer to a Host no DOMAIN_MAP route serves.
+	ErrUnknownHost = errors.New("client: unknown host")
+	// ErrUnavailable: the upgrade was refused with HTTP 503, the proxy's
+	// answer when it holds MAX_CONNECTIONS connections ("too many
+	// connections") or is draining ("server is draining").
+	// DefaultShouldReconnect retries it.
+	ErrUnavailable = errors.New("client: proxy unavailable")
 )
+
+// UpgradeError is a WebSocket upgrade refused with an HTTP status other
+// than 101, by the proxy or by something in front of it. The proxy's
+// statuses match a sentinel under errors.Is: 403 ErrOriginNotAllowed,
+// 404 ErrUnknownHost, 503 ErrUnavailable.
+type UpgradeError struct {
+	// Status is the HTTP status code.
+	Status int
+	// Reason is the first line of the response body (the proxy writes its
+	// reason there: "origin not allowed", "unknown host", "too many
+	// connections", "server is draining"), at most 256 bytes, or the
+	// status line's reason phrase when the body is empty.
+	Reason string
+	// RetryAfter is the Retry-After header in whole seconds (the proxy
+	// sends it with 503); 0 when absent.
+	RetryAfter time.Duration
+}
+
+func (e *UpgradeError) Error() string {
+	s := "client: upgrade refused: HTTP " + strconv.Itoa(e.Status)
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	return s
+}
+
+// Is reports whether target is the sentinel of e.Status.
+func (e *UpgradeError) Is(target error) bool {
+	switch e.Status {
+	case 403:
+		return target == ErrOriginNotAllowed
+	case 404:
+		return target == ErrUnknownHost
+	case 503:
+		return target == ErrUnavailable
+	}
+	return false
+}
+
+// maxUpgradeReason bounds UpgradeError.Reason.
+const maxUpgradeReason = 256
+
+// newUpgradeError reads a refused upgrade's response: resp holds the status
+// line, header fields and body. The body is read only when it has a
+// Content-Length, so a server that keeps the connection open cannot hold
+// Dial beyond the bytes it announced (DialTimeout bounds the rest).
+func newUpgradeError(status int, phrase []byte, resp io.Reader) *UpgradeError {
+	e := &UpgradeError{Status: status, Reason: string(phrase)}
+	r, err := http.ReadResponse(bufio.NewReader(io.LimitReader(resp, 8<<10)), nil)
+	if err != nil {
+		return e
+	}
+	defer r.Body.Close()
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err == nil && s > 0 {
+		e.RetryAfter = time.Duration(s) * time.Second
+	}
+	if r.ContentLength <= 0 {
+		return e
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxUpgradeReason))
+	line, _, _ := strings.Cut(string(body), "\n")
+	if line = strings.TrimSpace(strings.ToValidUTF8(line, "")); line != "" {
+		e.Reason = line
+	}
+	return e
+}
 
 // ServerKey is a pinned server public key (Options.ServerKeys): an
 // ML-KEM-768 public key and its key ID.
 type ServerKey = mte.ServerPublicKey
+
+// ServerKeyID is a ServerKey's ID (ServerKey.ID, ServerAuthError.KeyID).
+type ServerKeyID = mte.ServerKeyID
 
 // ParseServerKey parses a pin: the base64 public key `socketx keygen`
 // prints.
@@ -49,7 +136,7 @@ type ServerAuthError struct {
 	// man in the middle).
 	Unsupported bool
 	// KeyID is the pinned key the client used.
-	KeyID mte.ServerKeyID
+	KeyID ServerKeyID
 	// Err is the mte error (mte.ErrServerAuthUnsupported or
 	// mte.ErrServerAuthMismatch).
 	Err error

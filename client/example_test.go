@@ -6,7 +6,6 @@ import (
 	"log"
 
 	"github.com/socketx/socketx-server/client"
-	"github.com/socketx/socketx-server/mte"
 )
 
 func Example() {
@@ -15,11 +14,11 @@ func Example() {
 		Origin: "https://app.example.com",
 	})
 	if err != nil {
-		log.Fatal(err) // *client.CloseError, *client.HandshakeError, ...
+		log.Fatal(err) // *client.UpgradeError, *client.CloseError, ...
 	}
 	defer c.Close(1000, "bye")
 
-	if err := c.Send(ctx, mte.TypeText, []byte("hello")); err != nil {
+	if err := c.Send(ctx, client.Text, []byte("hello")); err != nil {
 		log.Fatal(err)
 	}
 	t, p, err := c.Receive(ctx) // p is valid until the next Receive
@@ -33,14 +32,14 @@ func ExampleDialReconnecting() {
 	ctx := context.Background() // the connection lives until ctx ends or Close
 	r, err := client.DialReconnecting(ctx, "wss://socketx.example.com/feed", client.Options{},
 		client.ReconnectOptions{Events: client.Events{
-			OnReconnected: func(eeid mte.EEID) { log.Printf("paired again: %s", eeid) },
+			OnReconnected: func(eeid client.EEID) { log.Printf("paired again: %s", eeid) },
 			OnUndelivered: func(msgs []client.Message, err error) { log.Printf("%d not sent: %v", len(msgs), err) },
 		}})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer r.Close(1000, "bye")
-	if err := r.SendAsync(mte.TypeText, []byte("subscribe")); err != nil { // queued across reconnects
+	if err := r.SendAsync(client.Text, []byte("subscribe")); err != nil { // queued across reconnects
 		log.Fatal(err)
 	}
 	for m := range r.Messages(ctx) {

@@ -30,21 +30,28 @@ type fakeServer struct {
 	handle  func(*fakeConn)
 	wg      sync.WaitGroup
 
-	mu    sync.Mutex
-	conns []net.Conn
+	stopOnce sync.Once
+	mu       sync.Mutex
+	conns    []net.Conn
 }
 
 func newFakeServer(t testing.TB, params mte.Params, handle func(*fakeConn)) *fakeServer {
-	return newFakeServerTLS(t, params, nil, handle)
+	return newFakeServerAt(t, "127.0.0.1:0", params, nil, handle)
 }
 
 func newFakeServerTLS(t testing.TB, params mte.Params, tlsConfig *tls.Config, handle func(*fakeConn)) *fakeServer {
+	return newFakeServerAt(t, "127.0.0.1:0", params, tlsConfig, handle)
+}
+
+// newFakeServerAt listens on addr (a stopped server's, to play a restarted
+// proxy).
+func newFakeServerAt(t testing.TB, addr string, params mte.Params, tlsConfig *tls.Config, handle func(*fakeConn)) *fakeServer {
 	t.Helper()
 	profile, err := mte.NewProfile(params)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +63,16 @@ func newFakeServerTLS(t testing.TB, params mte.Params, tlsConfig *tls.Config, ha
 	s := &fakeServer{t: t, ln: ln, url: scheme + "://" + ln.Addr().String(), profile: profile, handle: handle}
 	s.wg.Add(1)
 	go s.accept()
-	t.Cleanup(func() {
-		ln.Close()
+	t.Cleanup(s.stop)
+	return s
+}
+
+// stop closes the listener and every connection, as a proxy that went away:
+// clients see their sockets drop and later dials are refused. It waits for
+// the handlers.
+func (s *fakeServer) stop() {
+	s.stopOnce.Do(func() {
+		s.ln.Close()
 		s.mu.Lock()
 		for _, c := range s.conns {
 			c.Close()
@@ -65,8 +80,10 @@ func newFakeServerTLS(t testing.TB, params mte.Params, tlsConfig *tls.Config, ha
 		s.mu.Unlock()
 		s.wg.Wait()
 	})
-	return s
 }
+
+// addr is the host:port the server listens on.
+func (s *fakeServer) addr() string { return s.ln.Addr().String() }
 
 func (s *fakeServer) accept() {
 	defer s.wg.Done()

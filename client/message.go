@@ -8,19 +8,29 @@ import (
 	"github.com/socketx/socketx-server/mte"
 )
 
+// MessageType is the type of a message, Text or Binary, as the upstream
+// sent it or as it is to be sent.
+type MessageType = mte.MessageType
+
+// Message types.
+const (
+	Text   = mte.TypeText
+	Binary = mte.TypeBinary
+)
+
 // Message is one decoded message from the proxy, or one message handed to
 // ReconnectingConn that was never written (Events.OnUndelivered). Data is
 // owned by the receiver: it does not alias any connection buffer.
 type Message struct {
-	// Type is mte.TypeText or mte.TypeBinary, as the upstream sent it.
-	Type mte.MessageType
+	// Type is Text or Binary, as the upstream sent it.
+	Type MessageType
 	// Data is the plaintext.
 	Data []byte
 }
 
 // ownedMessage copies p so the Message outlives the read buffer. An empty
 // message has a non-nil empty Data.
-func ownedMessage(t mte.MessageType, p []byte) Message {
+func ownedMessage(t MessageType, p []byte) Message {
 	d := bytes.Clone(p)
 	if d == nil {
 		d = []byte{}

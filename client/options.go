@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,14 +13,16 @@ import (
 
 // Defaults applied to zero Options fields.
 const (
-	DefaultStrength    = mte.Strength(512)
+	// DefaultKeyExchange is ML-KEM-512, the proxy's default: the exchange
+	// it uses when neither MTE_KEY_EXCHANGE nor MTE_KYBER_STRENGTH is set.
+	DefaultKeyExchange = MLKEM512
 	DefaultDialTimeout = 10 * time.Second
 	DefaultPairTimeout = 10 * time.Second
 	DefaultReadLimit   = 16 << 20
 )
 
-// Options configures Dial. The zero value dials with ML-KEM-512 (as the
-// official SocketX clients do), no extra headers and the defaults above.
+// Options configures Dial. The zero value dials with ML-KEM-512, the
+// proxy's default key exchange, no extra headers and the defaults above.
 type Options struct {
 	// Header holds extra HTTP headers for the upgrade request.
 	Header http.Header
@@ -32,15 +33,12 @@ type Options struct {
 	// TLSConfig is used for wss:// URLs (nil: system roots). If its
 	// ServerName is empty, the URL host is used.
 	TLSConfig *tls.Config
-	// Strength is the key exchange, which must match the proxy's
-	// MTE_KEY_EXCHANGE or MTE_KYBER_STRENGTH: mte.Strength512, 768, 1024
-	// (ML-KEM), or mte.StrengthXWing (X-Wing, the ML-KEM-768 + X25519
-	// hybrid: MTE_KEY_EXCHANGE=xwing). Zero means DefaultStrength (512); to
-	// use the classical X25519 exchange (strength 0) set Classical.
-	Strength mte.Strength
-	// Classical selects strength 0 (X25519, not post-quantum). Strength must
-	// then be zero.
-	Classical bool
+	// KeyExchange must be the proxy's key exchange (else Dial fails with
+	// *CloseError 1002): X25519, MLKEM512, MLKEM768, MLKEM1024 or XWing,
+	// whose values are MTE_KEY_EXCHANGE's names; ParseKeyExchange also
+	// reads an MTE_KYBER_STRENGTH number. Empty means DefaultKeyExchange
+	// (ML-KEM-512), as an unset MTE_KEY_EXCHANGE does on the proxy.
+	KeyExchange KeyExchange
 	// Company and License are the optional tenant secret; they must equal
 	// the proxy's MTE_COMPANY_NAME and MTE_LICENSE_KEY.
 	Company, License string
@@ -75,16 +73,15 @@ type Options struct {
 
 // profileParams returns the mte parameters for these options.
 func (o *Options) profileParams() (mte.Params, error) {
-	p := mte.Params{Strength: o.Strength, Company: o.Company, License: o.License}
-	switch {
-	case o.Classical && o.Strength != 0:
-		return p, errors.New("client: Options.Classical with a non-zero Strength")
-	case o.Classical:
-		p.Strength = mte.StrengthClassical
-	case o.Strength == 0:
-		p.Strength = DefaultStrength
+	kx := o.KeyExchange
+	if kx == "" {
+		kx = DefaultKeyExchange
 	}
-	return p, nil
+	st, err := kx.strength()
+	if err != nil {
+		return mte.Params{}, err
+	}
+	return mte.Params{Strength: st, Company: o.Company, License: o.License}, nil
 }
 
 func (o *Options) dialTimeout() time.Duration {

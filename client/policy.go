@@ -5,9 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"time"
-
-	"github.com/gobwas/ws"
-	"github.com/socketx/socketx-server/mte"
 )
 
 // Defaults applied to zero ReconnectOptions fields.
@@ -65,7 +62,7 @@ type Events struct {
 	OnReconnecting func(attempt int, err error)
 	// OnReconnected is called once a new socket is paired and before the
 	// queued messages are written to it, with the new pairing's EEID.
-	OnReconnected func(eeid mte.EEID)
+	OnReconnected func(eeid EEID)
 	// OnUndelivered is called once, when the connection ends (Close, the
 	// context, a close code that is not retried, or the policy giving up),
 	// with every message accepted by SendAsync that was never written to a
@@ -135,7 +132,7 @@ func (o *ReconnectOptions) backoff(attempt int) time.Duration {
 // It does not reconnect after 1000 (normal), 1002 (protocol), 1003, 1005
 // (close without a code), 1007, 1008 (policy: pathname or pairing refused),
 // 1009, 1010, application codes 3000–4999, other HTTP statuses (403: Origin
-// refused), *HandshakeError, *MTEError (a strength or tenant mismatch, or a
+// refused, 404: unknown host), *HandshakeError, *MTEError (a strength or tenant mismatch, or a
 // message that failed authentication), *ServerAuthError (a pinned client
 // refused the server), ErrProtocol, ErrMessageTooBig,
 // ErrClosed and context.Canceled: reconnecting would fail the same way.
@@ -144,7 +141,7 @@ func DefaultShouldReconnect(err error) bool {
 		ce *CloseError
 		he *HandshakeError
 		me *MTEError
-		se ws.StatusError
+		ue *UpgradeError
 	)
 	switch {
 	case err == nil:
@@ -155,8 +152,8 @@ func DefaultShouldReconnect(err error) bool {
 			return true
 		}
 		return false
-	case errors.As(err, &se):
-		return se == 429 || se >= 500
+	case errors.As(err, &ue):
+		return ue.Status == 429 || ue.Status >= 500
 	case errors.Is(err, ErrServerNotAuthenticated):
 		return false
 	case errors.As(err, &he), errors.As(err, &me),

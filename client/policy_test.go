@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
 	"github.com/socketx/socketx-server/mte"
 )
 
@@ -35,11 +34,12 @@ func TestDefaultShouldReconnect(t *testing.T) {
 		{&CloseError{Code: 1013}, true},
 		{&CloseError{Code: 1014}, true},
 		{&CloseError{Code: 4000}, false},
-		{fmt.Errorf("client: dial ws://h: %w", ws.StatusError(403)), false},
-		{fmt.Errorf("client: dial ws://h: %w", ws.StatusError(404)), false},
-		{fmt.Errorf("client: dial ws://h: %w", ws.StatusError(429)), true},
-		{fmt.Errorf("client: dial ws://h: %w", ws.StatusError(502)), true},
-		{fmt.Errorf("client: dial ws://h: %w", ws.StatusError(503)), true},
+		{&UpgradeError{Status: 403}, false},
+		{&UpgradeError{Status: 404}, false},
+		{&UpgradeError{Status: 429}, true},
+		{&UpgradeError{Status: 502}, true},
+		{&UpgradeError{Status: 503}, true},
+		{&UpgradeError{Status: 503, Reason: "too many connections", RetryAfter: 5 * time.Second}, true},
 		{&HandshakeError{State: stateSentHello, Action: mte.ActionProxyData}, false},
 		{&MTEError{Op: "pair", Err: mte.ErrAuth}, false},
 		{fmt.Errorf("%w: x", ErrProtocol), false},

@@ -79,7 +79,7 @@ type ReconnectingConn struct {
 
 // outMsg is a queued message.
 type outMsg struct {
-	typ  mte.MessageType
+	typ  MessageType
 	data []byte
 	done chan error // Send's result (cap 1); nil for SendAsync
 
@@ -122,7 +122,7 @@ func DialReconnecting(ctx context.Context, rawURL string, opts Options, ro Recon
 
 // EEID is the current pairing's EEID; it changes on every reconnect and is
 // zero while reconnecting.
-func (r *ReconnectingConn) EEID() mte.EEID {
+func (r *ReconnectingConn) EEID() EEID {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.eeid
@@ -132,8 +132,8 @@ func (r *ReconnectingConn) EEID() mte.EEID {
 // Events.OnUndelivered returned).
 func (r *ReconnectingConn) Done() <-chan struct{} { return r.done }
 
-// Send writes one proxyData message of type t (mte.TypeText or
-// mte.TypeBinary) and returns nil only once it was written to a socket. If
+// Send writes one proxyData message of type t (Text or
+// Binary) and returns nil only once it was written to a socket. If
 // the connection is reconnecting, or the socket breaks under the write, the
 // message waits (counted against QueueLimit) and is written on the next
 // socket, after the messages queued before it.
@@ -143,8 +143,8 @@ func (r *ReconnectingConn) Done() <-chan struct{} { return r.done }
 // for that write and returns its outcome); the error that ended the
 // connection (ErrClosed after Close, *ReconnectError, a *CloseError that is
 // not retried, the DialReconnecting context's error).
-func (r *ReconnectingConn) Send(ctx context.Context, t mte.MessageType, payload []byte) error {
-	if t != mte.TypeText && t != mte.TypeBinary {
+func (r *ReconnectingConn) Send(ctx context.Context, t MessageType, payload []byte) error {
+	if t != Text && t != Binary {
 		return &MTEError{Op: "encode", Err: mte.ErrBadMessageType}
 	}
 	if err := ctx.Err(); err != nil {
@@ -186,8 +186,8 @@ func (r *ReconnectingConn) Send(ctx context.Context, t mte.MessageType, payload 
 // that ended the connection once it has ended; a message for which it
 // returned nil is either written or, if the connection ends first, passed
 // to Events.OnUndelivered.
-func (r *ReconnectingConn) SendAsync(t mte.MessageType, payload []byte) error {
-	if t != mte.TypeText && t != mte.TypeBinary {
+func (r *ReconnectingConn) SendAsync(t MessageType, payload []byte) error {
+	if t != Text && t != Binary {
 		return &MTEError{Op: "encode", Err: mte.ErrBadMessageType}
 	}
 	r.mu.Lock()
@@ -200,7 +200,7 @@ func (r *ReconnectingConn) SendAsync(t mte.MessageType, payload []byte) error {
 }
 
 // enqueueLocked appends a copy of payload to the queue; r.mu must be held.
-func (r *ReconnectingConn) enqueueLocked(t mte.MessageType, payload []byte, wait bool) (*outMsg, error) {
+func (r *ReconnectingConn) enqueueLocked(t MessageType, payload []byte, wait bool) (*outMsg, error) {
 	if len(r.queue) >= r.ro.queueLimit() {
 		return nil, ErrQueueFull
 	}
@@ -254,7 +254,7 @@ func (r *ReconnectingConn) wait(ctx context.Context, m *outMsg) error {
 // a reconnect (those of the old socket come first). It returns ctx.Err()
 // when ctx ends (the connection is unaffected) and the error that ended the
 // connection once it has ended and every message was received.
-func (r *ReconnectingConn) Receive(ctx context.Context) (mte.MessageType, []byte, error) {
+func (r *ReconnectingConn) Receive(ctx context.Context) (MessageType, []byte, error) {
 	m, err := r.receive(ctx)
 	return m.Type, m.Data, err
 }

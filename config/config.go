@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -99,7 +100,10 @@ type Var struct {
 	Platform bool
 	// Runtime variables are also read by the Go runtime itself.
 	Runtime bool
-	Help    string
+	// Duration variables take whole seconds ("10") or a Go duration
+	// ("10s", "1m30s"): see parseDuration.
+	Duration bool
+	Help     string
 }
 
 // Vars lists every variable Load reads, which is every variable the
@@ -109,7 +113,7 @@ type Var struct {
 // owns come from that package: engine.DefaultConfig and metering's
 // Default constants.
 var Vars = []Var{
-	{Name: "DOMAIN_MAP", Help: "JSON map of Host to upstream and allowed origins (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE)"},
+	{Name: "DOMAIN_MAP", Help: `required (or DOMAIN_MAP_BASE64 / DOMAIN_MAP_FILE): JSON map of Host to {"upstream": "ws[s]://...", "allowedOrigins": [non-empty]}`},
 	{Name: "DOMAIN_MAP_BASE64", Help: "DOMAIN_MAP, base64-encoded (what the Helm chart passes)"},
 	{Name: "DOMAIN_MAP_FILE", Help: "path of a file holding DOMAIN_MAP (a mounted ConfigMap)"},
 	{Name: "LISTEN_HOST", Default: engineDefaultHost(), Help: "address the public listener binds to"},
@@ -130,17 +134,17 @@ var Vars = []Var{
 	{Name: "WS_MAX_MESSAGE_SIZE", Default: strconv.Itoa(engineDefaults.MaxMessageSize), Help: "largest application message in bytes (SocketX framing not counted); larger closes with 1009"},
 	{Name: "WS_MAX_QUEUED_BYTES", Default: strconv.Itoa(engineDefaults.MaxQueuedBytes), Help: "outbound bytes queued per leg before a slow peer is closed with 1013"},
 	{Name: "MEMORY_BUDGET", Default: "0", Help: "bytes all connections together may hold in partial messages and queued output; beyond it the largest holders close with 1013 (0 = half of GOMEMLIMIT when set, else 256 MiB)"},
-	{Name: "CLIENT_PONG_TIMEOUT", Default: seconds(engineDefaults.ClientPongTimeout), Help: "seconds allowed without a client pong"},
-	{Name: "CLIENT_PING_INTERVAL", Default: seconds(engineDefaults.ClientPingInterval), Help: "seconds between proxy-to-client pings (below CLIENT_PONG_TIMEOUT)"},
-	{Name: "UPSTREAM_PONG_TIMEOUT", Default: seconds(engineDefaults.UpstreamPongTimeout), Help: "seconds allowed without an upstream pong"},
-	{Name: "UPSTREAM_PING_INTERVAL", Default: seconds(engineDefaults.UpstreamPingInterval), Help: "seconds between proxy-to-upstream pings (below UPSTREAM_PONG_TIMEOUT)"},
-	{Name: "WRITE_TIMEOUT", Default: seconds(engineDefaults.WriteTimeout), Help: "seconds queued outbound data may stay undelivered"},
-	{Name: "HANDSHAKE_TIMEOUT", Default: seconds(engineDefaults.HandshakeTimeout), Help: "seconds for the HTTP upgrade, the pairing and the upstream connection each"},
-	{Name: "UPSTREAM_DIAL_TIMEOUT", Default: seconds(engineDefaults.DialTimeout), Help: "seconds to connect (and TLS-handshake) to an upstream"},
+	{Name: "CLIENT_PONG_TIMEOUT", Default: seconds(engineDefaults.ClientPongTimeout), Duration: true, Help: "time allowed without a client pong"},
+	{Name: "CLIENT_PING_INTERVAL", Default: seconds(engineDefaults.ClientPingInterval), Duration: true, Help: "time between proxy-to-client pings (below CLIENT_PONG_TIMEOUT)"},
+	{Name: "UPSTREAM_PONG_TIMEOUT", Default: seconds(engineDefaults.UpstreamPongTimeout), Duration: true, Help: "time allowed without an upstream pong"},
+	{Name: "UPSTREAM_PING_INTERVAL", Default: seconds(engineDefaults.UpstreamPingInterval), Duration: true, Help: "time between proxy-to-upstream pings (below UPSTREAM_PONG_TIMEOUT)"},
+	{Name: "WRITE_TIMEOUT", Default: seconds(engineDefaults.WriteTimeout), Duration: true, Help: "time queued outbound data may stay undelivered"},
+	{Name: "HANDSHAKE_TIMEOUT", Default: seconds(engineDefaults.HandshakeTimeout), Duration: true, Help: "time for the HTTP upgrade, the pairing and the upstream connection each"},
+	{Name: "UPSTREAM_DIAL_TIMEOUT", Default: seconds(engineDefaults.DialTimeout), Duration: true, Help: "time to connect (and TLS-handshake) to an upstream"},
 	{Name: "UPSTREAM_CA_FILE", Default: "", Help: "path of a PEM bundle of CA certificates trusted for wss:// upstreams in addition to the system roots (read at start)"},
 	{Name: "UPSTREAM_CA_PEM", Default: "", Help: "the same as PEM text, for platforms that pass secrets as environment variables; with UPSTREAM_CA_FILE both are added"},
 	{Name: "ADMIN_LISTEN", Default: "127.0.0.1:9090", Help: "host:port of the admin listener (/metrics, /debug/pprof, /health, /ready); off disables it"},
-	{Name: "DRAIN_TIMEOUT", Default: "25s", Help: "Go duration: on SIGTERM, clients get 1001 spread over this time, then the process exits"},
+	{Name: "DRAIN_TIMEOUT", Default: "25s", Duration: true, Help: "on SIGTERM, clients get 1001 spread over this time, then the process exits"},
 	{Name: "MAX_CONNECTIONS", Default: "0", Help: "open client connections beyond which upgrades get 503 (0 = unlimited)"},
 	{Name: "DESCRIPTOR_BUDGET", Default: "auto", Help: "descriptors client and upstream connections may hold: auto (the descriptor limit minus what is open at startup minus max(64, 1%)), off, or an integer of at least 4"},
 	{Name: "METRICS_EMF", Default: "false", Help: "true to print CloudWatch Embedded Metric Format lines on stdout every minute"},
@@ -152,7 +156,7 @@ var Vars = []Var{
 	{Name: "BILLING_STRATEGY", Default: string(metering.StrategyNone), Help: "eclypses_no_billing (no calls), register_usage, request_based or external_meter"},
 	{Name: "BILLING_PROVIDER", Help: "aws or azure (required when billing is on)"},
 	{Name: "BILLING_PRODUCT", Help: "must be socketx when billing is on"},
-	{Name: "BILLING_REPORT_INTERVAL", Default: shortDuration(metering.DefaultReportInterval), Help: "Go duration, 1s to 1h, request_based only"},
+	{Name: "BILLING_REPORT_INTERVAL", Default: shortDuration(metering.DefaultReportInterval), Duration: true, Help: "1s to 1h, request_based only"},
 	{Name: "METERING_STATE_DIR", Help: "directory for the meter's state file (one per task/pod)"},
 	{Name: "AWS_MARKETPLACE_PRODUCT_CODE", Help: "product code for register_usage and request_based"},
 	{Name: "AWS_MARKETPLACE_EXTERNAL_PRODUCT_CODE", Help: "product code for external_meter"},
@@ -203,13 +207,13 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	c.MaxMessageSize = l.intIn("WS_MAX_MESSAGE_SIZE", 1024, 64<<20)
 	c.MaxQueuedBytes = l.intIn("WS_MAX_QUEUED_BYTES", 64<<10, 1<<30)
 	c.MemoryBudget = int64(l.intIn("MEMORY_BUDGET", 0, 1<<50))
-	c.ClientPongTimeout = l.seconds("CLIENT_PONG_TIMEOUT")
-	c.ClientPingInterval = l.seconds("CLIENT_PING_INTERVAL")
-	c.UpstreamPongTimeout = l.seconds("UPSTREAM_PONG_TIMEOUT")
-	c.UpstreamPingInterval = l.seconds("UPSTREAM_PING_INTERVAL")
-	c.WriteTimeout = l.seconds("WRITE_TIMEOUT")
-	c.HandshakeTimeout = l.seconds("HANDSHAKE_TIMEOUT")
-	c.UpstreamDialTimeout = l.seconds("UPSTREAM_DIAL_TIMEOUT")
+	c.ClientPongTimeout = l.duration("CLIENT_PONG_TIMEOUT", time.Second, 24*time.Hour)
+	c.ClientPingInterval = l.duration("CLIENT_PING_INTERVAL", time.Second, 24*time.Hour)
+	c.UpstreamPongTimeout = l.duration("UPSTREAM_PONG_TIMEOUT", time.Second, 24*time.Hour)
+	c.UpstreamPingInterval = l.duration("UPSTREAM_PING_INTERVAL", time.Second, 24*time.Hour)
+	c.WriteTimeout = l.duration("WRITE_TIMEOUT", time.Second, 24*time.Hour)
+	c.HandshakeTimeout = l.duration("HANDSHAKE_TIMEOUT", time.Second, 24*time.Hour)
+	c.UpstreamDialTimeout = l.duration("UPSTREAM_DIAL_TIMEOUT", time.Second, 24*time.Hour)
 	c.UpstreamCAFile, c.UpstreamCAFileCerts = l.caFile("UPSTREAM_CA_FILE")
 	c.UpstreamCAPEMCerts = l.caPEM("UPSTREAM_CA_PEM")
 	c.AdminListen = l.hostPort("ADMIN_LISTEN")
@@ -429,15 +433,33 @@ func (l *loader) boolean(name string) bool {
 	return b
 }
 
-// duration reads a Go duration within [lo, hi].
+// duration reads a duration (see parseDuration) within [lo, hi].
 func (l *loader) duration(name string, lo, hi time.Duration) time.Duration {
 	s := l.raw(name)
-	d, err := time.ParseDuration(s)
+	d, err := parseDuration(s)
 	if err != nil || d < lo || d > hi {
-		l.fail(name, s, fmt.Sprintf("want a Go duration from %v to %v, like 25s", lo, hi))
+		l.fail(name, s, fmt.Sprintf("want a duration from %s to %s: whole seconds (like 10) or a Go duration (like 10s)",
+			shortDuration(lo), shortDuration(hi)))
 		return 0
 	}
 	return d
+}
+
+// parseDuration reads a duration variable's value: whole seconds ("10")
+// or a Go duration ("10s", "1m30s", "1500ms").
+func parseDuration(s string) (time.Duration, error) {
+	if s != "" && strings.Trim(s, "0123456789") == "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n > int64(math.MaxInt64/time.Second) {
+			return 0, fmt.Errorf("config: %q: too many seconds", s)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("config: %q: want whole seconds or a Go duration", s)
+	}
+	return d, nil
 }
 
 // hostPort reads host:port, or "off" for disabled (returned as "").
@@ -516,11 +538,6 @@ func (l *loader) prefixes(name string) []netip.Prefix {
 	return out
 }
 
-// seconds reads a whole number of seconds from 1 to one day.
-func (l *loader) seconds(name string) time.Duration {
-	return time.Duration(l.intIn(name, 1, 86400)) * time.Second
-}
-
 func (l *loader) domainMap() (data []byte, file string) {
 	plain, _ := l.lookup("DOMAIN_MAP")
 	b64, _ := l.lookup("DOMAIN_MAP_BASE64")
@@ -566,7 +583,6 @@ func (c Config) Redacted() [][2]string {
 		}
 		return "[REDACTED]"
 	}
-	secs := func(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
 	return append([][2]string{
 		{"listen_addr", c.ListenAddr()},
 		{"log_level", c.LogLevel},
@@ -583,18 +599,18 @@ func (c Config) Redacted() [][2]string {
 		{"ws_max_message_size", strconv.Itoa(c.MaxMessageSize)},
 		{"ws_max_queued_bytes", strconv.Itoa(c.MaxQueuedBytes)},
 		{"memory_budget", memoryBudgetString(c.MemoryBudget)},
-		{"client_pong_timeout", secs(c.ClientPongTimeout)},
-		{"client_ping_interval", secs(c.ClientPingInterval)},
-		{"upstream_pong_timeout", secs(c.UpstreamPongTimeout)},
-		{"upstream_ping_interval", secs(c.UpstreamPingInterval)},
-		{"write_timeout", secs(c.WriteTimeout)},
-		{"handshake_timeout", secs(c.HandshakeTimeout)},
-		{"upstream_dial_timeout", secs(c.UpstreamDialTimeout)},
+		{"client_pong_timeout", seconds(c.ClientPongTimeout)},
+		{"client_ping_interval", seconds(c.ClientPingInterval)},
+		{"upstream_pong_timeout", seconds(c.UpstreamPongTimeout)},
+		{"upstream_ping_interval", seconds(c.UpstreamPingInterval)},
+		{"write_timeout", seconds(c.WriteTimeout)},
+		{"handshake_timeout", seconds(c.HandshakeTimeout)},
+		{"upstream_dial_timeout", seconds(c.UpstreamDialTimeout)},
 		{"upstream_ca_file", orUnset(c.UpstreamCAFile)},
 		{"upstream_ca_pem", certCount(c.UpstreamCAPEMCerts)},
 		{"upstream_ca_certificates", strconv.Itoa(len(c.UpstreamCAs()))},
 		{"admin_listen", orOff(c.AdminListen)},
-		{"drain_timeout", c.DrainTimeout.String()},
+		{"drain_timeout", shortDuration(c.DrainTimeout)},
 		{"max_connections", strconv.Itoa(c.MaxConnections)},
 		{"descriptor_budget", descriptorBudgetString(c.DescriptorBudget)},
 		{"metrics_emf", strconv.FormatBool(c.MetricsEMF)},

@@ -97,16 +97,16 @@ func TestEveryVariable(t *testing.T) {
 		{"WS_WRITE_BUFFER_SIZE", "2048", func(c Config) bool { return c.WriteBufferSize == 2048 }, "x", `config: WS_WRITE_BUFFER_SIZE="x": want an integer from 128 to 67108864`},
 		{"WS_MAX_MESSAGE_SIZE", "65536", func(c Config) bool { return c.MaxMessageSize == 65536 }, "10", `config: WS_MAX_MESSAGE_SIZE="10": want an integer from 1024 to 67108864`},
 		{"WS_MAX_QUEUED_BYTES", "8388608", func(c Config) bool { return c.MaxQueuedBytes == 8<<20 }, "1", `config: WS_MAX_QUEUED_BYTES="1": want an integer from 65536 to 1073741824`},
-		{"CLIENT_PONG_TIMEOUT", "90", func(c Config) bool { return c.ClientPongTimeout == 90*time.Second }, "0", `config: CLIENT_PONG_TIMEOUT="0": want an integer from 1 to 86400`},
-		{"CLIENT_PING_INTERVAL", "30", func(c Config) bool { return c.ClientPingInterval == 30*time.Second }, "1.5", `config: CLIENT_PING_INTERVAL="1.5": want an integer from 1 to 86400`},
-		{"UPSTREAM_PONG_TIMEOUT", "90", func(c Config) bool { return c.UpstreamPongTimeout == 90*time.Second }, "-5", `config: UPSTREAM_PONG_TIMEOUT="-5": want an integer from 1 to 86400`},
-		{"UPSTREAM_PING_INTERVAL", "30", func(c Config) bool { return c.UpstreamPingInterval == 30*time.Second }, "9999999", `config: UPSTREAM_PING_INTERVAL="9999999": want an integer from 1 to 86400`},
-		{"WRITE_TIMEOUT", "5", func(c Config) bool { return c.WriteTimeout == 5*time.Second }, "5s", `config: WRITE_TIMEOUT="5s": want an integer from 1 to 86400`},
-		{"HANDSHAKE_TIMEOUT", "3", func(c Config) bool { return c.HandshakeTimeout == 3*time.Second }, "0", `config: HANDSHAKE_TIMEOUT="0": want an integer from 1 to 86400`},
+		{"CLIENT_PONG_TIMEOUT", "90", func(c Config) bool { return c.ClientPongTimeout == 90*time.Second }, "0", `config: CLIENT_PONG_TIMEOUT="0": want a duration from 1s to 24h: whole seconds (like 10) or a Go duration (like 10s)`},
+		{"CLIENT_PING_INTERVAL", "30", func(c Config) bool { return c.ClientPingInterval == 30*time.Second }, "1.5", `config: CLIENT_PING_INTERVAL="1.5": want a duration from 1s to 24h: whole seconds (like 10) or a Go duration (like 10s)`},
+		{"UPSTREAM_PONG_TIMEOUT", "90", func(c Config) bool { return c.UpstreamPongTimeout == 90*time.Second }, "-5", `config: UPSTREAM_PONG_TIMEOUT="-5": want a duration from 1s to 24h: whole seconds (like 10) or a Go duration (like 10s)`},
+		{"UPSTREAM_PING_INTERVAL", "30", func(c Config) bool { return c.UpstreamPingInterval == 30*time.Second }, "9999999", `config: UPSTREAM_PING_INTERVAL="9999999": want a duration from 1s to 24h: whole seconds (like 10) or a Go duration (like 10s)`},
+		{"WRITE_TIMEOUT", "5", func(c Config) bool { return c.WriteTimeout == 5*time.Second }, "5 s", `config: WRITE_TIMEOUT="5 s": want a duration from 1s to 24h: whole seconds (like 10) or a Go duration (like 10s)`},
+		{"HANDSHAKE_TIMEOUT", "3", func(c Config) bool { return c.HandshakeTimeout == 3*time.Second }, "0", `config: HANDSHAKE_TIMEOUT="0": want a duration from 1s to 24h: whole seconds (like 10) or a Go duration (like 10s)`},
 		{"UPSTREAM_DIAL_TIMEOUT", "3", func(c Config) bool { return c.UpstreamDialTimeout == 3*time.Second }, "", ""},
 		{"ADMIN_LISTEN", "off", func(c Config) bool { return c.AdminListen == "" }, "9090", `config: ADMIN_LISTEN="9090": want host:port (e.g. 127.0.0.1:9090) or off`},
 		{"ADMIN_LISTEN", "0.0.0.0:9191", func(c Config) bool { return c.AdminListen == "0.0.0.0:9191" }, "", ""},
-		{"DRAIN_TIMEOUT", "90s", func(c Config) bool { return c.DrainTimeout == 90*time.Second }, "25", `config: DRAIN_TIMEOUT="25": want a Go duration from 1s to 15m0s, like 25s`},
+		{"DRAIN_TIMEOUT", "90s", func(c Config) bool { return c.DrainTimeout == 90*time.Second }, "16m", `config: DRAIN_TIMEOUT="16m": want a duration from 1s to 15m: whole seconds (like 10) or a Go duration (like 10s)`},
 		{"MEMORY_BUDGET", "536870912", func(c Config) bool { return c.MemoryBudget == 512<<20 }, "1e9", `config: MEMORY_BUDGET="1e9": want an integer from 0 to 1125899906842624`},
 		{"MEMORY_BUDGET", "0", func(c Config) bool { return c.MemoryBudget == 0 }, "1024", `config: MEMORY_BUDGET=1024 must be 0 or at least WS_MAX_QUEUED_BYTES=4194304`},
 		{"MAX_CONNECTIONS", "5000", func(c Config) bool { return c.MaxConnections == 5000 }, "-1", `config: MAX_CONNECTIONS="-1": want an integer from 0 to 10000000`},
@@ -226,8 +226,8 @@ func TestEveryProblemAtOnce(t *testing.T) {
 	lines := strings.Split(err.Error(), "\n")
 	want := []string{
 		`config: LISTEN_PORT="0": want an integer from 1 to 65535`,
-		`config: UPSTREAM_PING_INTERVAL="soon": want an integer from 1 to 86400`,
-		`config: BILLING_REPORT_INTERVAL="soon": want a Go duration, like 15m`,
+		`config: UPSTREAM_PING_INTERVAL="soon": want a duration from 1s to 24h: whole seconds (like 10) or a Go duration (like 10s)`,
+		`config: BILLING_REPORT_INTERVAL="soon": want whole seconds (like 900) or a Go duration (like 15m)`,
 		"routing: DOMAIN_MAP", // the routing.Parse problem(s)
 		"config: CLIENT_PING_INTERVAL=70 must be below CLIENT_PONG_TIMEOUT=60",
 		"metering: BILLING_STRATEGY=sometimes: one of eclypses_no_billing, register_usage, request_based, external_meter",
@@ -304,5 +304,74 @@ func TestKeyExchangeAndKyberStrength(t *testing.T) {
 	}
 	if p := (Config{KyberStrength: 1024}).MTEParams(); p.Strength != mte.Strength1024 {
 		t.Errorf("Config without KeyExchange: %v", p.Strength)
+	}
+}
+
+// TestDurationForms: every duration variable takes whole seconds and a Go
+// duration, reads both as the same value, and shows it as whole seconds
+// where it is whole (and as a Go duration where it is finer).
+func TestDurationForms(t *testing.T) {
+	get := map[string]func(Config) time.Duration{
+		"CLIENT_PONG_TIMEOUT":     func(c Config) time.Duration { return c.ClientPongTimeout },
+		"CLIENT_PING_INTERVAL":    func(c Config) time.Duration { return c.ClientPingInterval },
+		"UPSTREAM_PONG_TIMEOUT":   func(c Config) time.Duration { return c.UpstreamPongTimeout },
+		"UPSTREAM_PING_INTERVAL":  func(c Config) time.Duration { return c.UpstreamPingInterval },
+		"WRITE_TIMEOUT":           func(c Config) time.Duration { return c.WriteTimeout },
+		"HANDSHAKE_TIMEOUT":       func(c Config) time.Duration { return c.HandshakeTimeout },
+		"UPSTREAM_DIAL_TIMEOUT":   func(c Config) time.Duration { return c.UpstreamDialTimeout },
+		"DRAIN_TIMEOUT":           func(c Config) time.Duration { return c.DrainTimeout },
+		"BILLING_REPORT_INTERVAL": func(c Config) time.Duration { return c.Metering.ReportInterval },
+	}
+	var marked []string
+	for _, v := range Vars {
+		if v.Duration {
+			marked = append(marked, v.Name)
+			if _, ok := get[v.Name]; !ok {
+				t.Errorf("%s is a duration variable this test does not cover", v.Name)
+			}
+		}
+	}
+	if len(marked) != len(get) {
+		t.Errorf("Vars marks %v as durations; this test covers %d", marked, len(get))
+	}
+	for name, field := range get {
+		for _, tc := range []struct {
+			value string
+			want  time.Duration
+		}{{"7", 7 * time.Second}, {"7s", 7 * time.Second}, {"2m", 2 * time.Minute}, {"120", 2 * time.Minute}, {"1500ms", 1500 * time.Millisecond}} {
+			e := []string{"DOMAIN_MAP", minimalMap, name, tc.value}
+			switch { // keep each ping interval below its pong timeout
+			case strings.HasSuffix(name, "_PING_INTERVAL"):
+				e = append(e, strings.Replace(name, "_PING_INTERVAL", "_PONG_TIMEOUT", 1), "1h")
+			case strings.HasSuffix(name, "_PONG_TIMEOUT"):
+				e = append(e, strings.Replace(name, "_PONG_TIMEOUT", "_PING_INTERVAL", 1), "1")
+			}
+			c, err := Load(env(e...))
+			if err != nil {
+				t.Errorf("%s=%s: %v", name, tc.value, err)
+				continue
+			}
+			if got := field(c); got != tc.want {
+				t.Errorf("%s=%s: %v, want %v", name, tc.value, got, tc.want)
+			}
+		}
+	}
+	c, err := Load(env("DOMAIN_MAP", minimalMap, "WRITE_TIMEOUT", "1m30s", "HANDSHAKE_TIMEOUT", "1500ms", "DRAIN_TIMEOUT", "90"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := map[string]string{}
+	for _, kv := range c.Redacted() {
+		shown[kv[0]] = kv[1]
+	}
+	if shown["write_timeout"] != "90" || shown["handshake_timeout"] != "1.5s" || shown["drain_timeout"] != "1m30s" {
+		t.Errorf("shown as write_timeout=%s handshake_timeout=%s drain_timeout=%s", shown["write_timeout"], shown["handshake_timeout"], shown["drain_timeout"])
+	}
+	for _, bad := range []string{"-5", "1.5", "5 s", "ten", "99999999999999999999"} {
+		_, err := Load(env("DOMAIN_MAP", minimalMap, "UPSTREAM_DIAL_TIMEOUT", bad))
+		want := `config: UPSTREAM_DIAL_TIMEOUT="` + bad + `": want a duration from 1s to 24h: whole seconds (like 10) or a Go duration (like 10s)`
+		if err == nil || err.Error() != want {
+			t.Errorf("UPSTREAM_DIAL_TIMEOUT=%s: %v, want %s", bad, err, want)
+		}
 	}
 }

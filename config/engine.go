@@ -104,8 +104,14 @@ func engineDefaultPort() string {
 	return port
 }
 
-// seconds shows a whole number of seconds as the variable takes it.
-func seconds(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
+// seconds shows a duration as the variable takes it: whole seconds as a
+// number ("60"), anything finer as a Go duration ("1.5s").
+func seconds(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10)
+	}
+	return d.String()
+}
 
 // shortDuration is d as written in the documentation: 15m, not 15m0s.
 func shortDuration(d time.Duration) string {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -37,12 +38,13 @@ func (l *loader) metering() metering.Config {
 	}
 }
 
-// anyDuration reads a Go duration; on error it reports and returns def.
+// anyDuration reads a duration (see parseDuration) whose range the
+// metering package checks; on error it reports and returns def.
 func (l *loader) anyDuration(name string, def time.Duration) time.Duration {
 	s := l.raw(name)
-	d, err := time.ParseDuration(s)
+	d, err := parseDuration(s)
 	if err != nil {
-		l.fail(name, s, "want a Go duration, like "+shortDuration(def))
+		l.fail(name, s, fmt.Sprintf("want whole seconds (like %d) or a Go duration (like %s)", int64(def/time.Second), shortDuration(def)))
 		return def
 	}
 	return d

@@ -44,7 +44,7 @@ func TestMeteringVariables(t *testing.T) {
 	_, err = Load(env("DOMAIN_MAP", minimalMap, "BILLING_STRATEGY", "request_based", "BILLING_PROVIDER", "aws",
 		"BILLING_PRODUCT", "socketx", "BILLING_REPORT_INTERVAL", "soon", "AWS_MARKETPLACE_PUBLIC_KEY_VERSION", "0"))
 	wantErr := strings.Join([]string{
-		`config: BILLING_REPORT_INTERVAL="soon": want a Go duration, like 15m`,
+		`config: BILLING_REPORT_INTERVAL="soon": want whole seconds (like 900) or a Go duration (like 15m)`,
 		`config: AWS_MARKETPLACE_PUBLIC_KEY_VERSION="0": want an integer from 1 to 2147483647`,
 		"metering: AWS_MARKETPLACE_PRODUCT_CODE=: required with BILLING_STRATEGY=request_based",
 	}, "\n")

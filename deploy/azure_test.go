@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/socketx/socketx-server/config"
 )
 
 // The Azure Marketplace Kubernetes-application offer in azure/: the CNAB
@@ -453,6 +455,18 @@ func TestAzureUIOutputsFeedTemplate(t *testing.T) {
 			}
 		}
 	}
+	keys := regexp.MustCompile(dig(elems[app+"mteServerKeys"], "constraints", "regex").(string))
+	for _, ok := range []string{"", testServerKey(1), testServerKey(1) + "," + testServerKey(2)} {
+		if !keys.MatchString(ok) {
+			t.Errorf("server keys regex rejects %q", ok)
+		}
+	}
+	for _, bad := range []string{testServerKey(1) + ",", testServerKey(1)[:87], `a\b`, "-----BEGIN SOCKETX MLKEM768 SERVER KEY-----",
+		testServerKey(1) + ", " + testServerKey(2)} {
+		if keys.MatchString(bad) {
+			t.Errorf("server keys regex accepts %q", bad)
+		}
+	}
 	lic := regexp.MustCompile(dig(elems[app+"mteLicenseKey"], "constraints", "regex").(string))
 	if lic.MatchString("123456") || !lic.MatchString("") || !lic.MatchString("k3y+/=") {
 		t.Error("license key regex: want digits-only rejected (Helm would make it a number), empty and base64 accepted")
@@ -693,6 +707,11 @@ func (p *armParser) expr() (any, error) {
 		return fmt.Sprint(args[0]), nil
 	case "base64":
 		return base64.StdEncoding.EncodeToString([]byte(fmt.Sprint(args[0]))), nil
+	case "replace":
+		if len(args) != 3 {
+			return nil, errors.New("replace takes 3 arguments")
+		}
+		return strings.ReplaceAll(fmt.Sprint(args[0]), fmt.Sprint(args[1]), fmt.Sprint(args[2])), nil
 	case "concat":
 		var b strings.Builder
 		for _, a := range args {
@@ -713,6 +732,7 @@ func TestAzureEvalARM(t *testing.T) {
 		"[concat('it''s', string(12))]":       "it's12",
 		"[[not an expression]":                "[not an expression]",
 		"[concat( 'a' , parameters( 'n' ) )]": "a3",
+		`[replace('a,b,c', ',', '\,')]`:       `a\,b\,c`,
 	} {
 		got, err := evalARM(expr, params)
 		if err != nil || fmt.Sprint(got) != want {
@@ -746,17 +766,18 @@ func TestAzureSettingsRender(t *testing.T) {
 		{"portal defaults", map[string]any{
 			"domainMap": exampleDomainMap, "replicaCount": 2, "logLevel": "info", "serviceType": "ClusterIP",
 			"servicePort": 8080, "billingStrategy": "request_based", "mteKyberStrength": "512",
-			"mteCompanyName": "", "mteLicenseKey": "",
+			"mteCompanyName": "", "mteLicenseKey": "", "mteServerKeys": "",
 		}},
 		{"every choice changed", map[string]any{
 			"domainMap": `{"*":{"upstream":"wss://b.example.com","allowedOrigins":["https://*.example.com"]}}`, "replicaCount": 10,
 			"logLevel": "debug", "serviceType": "LoadBalancer", "servicePort": 443, "billingStrategy": "eclypses_no_billing",
 			"mteKyberStrength": "0", "mteCompanyName": "Example Corp", "mteLicenseKey": "k3y+/0123=",
+			"mteServerKeys": testServerKey(1) + "," + testServerKey(2), // rotating: two keys
 		}},
 		{"one replica, kyber 1024", map[string]any{
 			"domainMap": exampleDomainMap, "replicaCount": 1, "logLevel": "error", "serviceType": "NodePort",
 			"servicePort": 30080, "billingStrategy": "request_based", "mteKyberStrength": "1024",
-			"mteCompanyName": "Acme 7", "mteLicenseKey": "abc",
+			"mteCompanyName": "Acme 7", "mteLicenseKey": "abc", "mteServerKeys": testServerKey(3),
 		}},
 	}
 	for _, tc := range cases {
@@ -827,11 +848,26 @@ func checkAzureRender(t *testing.T, docs map[string]map[string]any, p map[string
 		"AZURE_PLAN_ID":    "socketx-standard",
 		"MTE_COMPANY_NAME": p["mteCompanyName"].(string),
 		"MTE_LICENSE_KEY":  p["mteLicenseKey"].(string),
+		"MTE_SERVER_KEYS":  p["mteServerKeys"].(string),
 	}
 	for k, w := range want {
 		if env[k] != w {
 			t.Errorf("env %s = %q, want %q", k, env[k], w)
 		}
+	}
+	// The proxy loads every server key of the portal value, commas and all.
+	cfg, err := config.Load(func(k string) (string, bool) {
+		switch k {
+		case "DOMAIN_MAP":
+			return exampleDomainMap, true
+		case "MTE_SERVER_KEYS":
+			return env[k], true
+		}
+		return "", false
+	})
+	wantKeys := len(strings.FieldsFunc(p["mteServerKeys"].(string), func(r rune) bool { return r == ',' }))
+	if err != nil || len(cfg.ServerKeys) != wantKeys {
+		t.Errorf("MTE_SERVER_KEYS loads %d keys (%v), want %d", len(cfg.ServerKeys), err, wantKeys)
 	}
 	// The proxy reads MTE_KYBER_STRENGTH with strconv.Atoi.
 	if n, err := strconv.Atoi(env["MTE_KYBER_STRENGTH"]); err != nil || strconv.Itoa(n) != p["mteKyberStrength"] {
@@ -905,4 +941,9 @@ func TestAzureDocsShellcheck(t *testing.T) {
 			t.Errorf("sh block %d: shellcheck: %v\n%s", i+1, err, out)
 		}
 	}
+}
+
+// testServerKey is an MTE_SERVER_KEYS entry: the base64 of a 64-byte seed.
+func testServerKey(b byte) string {
+	return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, 64))
 }

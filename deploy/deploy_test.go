@@ -137,6 +137,22 @@ func TestDockerfiles(t *testing.T) {
 					order = append(order, "build")
 				}
 			}
+			// Every in-tree module go.mod replaces (gnet, mte, client) has its
+			// go.mod and go.sum in that layer: the download reads them.
+			var beforeDownload []string
+			for _, in := range build {
+				if in.cmd == "RUN" && strings.HasPrefix(in.args, "go mod download") {
+					break
+				}
+				if in.cmd == "COPY" {
+					beforeDownload = append(beforeDownload, in.args)
+				}
+			}
+			for _, dir := range replacedDirs(t) {
+				if want := dir + "/go.mod " + dir + "/go.sum ./" + dir + "/"; !slices.Contains(beforeDownload, want) {
+					t.Errorf("no COPY %s before go mod download (go.mod replaces a module with ./%s)", want, dir)
+				}
+			}
 			if want := []string{"copy-mod", "download", "copy-src", "build"}; !slices.Equal(order, want) {
 				t.Errorf("build stage order = %v, want %v", order, want)
 			}
@@ -193,6 +209,26 @@ func TestDockerfiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replacedDirs returns the directories go.mod replaces modules with
+// ("third_party/gnet", "client", "mte"), without the leading "./".
+func replacedDirs(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if _, target, ok := strings.Cut(line, "=> ./"); ok {
+			dirs = append(dirs, strings.TrimSpace(target))
+		}
+	}
+	if len(dirs) == 0 {
+		t.Fatal("go.mod replaces no module with a directory")
+	}
+	return dirs
 }
 
 // The two Dockerfiles differ only in the architecture name.

@@ -300,18 +300,19 @@ func TestHelmPrometheusRule(t *testing.T) {
 		}
 	}
 	want := []string{"SocketXPairingFailures", "SocketXErrorCloses", "SocketXSlowPeerCloses", "SocketXConnectionsShed",
-		"SocketXAcceptErrors", "SocketXDrainStuck", "SocketXMeteringFailures", "SocketXMeteringLostMessages",
+		"SocketXAcceptErrors", "SocketXDrainStuck", "SocketXDomainMapReloadFailures", "SocketXMeteringFailures", "SocketXMeteringLostMessages",
 		"SocketXMemoryBudgetNearFull", "SocketXMemoryNearLimit"}
 	if !slices.Equal(alerts, want) {
 		t.Errorf("alerts = %q, want %q", alerts, want)
 	}
 	for name, want := range map[string]string{
-		"SocketXErrorCloses":          `code=~"1008|1011|1014"`,
-		"SocketXMeteringFailures":     `result=~"failed|rejected|expired"`,
-		"SocketXConnectionsShed":      `sum by (namespace, job, reason)`,
-		"SocketXDrainStuck":           `kube_pod_status_ready{namespace="default", condition="false"}`,
-		"SocketXMemoryBudgetNearFull": fmt.Sprintf("> %.0f", 0.9*912680550/2), // half of GOMEMLIMIT (85% of 1Gi)
-		"SocketXMemoryNearLimit":      fmt.Sprintf("process_resident_memory_bytes{namespace=\"default\", job=\"rel-socketx-metrics\"}) > %.0f", 0.9*(1<<30)),
+		"SocketXErrorCloses":             `code=~"1008|1011|1014"`,
+		"SocketXMeteringFailures":        `result=~"failed|rejected|expired"`,
+		"SocketXConnectionsShed":         `sum by (namespace, job, reason)`,
+		"SocketXDrainStuck":              `socketx_draining{namespace="default", job="rel-socketx-metrics"}) == 1`,
+		"SocketXDomainMapReloadFailures": `socketx_domain_map_reloads_total{namespace="default", job="rel-socketx-metrics", result="failure"}[10m]`,
+		"SocketXMemoryBudgetNearFull":    fmt.Sprintf("> %.0f", 0.9*912680550/2), // half of GOMEMLIMIT (85% of 1Gi)
+		"SocketXMemoryNearLimit":         fmt.Sprintf("process_resident_memory_bytes{namespace=\"default\", job=\"rel-socketx-metrics\"}) > %.0f", 0.9*(1<<30)),
 	} {
 		if !strings.Contains(exprs[name], want) {
 			t.Errorf("%s: expr %q lacks %q", name, exprs[name], want)

@@ -1,5 +1,6 @@
 // Test fixtures for the browser end-to-end test: a Node `ws` echo upstream,
-// static servers for the demo page, and a real `socketx serve` process.
+// static servers for the demo page, and real `socketx serve` and `socketx
+// demo` processes.
 import { spawn, execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, mkdtemp } from 'node:fs/promises';
@@ -71,14 +72,16 @@ export async function startUpstream() {
   };
 }
 
-const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+const types = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.ico': 'image/x-icon',
+};
 
 /** Serves the demo page's static files (as demopage.Handler does) on 127.0.0.1. */
 export async function startPageServer() {
   const srv = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
     const name = path === '/' ? 'index.html' : path.slice(1);
-    if (!/^[a-z]+\.(html|js|css)$/.test(name)) {
+    if (!/^[a-z]+\.(html|js|css|ico)$/.test(name)) {
       res.writeHead(404).end();
       return;
     }
@@ -115,10 +118,12 @@ function status(port, path) {
   });
 }
 
-/** Runs `socketx serve` with env; resolves once /ready answers 200. */
-export async function startProxy(bin, env) {
-  const port = Number(env.LISTEN_PORT);
-  const proc = spawn(bin, ['serve'], {
+/**
+ * Runs `socketx args…` with env; resolves once GET http://127.0.0.1:port/path
+ * answers 200.
+ */
+async function startCommand(bin, args, env, port, path) {
+  const proc = spawn(bin, args, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -130,13 +135,12 @@ export async function startProxy(bin, env) {
   // Poll readiness; each try waits for the previous answer (no fixed sleeps
   // beyond a 25 ms back-off between refused connections).
   for (let i = 0; ; i++) {
-    if (exited) throw new Error(`socketx serve exited:\n${output}`);
-    if ((await status(port, '/ready')) === 200) break;
-    if (i > 400) throw new Error(`socketx serve not ready after 10 s:\n${output}`);
+    if (exited) throw new Error(`socketx ${args[0]} exited:\n${output}`);
+    if ((await status(port, path)) === 200) break;
+    if (i > 400) throw new Error(`socketx ${args[0]} not ready after 10 s:\n${output}`);
     await new Promise((r) => setTimeout(r, 25));
   }
   return {
-    url: `ws://127.0.0.1:${port}`,
     output: () => output,
     async stop() {
       if (exited) return;
@@ -144,6 +148,25 @@ export async function startProxy(bin, env) {
       await once(proc, 'exit');
     },
   };
+}
+
+/** Runs `socketx serve` with env; resolves once /ready answers 200. */
+export async function startProxy(bin, env) {
+  const port = Number(env.LISTEN_PORT);
+  const cmd = await startCommand(bin, ['serve'], env, port, '/ready');
+  return { url: `ws://127.0.0.1:${port}`, ...cmd };
+}
+
+/**
+ * Runs `socketx demo` (the proxy on port in front of its built-in echo
+ * upstream, the demo page served by internal/demopage on pagePort);
+ * resolves once the page answers 200 (the demo serves it once the proxy is
+ * ready). pageURL opens the page on the demo's proxy.
+ */
+export async function startDemo(bin, port, pagePort) {
+  const env = { ADMIN_LISTEN: 'off', LOG_LEVEL: 'warn', DRAIN_TIMEOUT: '1s' };
+  const cmd = await startCommand(bin, ['demo', '-port', String(port), '-page', `127.0.0.1:${pagePort}`], env, pagePort, '/');
+  return { pageURL: `http://127.0.0.1:${pagePort}/?proxy=${encodeURIComponent(`ws://127.0.0.1:${port}/demo`)}`, ...cmd };
 }
 
 /** Raw HTTP upgrade with an Origin header; resolves to the response status. */

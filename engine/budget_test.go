@@ -136,6 +136,12 @@ func TestMemoryBudgetShedsLargest(t *testing.T) {
 	if got := px.srv.Metrics().Shed["memory"]; got != 1 {
 		t.Fatalf("shed[memory] = %d after the rest completed, want 1", got)
 	}
+	// A relaying connection shed for memory ends as shed_memory, not relayed.
+	a2.c.Conn.Close()
+	waitFor(t, "a2 removed", func() bool { return px.srv.Metrics().Outcomes["shed_memory"] == 1 })
+	if got := px.srv.Metrics().Outcomes["relayed"]; got != 0 {
+		t.Errorf("relayed = %d with every other connection open, want 0", got)
+	}
 }
 
 // TestFragCap: buffer capacities come from pooled power-of-two classes

@@ -142,6 +142,7 @@ func (sess *session) end(c closeCause) {
 	if sess.state == stateClosed {
 		return
 	}
+	sess.decide(outcomeOfState(sess.state))
 	if sess.closing.by == sideNone {
 		sess.closing.by = c.by
 		sess.closing.code = c.client.code

@@ -21,7 +21,9 @@
 // EOF or CloseTimeout), legClosing (Close called) and legGone (gnet
 // reported the close). The session is removed once its client leg is gone
 // and its upstream leg is gone or was never connected. Every way a session
-// ends, with the close code and reason each leg gets, is in closes.go.
+// ends, with the close code and reason each leg gets, is in closes.go;
+// the one outcome each connection is counted under when it is removed
+// (relayed, rejected by reason, shed, ...) is in outcome.go.
 //
 // Concurrency: every method that touches a session runs on the session's
 // event loop. A ws:// upstream at an IP address is connected on the loop

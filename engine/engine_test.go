@@ -251,7 +251,7 @@ func TestUpstreamFailures(t *testing.T) {
 func TestHTTPRoutesAndRejections(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	dm := `{"app.example.com":{"upstream":"` + echo.URL + `","allowedOrigins":["https://app.example.com"]},` +
-		`"closed.example.com":{"upstream":"` + echo.URL + `","allowedOrigins":[]}}`
+		`"closed.example.com":{"upstream":"` + echo.URL + `","allowedOrigins":["https://closed.example.com"]}}`
 	px := startProxy(t, proxyOpts{domainMap: dm, strength: mte.Strength512})
 
 	up := func(host string, extra ...string) string {
@@ -274,7 +274,7 @@ func TestHTTPRoutesAndRejections(t *testing.T) {
 		{"unknown host", up("other.example.org", "Origin: https://app.example.com"), 404, "unknown host\n"},
 		{"bad origin", up("app.example.com", "Origin: https://evil.example.com"), 403, "origin not allowed\n"},
 		{"missing origin", up("app.example.com"), 403, "origin not allowed\n"},
-		{"empty origin list", up("closed.example.com", "Origin: https://app.example.com"), 403, "origin not allowed\n"},
+		{"another entry's origin", up("closed.example.com", "Origin: https://app.example.com"), 403, "origin not allowed\n"},
 		{"host with port", up("app.example.com:8080", "Origin: https://app.example.com"), 101, ""},
 		{"wrong version", strings.Replace(up("app.example.com", "Origin: https://app.example.com"), "Version: 13", "Version: 12", 1), 426, ""},
 		{"post upgrade", strings.Replace(up("app.example.com", "Origin: https://app.example.com"), "GET", "POST", 1), 405, ""},

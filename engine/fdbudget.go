@@ -177,6 +177,7 @@ func (sess *session) evict() {
 	if sess.client.ws {
 		cause = causeEvicted
 	}
+	sess.decide(outcomeShedEvicted)
 	sess.end(cause)
 	sess.client.closeNow()
 	l.srv.fds.release(sess.budget.held)
@@ -239,7 +240,7 @@ func (s *Server) acceptFailed(err error, dropped bool) {
 
 // warnDescriptors logs at Warn within the budget's own rate limit.
 func (s *Server) warnDescriptors(msg string, fields ...zap.Field) {
-	ce := s.log.Check(zap.WarnLevel, msg)
+	ce := s.siteLog.Check(zap.WarnLevel, msg)
 	if ce == nil {
 		return
 	}

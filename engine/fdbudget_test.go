@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,6 +115,31 @@ func TestDescriptorBudgetShedsUnpairedFirst(t *testing.T) {
 	waitFor(t, "descriptors in use back to 0", func() bool { return fds().InUse == 0 })
 	if st := px.srv.Stats(); st.ConnectionsOpened != 16 {
 		t.Errorf("connections opened = %d, want 16 (the 3 refused never became sessions)", st.ConnectionsOpened)
+	}
+	// Every connection accepted is in one outcome; the refused ones too.
+	m := px.srv.Metrics()
+	want := map[string]uint64{"relayed": 4, "shed_pending_evicted": 12, OutcomeShedDescriptors: 3}
+	var sum uint64
+	for o, n := range m.Outcomes {
+		sum += n
+		if n != want[o] {
+			t.Errorf("outcome %s = %d, want %d", o, n, want[o])
+		}
+	}
+	if m.Accepted != 19 || sum != 19 {
+		t.Errorf("accepted %d, Σ outcomes %d, want 19", m.Accepted, sum)
+	}
+	// The budget's warnings are rate-limited; each names where it happened.
+	for msg, n := range map[string]int{"Unpaired connection evicted: descriptor budget full": 12, "Connection refused: descriptor budget full": 3} {
+		lines := px.logs.FilterMessage(msg).All()
+		if len(lines) != n {
+			t.Errorf("%d %q lines, want %d", len(lines), msg, n)
+		}
+		for _, l := range lines {
+			if !strings.HasSuffix(l.Caller.Function, "engine.(*Server).admit") {
+				t.Errorf("%q: caller %s, want engine.(*Server).admit", msg, l.Caller.Function)
+			}
+		}
 	}
 }
 

@@ -51,7 +51,7 @@ func startProxy(t testing.TB, o proxyOpts) *proxy {
 		t.Fatalf("mte.NewProfile: %v", err)
 	}
 	core, logs := observer.New(zap.DebugLevel)
-	log := zap.New(core)
+	log := zap.New(core, zap.AddCaller()) // as production: lines name their caller
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.Loops = 2

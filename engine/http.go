@@ -154,7 +154,7 @@ func (sess *session) reject(r reason, err error, req *codec.Request) {
 	sess.countReject(r)
 	if ce := s.logRejection("Request rejected"); ce != nil {
 		fields := []zap.Field{zap.String("connection_id", connID(sess.id)), zap.String("reason", r.String()),
-			zap.Int("status", he.Status), zap.String("detail", he.Reason), zap.String("remote_addr", sess.remote.addr)}
+			zap.Int("status", he.Status), zap.String("detail", he.Reason), zap.String("client_addr", sess.remote.addr)}
 		if req != nil {
 			fields = append(fields, zap.String("host", string(req.Host)), zap.String("origin", string(req.Origin)))
 		}
@@ -176,6 +176,7 @@ func forMethod(req *codec.Request, resp []byte) []byte {
 func (sess *session) respond(out []byte) {
 	_, _ = sess.client.conn.Write(out)
 	sess.loop.toClient = out[:0]
+	sess.decide(outcomeHTTP)    // unless a rejection decided first
 	sess.closing.by = sideProxy // an HTTP response: no close code
 	sess.state = stateClosed
 	sess.client.shutdown(0, "")

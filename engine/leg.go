@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
 	"github.com/socketx/socketx-server/codec"
@@ -157,6 +158,11 @@ func (lg *leg) closed() {
 		case !lg.upstream:
 			sess.end(causeClientGone)
 		case sess.state < stateRelay:
+			if ce := sess.server().logRejection("Upstream handshake failed"); ce != nil {
+				ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("upstream_server", sess.target),
+					zap.String("detail", causeUpstreamLostInHandshake.client.reason))
+			}
+			sess.countReject(reasonUpstream)
 			sess.end(causeUpstreamLostInHandshake)
 		default:
 			sess.end(causeUpstreamLost)

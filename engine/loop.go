@@ -106,6 +106,7 @@ func (l *loop) removeSession(sess *session) {
 	l.sessions = l.sessions[:last]
 	sess.index = -1
 	l.forget(sess)
+	l.metrics.outcomes[sess.outcome].Add(1)
 	l.stats.ConnectionsClosed.Add(1)
 	if sess.client.ws {
 		l.stats.WebSocketsClosed.Add(1)

@@ -124,8 +124,9 @@ func (sess *session) shedMemory(held int64) {
 		return
 	}
 	l.metrics.shed[shedMemory].Add(1)
+	sess.decide(outcomeShedMemory)
 	if ce := sess.server().logRejection("Memory budget exceeded: closing the largest holder"); ce != nil {
-		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remote.addr),
+		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("client_addr", sess.remote.addr),
 			zap.Int64("held_bytes", held), zap.Int64("loop_budget_bytes", l.memLimit))
 	}
 	queued := [2]*leg{&sess.client, &sess.up}

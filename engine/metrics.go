@@ -81,13 +81,14 @@ const (
 	reasonUpstreamTimeout
 	reasonUnknownServerKey // a pairing failure: serverKeyId names none of the server keys
 	reasonBadServerAuth    // a pairing failure: malformed serverKeyId or serverSecret
+	reasonNotSocketX       // the first message is not a SocketX hello: a plain WebSocket client, most likely
 	numReasons
 )
 
 var reasonNames = [numReasons]string{
 	"bad_request", "unknown_host", "origin", "draining", "too_many_connections", "head_timeout",
 	"pairing", "pairing_timeout", "pathname", "upstream", "upstream_timeout",
-	"unknown_server_key", "malformed_server_auth",
+	"unknown_server_key", "malformed_server_auth", "not_socketx",
 }
 
 // String is the metric label of the reason.
@@ -153,6 +154,7 @@ type loopMetrics struct {
 	highWater  atomic.Uint64                  // legs closed for exceeding the queue bound
 	pairedAuth atomic.Uint64                  // pairings authenticated with a server key
 	shed       [numShedReasons]atomic.Uint64  // connections closed to stay within a budget
+	outcomes   [numOutcomes]atomic.Uint64     // removed sessions by outcome (outcome.go)
 	decodeNs   atomic.Uint64
 	encodeNs   atomic.Uint64
 }
@@ -179,16 +181,31 @@ type Metrics struct {
 	HighWater              uint64
 	PairedAuthenticated    uint64            // pairings authenticated with a server key (of Paired)
 	Shed                   map[string]uint64 // connections closed to stay within a budget, by budget
-	DecodeNanos            uint64
-	EncodeNanos            uint64
-	Descriptors            DescriptorStats
+	// Accepted counts every TCP connection accepted: the sessions
+	// (ConnectionsOpened) plus those refused on arrival or dropped unseen
+	// by the acceptor. Outcomes counts the ended ones by how they ended,
+	// so Accepted = Σ Outcomes + Active (outcome.go).
+	Accepted    uint64
+	Outcomes    map[string]uint64
+	Draining    bool // Drain or SetDraining(true) was called
+	Routes      int  // DOMAIN_MAP keys in the routing table in use
+	DecodeNanos uint64
+	EncodeNanos uint64
+	Descriptors DescriptorStats
 }
 
 // Metrics sums every loop's measurements. It allocates; call it from a
 // scrape, not a loop.
 func (s *Server) Metrics() Metrics {
 	m := Metrics{StatsSnapshot: s.statsSnapshot(), Rejected: map[string]uint64{}, CloseCodes: map[string]uint64{},
-		Shed: map[string]uint64{}, Descriptors: s.Descriptors()}
+		Shed: map[string]uint64{}, Outcomes: map[string]uint64{}, Descriptors: s.Descriptors(),
+		Draining: s.draining.Load(), Routes: len(s.routes.Load().Routes())}
+	m.Accepted = m.ConnectionsOpened + m.Descriptors.Refused + m.Descriptors.AcceptDropped
+	for o := outcomeRelayed; o < numOutcomes; o++ {
+		m.Outcomes[o.String()] = 0
+	}
+	m.Outcomes[OutcomeShedDescriptors] = m.Descriptors.Refused
+	m.Outcomes[OutcomeShedAcceptError] = m.Descriptors.AcceptDropped
 	for _, n := range shedNames {
 		m.Shed[n] = 0
 	}
@@ -214,6 +231,11 @@ func (s *Server) Metrics() Metrics {
 		}
 		m.HighWater += lm.highWater.Load()
 		m.PairedAuthenticated += lm.pairedAuth.Load()
+		for o := range lm.outcomes {
+			if n := lm.outcomes[o].Load(); n > 0 || o != int(outcomeOpen) {
+				m.Outcomes[outcome(o).String()] += n
+			}
+		}
 		for i := range lm.shed {
 			m.Shed[shedNames[i]] += lm.shed[i].Load()
 		}

@@ -19,6 +19,10 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 		err = hdr.Validate()
 	}
 	if err != nil {
+		if sess.state == stateHello && (errors.Is(err, mte.ErrBadMagic) || errors.Is(err, mte.ErrShortMessage)) {
+			code, reason := mte.CloseCode(err)
+			return sess.notSocketX("binary without a SocketX header", causePairingFailed.withClient(toClient{code, reason}))
+		}
 		return sess.pairingFailed(err)
 	}
 	want := [...]mte.Action{stateHello: mte.ActionRequest, statePair: mte.ActionPairRequest, statePathname: mte.ActionUpstreamRequest}
@@ -69,7 +73,7 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 		target, err := sess.route.Resolve(pathname)
 		if err != nil {
 			if ce := sess.server().logRejection("Pathname refused"); ce != nil {
-				ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remote.addr), zap.Error(err))
+				ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("client_addr", sess.remote.addr), zap.Error(err))
 			}
 			sess.rejectSetup(reasonPathname, causePathnameRefused)
 			return false
@@ -104,7 +108,7 @@ func (sess *session) pairingFailed(err error) bool {
 		code, reason = codec.CloseProtocolError, oe.Error()
 	}
 	if ce := sess.server().logRejection("Pairing failed"); ce != nil {
-		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remote.addr),
+		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("client_addr", sess.remote.addr),
 			zap.String("state", sess.state.String()), zap.Error(err))
 	}
 	r := reasonPairing
@@ -118,11 +122,25 @@ func (sess *session) pairingFailed(err error) bool {
 	return false
 }
 
+// notSocketX ends a session whose first message is not a SocketX hello (a
+// text message, or a binary one without the SocketX header): most likely a
+// plain WebSocket client pointed at the proxy. first says what it sent.
+func (sess *session) notSocketX(first string, c closeCause) bool {
+	if ce := sess.server().logRejection("Client is not a SocketX client (plain WebSocket?)"); ce != nil {
+		ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("client_addr", sess.remote.addr),
+			zap.String("host", sess.remote.host), zap.String("origin", sess.remote.origin), zap.String("first_message", first),
+			zap.Uint16("close_code", c.client.code), zap.String("close_reason", c.client.reason))
+	}
+	sess.rejectSetup(reasonNotSocketX, c)
+	return false
+}
+
 // countReject counts a failed setup by reason.
 func (sess *session) countReject(r reason) {
 	l := sess.loop
 	l.stats.Rejected.Add(1)
 	l.metrics.rejected[r].Add(1)
+	sess.decide(rejected(r))
 }
 
 // rejectSetup ends a session that failed before relaying.
@@ -137,13 +155,13 @@ func (sess *session) setupTimeout() {
 	switch sess.state {
 	case stateHead:
 		if ce := sess.server().logRejection("Request head timeout"); ce != nil {
-			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remote.addr))
+			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("client_addr", sess.remote.addr))
 		}
 		sess.countReject(reasonHeadTimeout)
 		sess.respond(codec.AppendErrorResponse(sess.loop.toClient[:0], &codec.HTTPError{Status: 408, Reason: "request head timeout"}))
 	case stateHello, statePair, statePathname:
 		if ce := sess.server().logRejection("Pairing timeout"); ce != nil {
-			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("remote_addr", sess.remote.addr), zap.String("state", sess.state.String()))
+			ce.Write(zap.String("connection_id", connID(sess.id)), zap.String("client_addr", sess.remote.addr), zap.String("state", sess.state.String()))
 		}
 		sess.rejectSetup(reasonPairTimeout, causePairingTimeout)
 	default:

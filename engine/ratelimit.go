@@ -23,10 +23,11 @@ const (
 	rejectLogBurst = 50.0
 )
 
-// logRejection returns a checked entry at info level when the rate allows,
-// with a "suppressed" field counting lines dropped since the last one.
+// logRejection returns a checked entry at info level when the rate allows;
+// a line counting those dropped since the last one goes first. Both name
+// logRejection's caller as theirs (Server.siteLog).
 func (s *Server) logRejection(msg string) *zapcore.CheckedEntry {
-	ce := s.log.Check(zap.InfoLevel, msg)
+	ce := s.siteLog.Check(zap.InfoLevel, msg)
 	if ce == nil {
 		return nil
 	}
@@ -35,7 +36,7 @@ func (s *Server) logRejection(msg string) *zapcore.CheckedEntry {
 		return nil
 	}
 	if suppressed > 0 {
-		s.log.Info("Rejection log lines suppressed by rate limit", zap.Uint64("suppressed", suppressed))
+		s.siteLog.Info("Rejection log lines suppressed by rate limit", zap.Uint64("suppressed", suppressed))
 	}
 	return ce
 }

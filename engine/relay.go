@@ -249,6 +249,9 @@ func (sess *session) clientControl(op codec.OpCode, payload []byte) bool {
 // clientMessage handles one complete client message.
 func (sess *session) clientMessage(op codec.OpCode, msg []byte) bool {
 	if op != codec.OpBinary {
+		if sess.state == stateHello {
+			return sess.notSocketX("text", causeClientNotBinary)
+		}
 		sess.end(causeClientNotBinary)
 		return false
 	}

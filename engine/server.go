@@ -149,6 +149,7 @@ type Server struct {
 	dialer  Dialer
 	direct  directDialer // dialer, when it supports direct dials; else nil
 	log     *zap.Logger
+	siteLog *zap.Logger // log one frame up: lines checked in a helper (logRejection) name the helper's caller
 
 	routes      atomic.Pointer[routing.Map]
 	draining    atomic.Bool
@@ -178,7 +179,8 @@ func New(cfg Config, routes *routing.Map, profile *mte.Profile, dialer Dialer, l
 		return nil, errors.New("engine: routes, profile, dialer and logger are required")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{cfg: cfg, profile: profile, dialer: dialer, log: log, ctx: ctx, cancel: cancel, booted: make(chan struct{})}
+	s := &Server{cfg: cfg, profile: profile, dialer: dialer, log: log, siteLog: log.WithOptions(zap.AddCallerSkip(1)),
+		ctx: ctx, cancel: cancel, booted: make(chan struct{})}
 	if share, largest := cfg.MemoryBudget/int64(s.numLoops()), int64(cfg.MaxMessageSize+mte.HeaderLen+mte.Overhead+codec.MaxHeaderLen); cfg.MemoryBudget > 0 && share < largest {
 		cancel()
 		return nil, fmt.Errorf("engine: MemoryBudget %d gives each of the %d event loops %d bytes, less than one largest message (%d)",
@@ -218,6 +220,12 @@ func (s *Server) Drain(spread time.Duration) {
 // Run serves until Stop is called or the listener fails.
 func (s *Server) Run() error {
 	loops := s.cfg.Loops
+	// gnet logs at warn and above; zap refuses (with a line on stderr) to
+	// "increase" a logger to a level below its own (LOG_LEVEL=error).
+	gnetLog := s.log
+	if s.log.Core().Enabled(zap.InfoLevel) {
+		gnetLog = s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel))
+	}
 	opts := []gnet.Option{
 		gnet.WithMulticore(loops == 0),
 		gnet.WithTicker(true),
@@ -225,7 +233,7 @@ func (s *Server) Run() error {
 		gnet.WithWriteBufferCap(s.cfg.WriteBufferSize),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReuseAddr(true),
-		gnet.WithLogger(s.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel)).Sugar()),
+		gnet.WithLogger(gnetLog.Sugar()),
 		gnet.WithAcceptErrorHandler(s.acceptFailed),
 	}
 	if loops > 0 {

@@ -32,10 +32,11 @@ func (st state) String() string { return stateNames[st] }
 // session is one proxied connection: the client leg, the upstream leg and
 // the MTE state. It lives on one event loop and is touched only there.
 type session struct {
-	loop  *loop
-	index int // position in loop.sessions, for O(1) removal
-	id    uint64
-	state state
+	loop    *loop
+	index   int // position in loop.sessions, for O(1) removal
+	id      uint64
+	state   state
+	outcome outcome // how the connection ended, for the metrics (outcome.go)
 
 	client leg
 	up     leg

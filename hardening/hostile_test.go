@@ -75,6 +75,12 @@ func pairFailed(state, err string) logLine {
 	return logLine{"Pairing failed", map[string]any{"state": state, "error": err}}
 }
 
+// notSocketX is the line of a first message that is not a SocketX hello.
+func notSocketX(first string, code uint16, reason string) logLine {
+	return logLine{"Client is not a SocketX client (plain WebSocket?)",
+		map[string]any{"first_message": first, "close_code": code, "close_reason": reason}}
+}
+
 // proxyClosed is the audit line of a WebSocket the proxy closed.
 func proxyClosed(code uint16, reason string) []logLine {
 	return []logLine{closed(code, reason, "proxy")}
@@ -359,7 +365,7 @@ func hostileCases() []hostileCase {
 				!strings.HasSuffix(got, "\x88\x21\x03\xebsocketx messages must be binary") {
 				t.Fatalf("got %q", got)
 			}
-		}, proxyClosed(1003, "socketx messages must be binary")},
+		}, []logLine{notSocketX("text", 1003, "socketx messages must be binary"), closed(1003, "socketx messages must be binary", "proxy")}},
 
 		// ---- WebSocket frames (right after the upgrade) ----
 		{"unmasked client frame", afterUpgrade([]byte{0x82, 0x02, 'h', 'i'}, 1002, "frame not masked"),
@@ -397,7 +403,7 @@ func hostileCases() []hostileCase {
 		{"new message inside a fragmented one", afterUpgrade(append(wstest.Frame(false, codec.OpBinary, []byte("a")), wstest.Frame(true, codec.OpBinary, []byte("b"))...), 1002, "expected continuation frame"),
 			proxyClosed(1002, "expected continuation frame")},
 		{"text frame during pairing", afterUpgrade(wstest.Frame(true, codec.OpText, []byte("hello")), 1003, "socketx messages must be binary"),
-			proxyClosed(1003, "socketx messages must be binary")},
+			[]logLine{notSocketX("text", 1003, "socketx messages must be binary"), closed(1003, "socketx messages must be binary", "proxy")}},
 		{"fragmented message never finished", func(t *testing.T, h *hostileEnv) {
 			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)
@@ -432,7 +438,7 @@ func hostileCases() []hostileCase {
 		{"data before pairing", afterUpgrade(wstest.Frame(true, codec.OpBinary, mte.AppendHeader(nil, mte.ActionProxyData, mte.TypeBinary)), 1002, "unexpected action proxyData during hello"),
 			append([]logLine{pairFailed("hello", "unexpected action proxyData during hello")}, proxyClosed(1002, "unexpected action proxyData during hello")...)},
 		{"wrong SocketX magic", afterUpgrade(wstest.Frame(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45, 0x03, 1, 0, 254}), 1002, "mte: bad header magic"),
-			[]logLine{pairFailed("hello", "mte: bad header magic"), closed(1002, "mte: bad header magic", "proxy")}},
+			[]logLine{notSocketX("binary without a SocketX header", 1002, "mte: bad header magic"), closed(1002, "mte: bad header magic", "proxy")}},
 		{"wrong SocketX version", afterUpgrade(wstest.Frame(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45, 0x02, 2, 0, 254}), 1002, "mte: unsupported header version"),
 			[]logLine{pairFailed("hello", "mte: unsupported header version"), closed(1002, "mte: unsupported header version", "proxy")}},
 		{"hello with messageType text", afterUpgrade(wstest.Frame(true, codec.OpBinary, mte.AppendHeader(nil, mte.ActionRequest, mte.TypeText)), 1002, "mte: invalid action/messageType combination"),
@@ -440,7 +446,7 @@ func hostileCases() []hostileCase {
 		{"unknown action 7", afterUpgrade(wstest.Frame(true, codec.OpBinary, mte.AppendHeader(nil, 7, mte.TypeHandshake)), 1002, "mte: invalid action/messageType combination"),
 			[]logLine{pairFailed("hello", "mte: invalid action/messageType combination"), closed(1002, "mte: invalid action/messageType combination", "proxy")}},
 		{"SocketX message of 3 bytes", afterUpgrade(wstest.Frame(true, codec.OpBinary, []byte{0x4D, 0x54, 0x45}), 1002, "mte: message too short"),
-			[]logLine{pairFailed("hello", "mte: message too short"), closed(1002, "mte: message too short", "proxy")}},
+			[]logLine{notSocketX("binary without a SocketX header", 1002, "mte: message too short"), closed(1002, "mte: message too short", "proxy")}},
 		{"pairRequest before hello", func(t *testing.T, h *hostileEnv) {
 			c := wstest.Dial(t, h.px.Addr)
 			c.Upgrade("/", wstest.GoodOrigin)

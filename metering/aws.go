@@ -135,7 +135,7 @@ func (m *Meter) registerAWS(ctx context.Context) error {
 		}
 		d := registerBase << (attempt - 1)
 		m.log.Warn("metering: aws RegisterUsage failed; retrying", zap.String("code", ecode),
-			zap.Int("attempt", attempt), zap.Duration("backoff", d), zap.Error(err))
+			zap.Int("attempt", attempt), zap.Float64("backoff_seconds", d.Seconds()), zap.Error(err))
 		select {
 		case <-ctx.Done():
 		case <-m.after(d/2 + time.Duration(randN(int64(d/2)+1))):

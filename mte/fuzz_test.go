@@ -158,6 +158,7 @@ func FuzzFinish(f *testing.F) {
 		var s Session
 		resp, _ := s.Respond(p, in.Request(), detReader("fuzz finish server"), nil)
 		f.Add(uint8(i), resp)
+		f.Add(uint8(i), withConfirm(resp)) // serverConfirm to an unpinned client: refused
 	}
 	f.Add(uint8(4), []byte(`{"encoderSecret":"","encoderNonce":"1","decoderSecret":"","decoderNonce":"1"}`))
 	f.Fuzz(func(t *testing.T, sel uint8, resp []byte) {

@@ -22,10 +22,10 @@
 // "scheme://host[:port]" without path, or "scheme://*.domain[:port]", which
 // matches any depth of subdomain of domain, never domain itself. Scheme, host
 // and port compare case-insensitively and the default ports (80 for http/ws,
-// 443 for https/wss) are normalised away. An empty or missing list rejects
-// every upgrade. Native clients (mobile, server apps) send no Origin header:
-// serve them with a "*" entry or under a separate host key whose list is
-// ["*"].
+// 443 for https/wss) are normalised away. A missing, null or empty list is
+// a Parse error (it would reject every upgrade), as in the Helm chart.
+// Native clients (mobile, server apps) send no Origin header: serve them
+// with a "*" entry or under a separate host key whose list is ["*"].
 //
 // Route.Resolve joins the route's upstream base URL and the pathname from
 // the client's upstream connection request (exactly one slash between

@@ -44,9 +44,11 @@ func TestAllowOrigin(t *testing.T) {
 		{e9, "http://LOCALHOST:3000", true},
 		{e9, "http://localhost", false},
 		{e9, "capacitor://localhost", true},
-		{ea, "https://a.example.com", false}, // missing allowedOrigins
+		{ea, "https://a.example.com", false},
+		{ea, "https://only.a.example.com", true},
 		{ea, "", false},
-		{eport, "https://app.example.com", false}, // empty allowedOrigins
+		{eport, "https://app.example.com", false},
+		{eport, "https://app.example.com:8443", true},
 		{e6, "http://[::1]:8080", true},
 		{e6, "http://[::1]", false},
 		{eip, "https://x.test", true},
@@ -57,6 +59,9 @@ func TestAllowOrigin(t *testing.T) {
 		{eip, "://x.test", false},
 		{eip, "x.test", false},
 		{eip, "https://" + strings.Repeat("a", 400), false},
+	}
+	if (&Route{Key: "hand-made"}).AllowOrigin([]byte("https://app.example.com")) || (&Route{Key: "hand-made"}).AllowOrigin(nil) {
+		t.Error("a Route without origins allowed an upgrade")
 	}
 	for _, tc := range cases {
 		if got := tc.r.AllowOrigin([]byte(tc.origin)); got != tc.want {

@@ -108,6 +108,11 @@ func members(data []byte) ([]member, error) {
 	return out, nil
 }
 
+// errNoOrigins is the problem of a missing, null or empty allowedOrigins:
+// such an entry would answer every upgrade 403, so it is refused, as the
+// Helm chart refuses it.
+const errNoOrigins = `want a non-empty list (without one every upgrade gets 403; ["*"] allows every origin and native clients, which send none)`
+
 // parseEntry validates one DOMAIN_MAP value.
 func parseEntry(key string, raw json.RawMessage) (*Route, []error) {
 	fail := func(field, problem string) error {
@@ -155,14 +160,17 @@ func parseEntry(key string, raw json.RawMessage) (*Route, []error) {
 		}
 		r.Upstream = u
 	}
-	if originsRaw != nil && string(originsRaw) != "null" {
-		if err := json.Unmarshal(originsRaw, &r.AllowedOrigins); err != nil {
-			errs = append(errs, fail("allowedOrigins", "must be an array of strings"))
-		} else {
-			for i, o := range r.AllowedOrigins {
-				if problem := r.addOrigin(o); problem != "" {
-					errs = append(errs, fail(fmt.Sprintf("allowedOrigins[%d]", i), problem))
-				}
+	switch {
+	case originsRaw == nil || string(originsRaw) == "null":
+		errs = append(errs, fail("allowedOrigins", errNoOrigins))
+	case json.Unmarshal(originsRaw, &r.AllowedOrigins) != nil || originsRaw[0] != '[':
+		errs = append(errs, fail("allowedOrigins", "must be an array of strings"))
+	case len(r.AllowedOrigins) == 0:
+		errs = append(errs, fail("allowedOrigins", errNoOrigins))
+	default:
+		for i, o := range r.AllowedOrigins {
+			if problem := r.addOrigin(o); problem != "" {
+				errs = append(errs, fail(fmt.Sprintf("allowedOrigins[%d]", i), problem))
 			}
 		}
 	}

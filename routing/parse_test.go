@@ -25,10 +25,10 @@ const docsMap = `{
 // edgeMap exercises ports, case, IPv6 and wildcard specificity.
 const edgeMap = `{
 "API.Example.com": {"upstream": "wss://backend.example.com/socket", "allowedOrigins": ["https://app.example.com"]},
-"api.example.com:8443": {"upstream": "wss://backend.example.com:8443/p", "allowedOrigins": []},
+"api.example.com:8443": {"upstream": "wss://backend.example.com:8443/p", "allowedOrigins": ["https://app.example.com:8443"]},
 "*.example.com": {"upstream": "ws://wild:1/", "allowedOrigins": ["https://*.example.com", "null"]},
 "*.example.com:9000": {"upstream": "ws://wild9000:1/", "allowedOrigins": ["HTTP://Localhost:3000", "capacitor://localhost"]},
-"*.a.example.com": {"upstream": "ws://wild-a:1/"},
+"*.a.example.com": {"upstream": "ws://wild-a:1/", "allowedOrigins": ["https://only.a.example.com"]},
 "[::1]:8080": {"upstream": "ws://[::1]:9/", "allowedOrigins": ["http://[::1]:8080"]},
 "127.0.0.1": {"upstream": "ws://127.0.0.1:9/", "allowedOrigins": ["https://x.test:443", "http://x.test:80"]}
 }`
@@ -42,6 +42,9 @@ func mustParse(t testing.TB, doc string) *Map {
 	return m
 }
 
+// noOrigins is the problem of an entry without allowedOrigins.
+const noOrigins = `want a non-empty list (without one every upgrade gets 403; ["*"] allows every origin and native clients, which send none)`
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct {
 		doc  string
@@ -53,17 +56,17 @@ func TestParseErrors(t *testing.T) {
 		{`{"*": {"upstream": "ws://a", "allowedOrigins": ["*"]}} x`, "routing: DOMAIN_MAP is not valid JSON: data after the object"},
 		{`{"api.example.com": {"upstream": "http://a", "allowedOrigins": ["*"]}}`,
 			`routing: DOMAIN_MAP["api.example.com"].upstream: scheme "http" not allowed (want ws or wss)`},
-		{`{"a": {"upstream": "backend:8080"}, "b": {"allowedOrigins": ["*"]}, "c": {"upstream": 5}}`,
+		{`{"a": {"upstream": "backend:8080", "allowedOrigins": ["*"]}, "b": {"allowedOrigins": ["*"]}, "c": {"upstream": 5, "allowedOrigins": ["*"]}}`,
 			`routing: DOMAIN_MAP["a"].upstream: scheme "backend" not allowed (want ws or wss)` + "\n" +
 				`routing: DOMAIN_MAP["b"].upstream: missing` + "\n" +
 				`routing: DOMAIN_MAP["c"].upstream: must be a string`},
-		{`{"a": {"upstream": "ws://u:p@h/"}}`, `routing: DOMAIN_MAP["a"].upstream: must not contain userinfo`},
-		{`{"a": {"upstream": "ws://h/#f"}}`, `routing: DOMAIN_MAP["a"].upstream: must not contain a fragment`},
-		{`{"a": {"upstream": "ws:///path"}}`, `routing: DOMAIN_MAP["a"].upstream: must be an absolute URL with a host (ws://host[:port][/path])`},
-		{`{"a": {"upstream": "ws:opaque"}}`, `routing: DOMAIN_MAP["a"].upstream: must be an absolute URL with a host (ws://host[:port][/path])`},
-		{`{"a": {"upstream": "ws://h:99999/"}}`, `routing: DOMAIN_MAP["a"].upstream: invalid port "99999" (want 1-65535)`},
-		{`{"a": {"upstream": "ws://h/a/../b"}}`, `routing: DOMAIN_MAP["a"].upstream: path must not contain dot segments`},
-		{`{"a": {"upstream": "ws://h_!/"}}`, `routing: DOMAIN_MAP["a"].upstream: invalid host "h_!": character '!' not allowed in host`},
+		{`{"a": {"upstream": "ws://u:p@h/", "allowedOrigins": ["*"]}}`, `routing: DOMAIN_MAP["a"].upstream: must not contain userinfo`},
+		{`{"a": {"upstream": "ws://h/#f", "allowedOrigins": ["*"]}}`, `routing: DOMAIN_MAP["a"].upstream: must not contain a fragment`},
+		{`{"a": {"upstream": "ws:///path", "allowedOrigins": ["*"]}}`, `routing: DOMAIN_MAP["a"].upstream: must be an absolute URL with a host (ws://host[:port][/path])`},
+		{`{"a": {"upstream": "ws:opaque", "allowedOrigins": ["*"]}}`, `routing: DOMAIN_MAP["a"].upstream: must be an absolute URL with a host (ws://host[:port][/path])`},
+		{`{"a": {"upstream": "ws://h:99999/", "allowedOrigins": ["*"]}}`, `routing: DOMAIN_MAP["a"].upstream: invalid port "99999" (want 1-65535)`},
+		{`{"a": {"upstream": "ws://h/a/../b", "allowedOrigins": ["*"]}}`, `routing: DOMAIN_MAP["a"].upstream: path must not contain dot segments`},
+		{`{"a": {"upstream": "ws://h_!/", "allowedOrigins": ["*"]}}`, `routing: DOMAIN_MAP["a"].upstream: invalid host "h_!": character '!' not allowed in host`},
 		{`{"a": {"upstream": "wss://b", "allowedOrigins": ["https://x.com/", 7]}}`,
 			`routing: DOMAIN_MAP["a"].allowedOrigins: must be an array of strings`},
 		{`{"a": {"upstream": "wss://b", "allowedOrigins": ["https://x.com/", "x.com", "https://a.*.com", "https://*.", "https://x.com:0", "https://"]}}`,
@@ -74,23 +77,31 @@ func TestParseErrors(t *testing.T) {
 				`routing: DOMAIN_MAP["a"].allowedOrigins[4]: invalid port 0 (want 1-65535)` + "\n" +
 				`routing: DOMAIN_MAP["a"].allowedOrigins[5]: empty host`},
 		{`{"a": {"upstream": "ws://h", "allowedOrigin": ["*"]}}`,
-			`routing: DOMAIN_MAP["a"]: unknown field "allowedOrigin" (want upstream, allowedOrigins)`},
-		{`{"a": {"Upstream": "ws://h"}}`,
+			`routing: DOMAIN_MAP["a"]: unknown field "allowedOrigin" (want upstream, allowedOrigins)` + "\n" +
+				`routing: DOMAIN_MAP["a"].allowedOrigins: ` + noOrigins},
+		// Missing, null and empty lists are refused, as the Helm chart
+		// refuses them: such an entry would answer every upgrade 403.
+		{`{"api.example.com": {"upstream": "ws://h"}, "b": {"upstream": "ws://h", "allowedOrigins": null}, "c": {"upstream": "ws://h", "allowedOrigins": []}}`,
+			`routing: DOMAIN_MAP["api.example.com"].allowedOrigins: ` + noOrigins + "\n" +
+				`routing: DOMAIN_MAP["b"].allowedOrigins: ` + noOrigins + "\n" +
+				`routing: DOMAIN_MAP["c"].allowedOrigins: ` + noOrigins},
+		{`{"a": {"upstream": "ws://h", "allowedOrigins": "*"}}`, `routing: DOMAIN_MAP["a"].allowedOrigins: must be an array of strings`},
+		{`{"a": {"Upstream": "ws://h", "allowedOrigins": ["*"]}}`,
 			`routing: DOMAIN_MAP["a"]: unknown field "Upstream" (want upstream, allowedOrigins)` + "\n" +
 				`routing: DOMAIN_MAP["a"].upstream: missing`},
-		{`{"a": {"upstream": "ws://h", "upstream": "ws://i"}}`, `routing: DOMAIN_MAP["a"].upstream: duplicate field`},
+		{`{"a": {"upstream": "ws://h", "upstream": "ws://i", "allowedOrigins": ["*"]}}`, `routing: DOMAIN_MAP["a"].upstream: duplicate field`},
 		{`{"a": "ws://h"}`, `routing: DOMAIN_MAP["a"]: must be an object {"upstream": ..., "allowedOrigins": [...]}`},
-		{`{"a.*.com": {"upstream": "ws://h"}, "*foo.com": {"upstream": "ws://h"}, "a b": {"upstream": "ws://h"}, "": {"upstream": "ws://h"}}`,
+		{`{"a.*.com": {"upstream": "ws://h", "allowedOrigins": ["*"]}, "*foo.com": {"upstream": "ws://h", "allowedOrigins": ["*"]}, "a b": {"upstream": "ws://h", "allowedOrigins": ["*"]}, "": {"upstream": "ws://h", "allowedOrigins": ["*"]}}`,
 			`routing: DOMAIN_MAP["a.*.com"]: invalid key: "*" is allowed only as the whole key or as a leading "*." label` + "\n" +
 				`routing: DOMAIN_MAP["*foo.com"]: invalid key: "*" is allowed only as the whole key or as a leading "*." label` + "\n" +
 				`routing: DOMAIN_MAP["a b"]: invalid key: character ' ' not allowed in host` + "\n" +
 				`routing: DOMAIN_MAP[""]: invalid key: empty host`},
-		{`{"a..com": {"upstream": "ws://h"}, "a.com:0": {"upstream": "ws://h"}, "[::1": {"upstream": "ws://h"}, "*.[::1]": {"upstream": "ws://h"}}`,
+		{`{"a..com": {"upstream": "ws://h", "allowedOrigins": ["*"]}, "a.com:0": {"upstream": "ws://h", "allowedOrigins": ["*"]}, "[::1": {"upstream": "ws://h", "allowedOrigins": ["*"]}, "*.[::1]": {"upstream": "ws://h", "allowedOrigins": ["*"]}}`,
 			`routing: DOMAIN_MAP["a..com"]: invalid key: empty label` + "\n" +
 				`routing: DOMAIN_MAP["a.com:0"]: invalid key: port "0" (want 1-65535)` + "\n" +
 				`routing: DOMAIN_MAP["[::1"]: invalid key: invalid IPv6 literal` + "\n" +
 				`routing: DOMAIN_MAP["*.[::1]"]: invalid key: invalid IPv6 literal`},
-		{`{"A.com": {"upstream": "ws://h"}, "a.com.": {"upstream": "ws://h"}, "a.com": {"upstream": "ws://h"}}`,
+		{`{"A.com": {"upstream": "ws://h", "allowedOrigins": ["*"]}, "a.com.": {"upstream": "ws://h", "allowedOrigins": ["*"]}, "a.com": {"upstream": "ws://h", "allowedOrigins": ["*"]}}`,
 			`routing: DOMAIN_MAP["a.com."]: duplicate of key "A.com"` + "\n" +
 				`routing: DOMAIN_MAP["a.com"]: duplicate of key "A.com"`},
 	}
@@ -123,9 +134,9 @@ func TestParseRoutes(t *testing.T) {
 	if got := strings.Join(keys, "|"); got != want {
 		t.Fatalf("routes %q\nwant %q", got, want)
 	}
-	m = mustParse(t, `{"*": {"upstream": "WSS://Backend.EXAMPLE.com:8443/Socket?k=v", "allowedOrigins": null}}`)
+	m = mustParse(t, `{"*": {"upstream": "WSS://Backend.EXAMPLE.com:8443/Socket?k=v", "allowedOrigins": ["null"]}}`)
 	r := m.Routes()[0]
-	if r.Upstream.String() != "wss://backend.example.com:8443/Socket?k=v" || len(r.AllowedOrigins) != 0 || r.AllowOrigin([]byte("https://a")) {
+	if r.Upstream.String() != "wss://backend.example.com:8443/Socket?k=v" || len(r.AllowedOrigins) != 1 || r.AllowOrigin([]byte("https://a")) {
 		t.Fatalf("route %+v", r)
 	}
 }

@@ -9,7 +9,8 @@ type Route struct {
 	// Upstream is the base URL (ws or wss, lowercase host, no userinfo or
 	// fragment). Do not modify it.
 	Upstream *url.URL
-	// AllowedOrigins is the list as written; empty rejects every upgrade.
+	// AllowedOrigins is the list as written, never empty after Parse (a
+	// Route without origins rejects every upgrade).
 	AllowedOrigins []string
 
 	allowAll    bool                // "*" listed

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -18,8 +19,15 @@ type Sources struct {
 	Engine   func() engine.Metrics
 	Upstream func() upstream.Stats
 	Meter    func() metering.Stats
+	Reloads  func() ReloadStats // DOMAIN_MAP_FILE reloads; nil when the map is not read from a file
 	// Extra collectors (e.g. the meter's) are registered as they are.
 	Extra []prometheus.Collector
+}
+
+// ReloadStats are the DOMAIN_MAP_FILE reloader's counters.
+type ReloadStats struct {
+	Succeeded, Failed uint64    // reloads applied; reloads refused (unreadable or invalid file)
+	LastSuccess       time.Time // when the routes in use were loaded: start-up or the last reload applied
 }
 
 // BuildInfo labels socketx_build_info.
@@ -48,9 +56,13 @@ var (
 	dBuild        = desc("build_info", "Build and protocol of this process.", "version", "mte_version", "mte_kyber_strength")
 	dActive       = desc("connections_active", "Upgraded (WebSocket) client connections open now.")
 	dOpen         = desc("connections_open", "TCP client connections open now, including plain HTTP.")
-	dAccepted     = desc("connections_accepted_total", "TCP client connections accepted.")
+	dAccepted     = desc("connections_accepted_total", "TCP client connections accepted, including those shed on arrival; equals the sum of connections_closed_total plus connections_open.")
 	dUpgrades     = desc("upgrades_total", "WebSocket upgrades answered with 101.")
-	dConnResults  = desc("connections_total", "Client connections by how their setup ended.", "result")
+	dOutcomes     = desc("connections_closed_total", "Client connections ended, each counted once by outcome: relayed, http, rejected_<reason>, shed_<reason>, closed_before_upgrade, closed_during_pairing, closed_during_dial.", "outcome")
+	dDraining     = desc("draining", "1 while the proxy drains (SIGTERM, ECS stop), else 0.")
+	dRoutes       = desc("domain_map_routes", "DOMAIN_MAP keys in the routing table in use.")
+	dReloads      = desc("domain_map_reloads_total", "DOMAIN_MAP_FILE reloads: applied (success) or refused, the previous routes kept (failure).", "result")
+	dReloadOK     = desc("domain_map_last_reload_success_timestamp_seconds", "Unix time the routes in use were loaded: start-up or the last successful DOMAIN_MAP_FILE reload.")
 	dRejections   = desc("rejections_total", "Requests and connection setups refused, by reason.", "reason")
 	dPairings     = desc("pairings_total", "SocketX pairings completed.")
 	dPairingsAuth = desc("pairings_authenticated_total", "SocketX pairings completed with server authentication (of pairings_total).")
@@ -71,11 +83,10 @@ var (
 	dAcceptErrors = desc("accept_errors_total", "accept(2) failures survived (EMFILE, ENFILE, ENOBUFS, ENOMEM).")
 	dFDsInUse     = desc("descriptors_in_use", "Descriptors the connections hold, as the descriptor budget counts them.")
 	dFDBudget     = desc("descriptor_budget", "Descriptors connections may hold (DESCRIPTOR_BUDGET); 0 = no budget.")
-	dMTESeconds   = desc("mte_seconds_total", "Total relay time spent per operation.", "operation")
 	dMeterReports = desc("metering_reports_total", "Marketplace usage records by outcome.", "provider", "result")
 	dMeterUnrep   = desc("metering_unreported_messages", "Counted messages not yet accepted by the marketplace.", "direction")
 	dMeterLost    = desc("metering_lost_messages_total", "Messages in records the marketplace refused or that expired.", "direction")
-	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dConnResults, dRejections, dPairings, dPairingsAuth, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dShed, dMemHeld, dAcceptErrors, dFDsInUse, dFDBudget, dMTESeconds, dMeterReports, dMeterUnrep, dMeterLost}
+	allDescs      = []*prometheus.Desc{dBuild, dActive, dOpen, dAccepted, dUpgrades, dOutcomes, dDraining, dRoutes, dReloads, dReloadOK, dRejections, dPairings, dPairingsAuth, dPairingDur, dMTEOps, dBytes, dMTEDur, dPayload, dSession, dDial, dDialsOK, dDialErrors, dBridges, dCloseCodes, dHighWater, dShed, dMemHeld, dAcceptErrors, dFDsInUse, dFDBudget, dMeterReports, dMeterUnrep, dMeterLost}
 	nanosPerSecon = 1e9
 )
 
@@ -103,6 +114,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(dBridges, prometheus.GaugeValue, float64(st.BridgesOpen))
 	}
+	if c.src.Reloads != nil {
+		st := c.src.Reloads()
+		ch <- prometheus.MustNewConstMetric(dReloads, prometheus.CounterValue, float64(st.Succeeded), "success")
+		ch <- prometheus.MustNewConstMetric(dReloads, prometheus.CounterValue, float64(st.Failed), "failure")
+		ch <- prometheus.MustNewConstMetric(dReloadOK, prometheus.GaugeValue, float64(st.LastSuccess.UnixNano())/nanosPerSecon)
+	}
 	if c.src.Meter != nil {
 		st := c.src.Meter()
 		if st.Provider != "" {
@@ -126,15 +143,20 @@ func (c *collector) collectEngine(ch chan<- prometheus.Metric, m engine.Metrics)
 	}
 	ch <- prometheus.MustNewConstMetric(dActive, prometheus.GaugeValue, float64(m.ActiveWebSockets))
 	ch <- prometheus.MustNewConstMetric(dOpen, prometheus.GaugeValue, float64(m.Active))
-	counter(dAccepted, m.ConnectionsOpened)
+	counter(dAccepted, m.Accepted)
 	counter(dUpgrades, m.Upgrades)
-	var rejected uint64
+	for _, o := range sortedKeys(m.Outcomes) {
+		counter(dOutcomes, m.Outcomes[o], o)
+	}
+	draining := 0.0
+	if m.Draining {
+		draining = 1
+	}
+	ch <- prometheus.MustNewConstMetric(dDraining, prometheus.GaugeValue, draining)
+	ch <- prometheus.MustNewConstMetric(dRoutes, prometheus.GaugeValue, float64(m.Routes))
 	for _, r := range sortedKeys(m.Rejected) {
 		counter(dRejections, m.Rejected[r], r)
-		rejected += m.Rejected[r]
 	}
-	counter(dConnResults, m.UpstreamsReady, "relayed")
-	counter(dConnResults, rejected, "rejected")
 	counter(dPairings, m.Paired)
 	counter(dPairingsAuth, m.PairedAuthenticated)
 	counter(dMTEOps, m.Decoded, "decode")
@@ -155,8 +177,6 @@ func (c *collector) collectEngine(ch chan<- prometheus.Metric, m engine.Metrics)
 	for _, code := range sortedKeys(m.CloseCodes) {
 		counter(dCloseCodes, m.CloseCodes[code], code)
 	}
-	ch <- prometheus.MustNewConstMetric(dMTESeconds, prometheus.CounterValue, float64(m.DecodeNanos)/nanosPerSecon, "decode")
-	ch <- prometheus.MustNewConstMetric(dMTESeconds, prometheus.CounterValue, float64(m.EncodeNanos)/nanosPerSecon, "encode")
 	ch <- histogram(dPairingDur, m.Pairing, nanosPerSecon)
 	ch <- histogram(dSession, m.Session, nanosPerSecon)
 	ch <- histogram(dDial, m.Dial, nanosPerSecon)

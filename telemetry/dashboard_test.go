@@ -23,6 +23,7 @@ func TestGrafanaDashboardMetricsExist(t *testing.T) {
 		Engine:   func() engine.Metrics { return sampleMetrics(1, 1) },
 		Upstream: func() upstream.Stats { return upstream.Stats{DialsFailed: map[string]uint64{"refused": 1}} },
 		Meter:    func() metering.Stats { return metering.Stats{Provider: "aws"} },
+		Reloads:  func() ReloadStats { return ReloadStats{} },
 	}, BuildInfo{Version: "v1"})
 	families, err := reg.Gather()
 	if err != nil {

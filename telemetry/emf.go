@@ -34,7 +34,7 @@ type emfMetric struct {
 // CloudWatch dashboard and alarms name them (deploy/cfn_test.go checks it).
 var emfMetrics = []emfMetric{
 	{"ActiveConnections", "Count", func(c, _ *engine.Metrics) float64 { return float64(c.ActiveWebSockets) }},
-	{"NewConnections", "Count", func(c, p *engine.Metrics) float64 { return delta(c.ConnectionsOpened, p.ConnectionsOpened) }},
+	{"NewConnections", "Count", func(c, p *engine.Metrics) float64 { return delta(c.Accepted, p.Accepted) }}, // socketx_connections_accepted_total
 	{"Rejections", "Count", func(c, p *engine.Metrics) float64 { return delta(sum(c.Rejected), sum(p.Rejected)) }},
 	{"Pairings", "Count", func(c, p *engine.Metrics) float64 { return delta(c.Paired, p.Paired) }},
 	{"DecodedMessages", "Count", func(c, p *engine.Metrics) float64 { return delta(c.Decoded, p.Decoded) }},

@@ -31,7 +31,10 @@ func sampleMetrics(decoded, encoded uint64) engine.Metrics {
 		Rejected:   map[string]uint64{"origin": 1, "unknown_host": 0, "unknown_server_key": 2, "malformed_server_auth": 1},
 		CloseCodes: map[string]uint64{"1000": 2, "1001": 1},
 		HighWater:  1, PairedAuthenticated: 3, DecodeNanos: 3e9, EncodeNanos: 1e9,
-		Shed:        map[string]uint64{"memory": 3},
+		Shed:     map[string]uint64{"memory": 3},
+		Accepted: 15,
+		Outcomes: map[string]uint64{"relayed": 4, "rejected_origin": 1, "shed_descriptors": 3, "closed_during_pairing": 0},
+		Draining: true, Routes: 2,
 		Descriptors: engine.DescriptorStats{InUse: 12, Budget: 1000, Refused: 3, Evicted: 4, AcceptErrors: 6, AcceptDropped: 5},
 	}
 }
@@ -55,16 +58,26 @@ func TestCollectorExposition(t *testing.T) {
 		Meter: func() metering.Stats {
 			return metering.Stats{Provider: "aws", Accepted: 3, Duplicate: 1, UnreportedEncoded: 5}
 		},
+		Reloads: func() ReloadStats {
+			return ReloadStats{Succeeded: 2, Failed: 1, LastSuccess: time.Unix(1700000000, 500e6)}
+		},
 	}, BuildInfo{Version: "v1", MTEVersion: "socketx-mte-v1", KyberStrength: 768})
 	text := scrape(t, AdminHandler(reg, func() bool { return true }))
 	want := []string{
 		`socketx_build_info{mte_kyber_strength="768",mte_version="socketx-mte-v1",version="v1"} 1`,
 		`socketx_connections_active 2`,
 		`socketx_connections_open 3`,
-		`socketx_connections_accepted_total 7`,
+		`socketx_connections_accepted_total 15`,
 		`socketx_upgrades_total 5`,
-		`socketx_connections_total{result="rejected"} 4`,
-		`socketx_connections_total{result="relayed"} 4`,
+		`socketx_connections_closed_total{outcome="relayed"} 4`,
+		`socketx_connections_closed_total{outcome="rejected_origin"} 1`,
+		`socketx_connections_closed_total{outcome="shed_descriptors"} 3`,
+		`socketx_connections_closed_total{outcome="closed_during_pairing"} 0`,
+		`socketx_draining 1`,
+		`socketx_domain_map_routes 2`,
+		`socketx_domain_map_reloads_total{result="success"} 2`,
+		`socketx_domain_map_reloads_total{result="failure"} 1`,
+		`socketx_domain_map_last_reload_success_timestamp_seconds 1.7000000005e+09`,
 		`socketx_rejections_total{reason="origin"} 1`,
 		`socketx_rejections_total{reason="unknown_host"} 0`,
 		`socketx_rejections_total{reason="unknown_server_key"} 2`,
@@ -84,7 +97,6 @@ func TestCollectorExposition(t *testing.T) {
 		`socketx_accept_errors_total 6`,
 		`socketx_descriptors_in_use 12`,
 		`socketx_descriptor_budget 1000`,
-		`socketx_mte_seconds_total{operation="decode"} 3`,
 		`socketx_payload_size_bytes_bucket{direction="client_to_upstream",le="1000"} 1`,
 		`socketx_payload_size_bytes_bucket{direction="client_to_upstream",le="1e+06"} 2`,
 		`socketx_payload_size_bytes_bucket{direction="client_to_upstream",le="+Inf"} 2`,
@@ -103,6 +115,13 @@ func TestCollectorExposition(t *testing.T) {
 	for _, line := range want {
 		if !strings.Contains(text, "\n"+line+"\n") {
 			t.Errorf("missing %s", line)
+		}
+	}
+	// Gone: the relay time is socketx_mte_duration_seconds_sum; setup
+	// results are socketx_connections_closed_total.
+	for _, name := range []string{"socketx_mte_seconds_total", "socketx_connections_total"} {
+		if strings.Contains(text, name) {
+			t.Errorf("%s is exported", name)
 		}
 	}
 }
@@ -170,6 +189,7 @@ func TestEMFFailureAndBudgetMetrics(t *testing.T) {
 	cur.Descriptors.Refused, cur.Descriptors.Evicted = 10, 4 // +7, +0
 	cur.Descriptors.AcceptErrors = 9                         // +3
 	cur.Descriptors.InUse = 77
+	cur.Accepted = prev.Accepted + 5
 	cur.MemoryHeld = 1 << 20
 	cur.CloseCodes = map[string]uint64{"1000": 9, "1001": 6, "1002": 1, "1008": 2, "1011": 3, "1013": 1, "none": 4, "4xxx": 8}
 	var buf bytes.Buffer
@@ -182,6 +202,7 @@ func TestEMFFailureAndBudgetMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]float64{
+		"NewConnections":   5,
 		"Rejections":       31 - 4,
 		"PairingFailures":  5 + (4 + 1) - (2 + 1),
 		"UpstreamFailures": 5,

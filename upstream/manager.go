@@ -290,7 +290,7 @@ func (m *Manager) record(st *addrState, gen uint64, ep Endpoint, reason string) 
 	st.until = m.cfg.Now().Add(window)
 	if ce := m.log.Check(zap.WarnLevel, "upstream dial failed; backing off"); ce != nil {
 		ce.Write(zap.String("addr", ep.Addr), zap.String("reason", reason),
-			zap.Int("failures", st.failures), zap.Duration("window", window))
+			zap.Int("failures", st.failures), zap.Float64("window_seconds", window.Seconds()))
 	}
 }
 

@@ -29,6 +29,6 @@ func watchECSStop(ctx context.Context, uri string, log *zap.Logger) <-chan ecsme
 			stopped <- t
 		}
 	}()
-	log.Info("ECS stop watcher started", zap.Duration("interval", ecsmeta.DefaultInterval))
+	log.Info("ECS stop watcher started", zap.Float64("interval_seconds", ecsmeta.DefaultInterval.Seconds()))
 	return stopped
 }

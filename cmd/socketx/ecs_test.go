@@ -161,7 +161,7 @@ func TestSIGTERMDuringECSDrainFinishesIt(t *testing.T) {
 		t.Errorf("last 1001 arrived %v after the drain started, DRAIN_TIMEOUT is %v", d, drainTimeout)
 	}
 	stopped := p.waitLog("Stopped", func(l map[string]any) bool { return l["forced"] == false })
-	if d, _ := stopped["drain"].(float64); d > drainTimeout.Seconds() {
+	if d, _ := stopped["drain_seconds"].(float64); d > drainTimeout.Seconds() {
 		t.Errorf("drain took %vs, DRAIN_TIMEOUT is %v", d, drainTimeout)
 	}
 	if got := strings.Count(p.Output(), `"msg":"Draining"`); got != 1 {

@@ -21,7 +21,8 @@ client.Options.ServerKeys; TypeScript SDK: the serverKeys option).
 `
 
 // keygen runs `socketx keygen`. It never prints the private key, and
-// refuses to overwrite an existing file.
+// refuses to overwrite an existing file. Its help goes to stdout (exit 0),
+// a usage mistake to stderr (exit 2).
 func keygen(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) == 1 && args[0] != "" && args[0][0] != '-':
@@ -52,8 +53,20 @@ func keygen(args []string, stdout, stderr io.Writer) int {
 		printPin(stdout, k.Public())
 		return 0
 	}
-	fmt.Fprint(stderr, keygenUsage)
-	return 2
+	switch {
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		fmt.Fprint(stdout, keygenUsage)
+		return 0
+	case len(args) == 0:
+		return usageError(stderr, "socketx keygen", "missing FILE")
+	case args[0] == "-show" && len(args) == 1:
+		return usageError(stderr, "socketx keygen", "-show: missing FILE")
+	case args[0] == "-show":
+		return usageError(stderr, "socketx keygen", argProblem(args[2]))
+	case args[0] == "" || args[0][0] == '-':
+		return usageError(stderr, "socketx keygen", argProblem(args[0]))
+	}
+	return usageError(stderr, "socketx keygen", argProblem(args[1]))
 }
 
 // printPin prints a key's pin: its key ID and base64 public key.

@@ -151,7 +151,7 @@ func TestBadConfigExitsTwoWithOneLinePerProblem(t *testing.T) {
 		"BILLING_STRATEGY=request_based", "BILLING_PROVIDER=aws", "BILLING_PRODUCT=socketx", "BILLING_REPORT_INTERVAL=soon"}
 	out, _ = cmd.CombinedOutput()
 	want = "config: LISTEN_PORT=\"0\": want an integer from 1 to 65535\n" +
-		"config: BILLING_REPORT_INTERVAL=\"soon\": want a Go duration, like 15m\n" +
+		"config: BILLING_REPORT_INTERVAL=\"soon\": want whole seconds (like 900) or a Go duration (like 15m)\n" +
 		"routing: DOMAIN_MAP[\"*\"].upstream: …\n" + // routing's wording is routing's
 		"metering: AWS_MARKETPLACE_PRODUCT_CODE=: required with BILLING_STRATEGY=request_based\n"
 	got := regexp.MustCompile(`(?m)^(routing: DOMAIN_MAP\["\*"\]\.upstream: ).*$`).ReplaceAllString(string(out), "$1…")
@@ -284,8 +284,27 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	var text string
 	testwait.Until(10*time.Second, func() bool {
 		text = scrapeOK(p)
-		return strings.Contains(text, "socketx_connections_active 0\n")
+		return strings.Contains(text, "socketx_connections_active 0\n") && strings.Contains(text, "socketx_connections_open 0\n")
 	})
+	// Every accepted connection is in one outcome: the relayed clients, and
+	// plain HTTP (the /nope above and the start-up's /health polls).
+	outcomes := map[string]float64{}
+	var sum float64
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(line, `socketx_connections_closed_total{outcome="`); ok {
+			name, value, _ := strings.Cut(rest, `"} `)
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			outcomes[name] = v
+			sum += v
+		}
+	}
+	if accepted := metric(t, text, "socketx_connections_accepted_total"); accepted != sum || outcomes["relayed"] != conns ||
+		outcomes["http"] < 2 || sum != conns+outcomes["http"] {
+		t.Errorf("accepted %v, Σ outcomes %v: %v", accepted, sum, outcomes)
+	}
 	checks := map[string]float64{
 		`socketx_mte_operations_total{operation="decode"}`:                          conns * msgs,
 		`socketx_mte_operations_total{operation="encode"}`:                          conns * msgs,
@@ -339,6 +358,9 @@ func TestDrainSendsGoingAwayAndExits(t *testing.T) {
 	if resp.StatusCode != 503 {
 		t.Errorf("/ready during drain = %d, want 503", resp.StatusCode)
 	}
+	if got := metric(t, p.scrape(), "socketx_draining"); got != 1 {
+		t.Errorf("socketx_draining = %v during the drain, want 1", got)
+	}
 	expectGoingAway(t, conns)
 	select {
 	case err := <-p.Exit:
@@ -349,10 +371,10 @@ func TestDrainSendsGoingAwayAndExits(t *testing.T) {
 		t.Fatal("process did not exit")
 	}
 	stopped := p.waitLog("Stopped", func(l map[string]any) bool { return l["forced"] == false })
-	if d, _ := stopped["drain"].(float64); d <= 0 || d > 2 {
-		t.Errorf("drain took %vs with DRAIN_TIMEOUT=2s", stopped["drain"])
+	if d, _ := stopped["drain_seconds"].(float64); d <= 0 || d > 2 {
+		t.Errorf("drain took %vs with DRAIN_TIMEOUT=2s", stopped["drain_seconds"])
 	}
-	t.Logf("drain of %d clients took %.2fs (process exit observed after %v)", n, stopped["drain"], time.Since(start))
+	t.Logf("drain of %d clients took %.2fs (process exit observed after %v)", n, stopped["drain_seconds"], time.Since(start))
 }
 
 // TestDomainMapFileReload: a changed file applies to new connections; an
@@ -371,12 +393,37 @@ func TestDomainMapFileReload(t *testing.T) {
 	}
 	write(`{"*":{"upstream":"` + echoA.URL + `","allowedOrigins":["*"]}}`)
 	p := start(t, "DOMAIN_MAP_FILE="+file, "LOG_LEVEL=info")
+	// reloads counts success and failure; the timestamp is when the routes
+	// in use were loaded.
+	reloads := func(success, failure float64) float64 {
+		t.Helper()
+		text := p.scrape()
+		for series, want := range map[string]float64{
+			`socketx_domain_map_reloads_total{result="success"}`: success,
+			`socketx_domain_map_reloads_total{result="failure"}`: failure,
+			`socketx_domain_map_routes`:                          1,
+			`socketx_draining`:                                   0,
+		} {
+			if got := metric(t, text, series); got != want {
+				t.Errorf("%s = %v, want %v", series, got, want)
+			}
+		}
+		return metric(t, text, "socketx_domain_map_last_reload_success_timestamp_seconds")
+	}
+	started := reloads(0, 0)
+	if now := float64(time.Now().Unix()); started < now-60 || started > now+1 {
+		t.Errorf("last reload success at %v, want about now (%v)", started, now)
+	}
 	a := dial(t, p, "/a")
 	roundTrip(t, a, mte.TypeText, "to A")
 
 	write(`{"*":{"upstream":"` + echoB.URL + `","allowedOrigins":["*"]}}`)
 	_ = p.Cmd.Process.Signal(syscall.SIGHUP)
 	p.waitLog("DOMAIN_MAP reloaded", nil)
+	reloaded := reloads(1, 0)
+	if reloaded <= started {
+		t.Errorf("last reload success %v, not after start-up's %v", reloaded, started)
+	}
 	b := dial(t, p, "/b")
 	roundTrip(t, b, mte.TypeText, "to B")
 	roundTrip(t, a, mte.TypeText, "still A") // existing connection kept its upstream
@@ -387,6 +434,9 @@ func TestDomainMapFileReload(t *testing.T) {
 	write(`{"*":{"upstream":"http://nope","allowedOrigins":["*"]}}`)
 	_ = p.Cmd.Process.Signal(syscall.SIGHUP)
 	p.waitLog("DOMAIN_MAP_FILE invalid; keeping the current routes", nil)
+	if got := reloads(1, 1); got != reloaded {
+		t.Errorf("last reload success moved to %v on a failure (was %v)", got, reloaded)
+	}
 	c := dial(t, p, "/c")
 	roundTrip(t, c, mte.TypeText, "B again")
 	if len(echoB.Requests()) != 2 {
@@ -529,7 +579,7 @@ func TestXWingStart(t *testing.T) {
 	p.waitLog("key exchange is X-Wing, a post-quantum hybrid: ML-KEM-768 + X25519, secure while either half is", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, p.URL("/"), client.Options{Strength: mte.StrengthXWing})
+	c, err := client.Dial(ctx, p.URL("/"), client.Options{KeyExchange: client.XWing})
 	if err != nil {
 		t.Fatal(err)
 	}

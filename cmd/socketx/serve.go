@@ -154,8 +154,12 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 	}
 	defer meterCancel()
 
-	reg := telemetry.NewRegistry(telemetry.Sources{Engine: srv.Metrics, Upstream: dialer.Stats, Meter: meter.Stats},
-		telemetry.BuildInfo{Version: version, MTEVersion: mteVersion, KyberStrength: cfg.KyberStrength})
+	reload := newReloader(cfg.DomainMapFile, srv, log)
+	sources := telemetry.Sources{Engine: srv.Metrics, Upstream: dialer.Stats, Meter: meter.Stats}
+	if reload != nil {
+		sources.Reloads = reload.Stats
+	}
+	reg := telemetry.NewRegistry(sources, telemetry.BuildInfo{Version: version, MTEVersion: mteVersion, KyberStrength: cfg.KyberStrength})
 	var adminAddr net.Addr
 	if cfg.AdminListen != "" {
 		ln, err := net.Listen("tcp", cfg.AdminListen)
@@ -176,7 +180,6 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 		emf := &telemetry.EMF{W: os.Stdout, Interval: time.Minute, Namespace: "SocketX", Service: "socketx", Source: srv.Metrics}
 		go emf.Run(ctx)
 	}
-	reload := newReloader(cfg.DomainMapFile, srv, log)
 	if reload != nil {
 		go reload.watch(ctx, 2*time.Second)
 	}
@@ -189,7 +192,12 @@ func serve(lookup func(string) (string, bool), h hooks) int {
 			h.ready(srv, adminAddr)
 		}
 	case err := <-done:
-		log.Error("listener failed", zap.Error(err))
+		// Named like net.Listen's errors, as the admin listener's are.
+		if err == nil {
+			err = errors.New("engine stopped before listening")
+		}
+		log.Error("listener failed", zap.String("listen_addr", cfg.ListenAddr()),
+			zap.Error(fmt.Errorf("listen tcp %s: %w", cfg.ListenAddr(), err)))
 		return exitFailure
 	}
 
@@ -256,7 +264,7 @@ func startDrain(srv *engine.Server, timeout time.Duration, log *zap.Logger, why 
 	d.deadline = timeout - d.stopBudget
 	active := srv.Stats().ActiveWebSockets
 	srv.Drain(d.deadline * 3 / 4)
-	log.Info("Draining", append(why, zap.Duration("drain_timeout", timeout), zap.Int64("connections", active))...)
+	log.Info("Draining", append(why, zap.Float64("drain_timeout_seconds", timeout.Seconds()), zap.Int64("connections", active))...)
 	return d
 }
 
@@ -284,7 +292,7 @@ wait:
 				break wait
 			case untilSignal:
 				d.log.Info("Signal during the drain: finishing it", zap.String("signal", s.String()),
-					zap.Duration("drain_left", time.Until(d.start.Add(d.deadline))))
+					zap.Float64("drain_left_seconds", time.Until(d.start.Add(d.deadline)).Seconds()))
 				untilSignal = false
 			default:
 				d.log.Warn("Second signal: stopping now", zap.String("signal", s.String()))
@@ -305,7 +313,7 @@ wait:
 			break wait
 		}
 		if drained && ticks != nil {
-			d.log.Info("Drained; waiting for SIGTERM", zap.Duration("drain", time.Since(d.start)), zap.Int64("connections_left", d.srv.Stats().Active))
+			d.log.Info("Drained; waiting for SIGTERM", zap.Float64("drain_seconds", time.Since(d.start).Seconds()), zap.Int64("connections_left", d.srv.Stats().Active))
 			ticks = nil
 		}
 	}
@@ -316,7 +324,7 @@ wait:
 	}
 	<-done
 	st := d.srv.Stats()
-	d.log.Info("Stopped", zap.Duration("drain", time.Since(d.start)), zap.Bool("forced", forced),
+	d.log.Info("Stopped", zap.Float64("drain_seconds", time.Since(d.start).Seconds()), zap.Bool("forced", forced),
 		zap.Uint64("connections", st.ConnectionsOpened), zap.Uint64("decoded_messages", st.Decoded), zap.Uint64("encoded_messages", st.Encoded))
 	return exitOK
 }

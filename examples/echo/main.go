@@ -12,18 +12,20 @@ import (
 	"time"
 
 	"github.com/socketx/socketx-server/client"
-	"github.com/socketx/socketx-server/mte"
 )
 
 func main() {
 	url := flag.String("url", "ws://localhost:8080/", "SocketX proxy URL (ws:// or wss://)")
-	strength := flag.Int("strength", 512, "key exchange: 512, 768, 1024 (0 = classical X25519)")
+	kex := flag.String("kex", "mlkem512", "key exchange, as the proxy's MTE_KEY_EXCHANGE or MTE_KYBER_STRENGTH: x25519 (0), mlkem512 (512), mlkem768 (768), mlkem1024 (1024) or xwing")
 	flag.Parse()
+	kx, err := client.ParseKeyExchange(*kex)
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	opts := client.Options{Strength: mte.Strength(*strength), Classical: *strength == 0}
-	c, err := client.Dial(ctx, *url, opts)
+	c, err := client.Dial(ctx, *url, client.Options{KeyExchange: kx})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -31,9 +33,9 @@ func main() {
 	fmt.Printf("paired with %s, eeid %s\n", c.RemoteAddr(), c.EEID())
 
 	for _, m := range []struct {
-		t mte.MessageType
+		t client.MessageType
 		p []byte
-	}{{mte.TypeText, []byte("hello")}, {mte.TypeBinary, []byte{1, 2, 3}}} {
+	}{{client.Text, []byte("hello")}, {client.Binary, []byte{1, 2, 3}}} {
 		if err := c.Send(ctx, m.t, m.p); err != nil {
 			log.Fatal(err)
 		}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/socketx/socketx-server/client"
-	"github.com/socketx/socketx-server/mte"
 )
 
 func main() {
@@ -29,7 +28,7 @@ func main() {
 	r, err := client.DialReconnecting(ctx, *url, client.Options{}, client.ReconnectOptions{
 		Events: client.Events{
 			OnReconnecting: func(n int, err error) { log.Printf("reconnecting (attempt %d): %v", n, err) },
-			OnReconnected:  func(eeid mte.EEID) { log.Printf("paired again, eeid %s", eeid) },
+			OnReconnected:  func(eeid client.EEID) { log.Printf("paired again, eeid %s", eeid) },
 			OnUndelivered: func(msgs []client.Message, err error) {
 				log.Printf("%d messages never sent: %v", len(msgs), err)
 			},
@@ -51,7 +50,7 @@ func main() {
 				return
 			}
 			// Queued while disconnected; ErrQueueFull after 1024 waiting.
-			if err := r.SendAsync(mte.TypeText, fmt.Appendf(nil, "tick %d", i)); err != nil {
+			if err := r.SendAsync(client.Text, fmt.Appendf(nil, "tick %d", i)); err != nil {
 				log.Printf("tick %d not queued: %v", i, err)
 			}
 		}

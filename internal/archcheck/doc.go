@@ -12,7 +12,9 @@
 // The tests read the source tree with go/parser (no go command, no
 // network). Every file counts, whatever its build constraints. Imports of
 // the standard library and third-party modules are not checked, and
-// third_party/gnet, a separate module, is skipped.
+// third_party/gnet, a third-party module, is skipped; the nested modules
+// client and mte are part of the tree. modules_test.go checks that those
+// two require only what they use (docs/ARCHITECTURE.md, "Modules").
 //
 // A failure names the edge and the file that imports it. To add an edge,
 // add the package to the row of the importing package (column "Imports"

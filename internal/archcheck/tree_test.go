@@ -54,9 +54,28 @@ func moduleRoot(t *testing.T) (dir, module string) {
 	}
 }
 
+// inTree reports whether dir belongs to the tree of module: it has no
+// go.mod, or its go.mod declares a module under module's path (the SDK's
+// modules client and mte, which keep their import paths), not a third
+// party's (third_party/gnet).
+func inTree(t *testing.T, dir, module string) bool {
+	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if m, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			return strings.HasPrefix(strings.TrimSpace(m), module+"/")
+		}
+	}
+	t.Fatalf("%s/go.mod has no module line", dir)
+	return false
+}
+
 // loadTree parses the package clause, doc comment and imports of every .go
-// file of the module (not of nested modules, testdata or hidden
-// directories) and returns the packages by directory.
+// file of the module and of its nested modules under its path (client,
+// mte), not of third-party modules, testdata or hidden directories, and
+// returns the packages by directory.
 func loadTree(t *testing.T) map[string]*pkg {
 	t.Helper()
 	root, module := moduleRoot(t)
@@ -72,7 +91,7 @@ func loadTree(t *testing.T) map[string]*pkg {
 				strings.HasPrefix(base, ".") || strings.HasPrefix(base, "_")) {
 				return filepath.SkipDir
 			}
-			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && path != root {
+			if path != root && !inTree(t, path, module) {
 				return filepath.SkipDir // another module (third_party/gnet)
 			}
 			return nil

@@ -23,6 +23,9 @@ var assetTypes = map[string]struct{ file, contentType string }{
 	"/demo.js":    {"static/demo.js", "text/javascript; charset=utf-8"},
 	"/demo.css":   {"static/demo.css", "text/css; charset=utf-8"},
 	"/socketx.js": {"static/socketx.js", "text/javascript; charset=utf-8"},
+	// A 32×32 PNG in an ICO container; index.html links it, and browsers
+	// that do not read the link ask for /favicon.ico anyway.
+	"/favicon.ico": {"static/favicon.ico", "image/x-icon"},
 }
 
 // contentSecurityPolicy allows only this origin's files and WebSocket
@@ -31,8 +34,8 @@ const contentSecurityPolicy = "default-src 'self'; connect-src 'self' ws: wss:; 
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // Handler returns the demo page handler: GET and HEAD of /, /index.html,
-// /demo.js, /demo.css and /socketx.js; 404 for other paths and 405 for
-// other methods. It is safe for concurrent use.
+// /demo.js, /demo.css, /socketx.js and /favicon.ico; 404 for other paths
+// and 405 for other methods. It is safe for concurrent use.
 func Handler() http.Handler {
 	files := make(map[string]asset, len(assetTypes))
 	for path, a := range assetTypes {

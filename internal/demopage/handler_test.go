@@ -1,6 +1,9 @@
 package demopage
 
 import (
+	"bytes"
+	"encoding/binary"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +27,7 @@ func TestHandlerServesFiles(t *testing.T) {
 		{"/demo.js", "static/demo.js", "text/javascript; charset=utf-8"},
 		{"/demo.css", "static/demo.css", "text/css; charset=utf-8"},
 		{"/socketx.js", "static/socketx.js", "text/javascript; charset=utf-8"},
+		{"/favicon.ico", "static/favicon.ico", "image/x-icon"},
 	} {
 		resp := get(t, h, http.MethodGet, tc.path)
 		body, _ := io.ReadAll(resp.Body)
@@ -75,6 +79,37 @@ func TestHandlerRejects(t *testing.T) {
 		if resp.StatusCode != tc.status || resp.Header.Get("Allow") != tc.allow {
 			t.Errorf("%s %s: status %d Allow %q, want %d %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), tc.status, tc.allow)
 		}
+	}
+}
+
+// /favicon.ico is an ICO holding one 32×32 PNG, and the page links it, so a
+// browser asking for the icon gets 200 instead of 404.
+func TestHandlerFavicon(t *testing.T) {
+	resp := get(t, Handler(), http.MethodGet, "/favicon.ico")
+	ico, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/x-icon" {
+		t.Fatalf("GET /favicon.ico: status %d, Content-Type %q; want 200 image/x-icon", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// ICONDIR: reserved 0, type 1 (icon), 1 image; ICONDIRENTRY: 32×32, 32 bpp,
+	// the image's size and offset (22, right after the entry).
+	if len(ico) < 22 || !bytes.Equal(ico[:6], []byte{0, 0, 1, 0, 1, 0}) || ico[6] != 32 || ico[7] != 32 ||
+		binary.LittleEndian.Uint16(ico[12:]) != 32 ||
+		int(binary.LittleEndian.Uint32(ico[14:])) != len(ico)-22 || binary.LittleEndian.Uint32(ico[18:]) != 22 {
+		t.Fatalf("favicon.ico header % x is not one 32×32 32-bpp image at offset 22 of %d bytes", ico[:min(len(ico), 22)], len(ico))
+	}
+	img, err := png.Decode(bytes.NewReader(ico[22:]))
+	if err != nil {
+		t.Fatalf("favicon.ico image: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != 32 || b.Dy() != 32 {
+		t.Fatalf("favicon.ico image is %v, want 32×32", b)
+	}
+	page, err := os.ReadFile("static/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page), `<link rel="icon" href="favicon.ico" type="image/x-icon">`) {
+		t.Error("index.html does not link favicon.ico")
 	}
 }
 
@@ -130,8 +165,8 @@ func TestPageShowsKeyExchangeAndServerAuth(t *testing.T) {
 	for _, want := range []string{
 		`params.get('serverKey')`,
 		`options.serverKeys = [serverKey]`,
-		`$('kex').textContent = socket.keyExchange`,
-		`$('server-auth').textContent = serverAuth(socket)`,
+		`$('kex').textContent = s.keyExchange`,
+		`$('server-auth').textContent = serverAuth(s)`,
 		"`authenticated, key ID ${s.serverKeyId}`",
 		`const NO_PIN = 'not authenticated (no pin)'`,
 		`'xwing'`,
@@ -144,6 +179,23 @@ func TestPageShowsKeyExchangeAndServerAuth(t *testing.T) {
 	for _, want := range []string{"serverKeyId", "serverKeys", "keyExchange", `"xwing"`} {
 		if !strings.Contains(sdk, want) {
 			t.Errorf("socketx.js lacks %s", want)
+		}
+	}
+}
+
+// Errors and contents wrap instead of being cut: the useful part of an
+// error is often at its end (the e2e test checks the rendered page).
+func TestPageCutsNoText(t *testing.T) {
+	css, err := os.ReadFile("static/demo.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(css), "ellipsis") {
+		t.Error("demo.css cuts text with an ellipsis")
+	}
+	for _, want := range []string{"td.content { max-width: 520px; white-space: pre-wrap; overflow-wrap: anywhere; }", "@media (max-width: 640px)"} {
+		if !strings.Contains(string(css), want) {
+			t.Errorf("demo.css lacks %s", want)
 		}
 	}
 }

@@ -19,6 +19,7 @@ const (
 	chartName  = "socketx"
 	npmPackage = "@socketx/client"
 	repoURL    = "https://github.com/socketx/socketx-server"
+	goModule   = "github.com/socketx/socketx-server"
 )
 
 // root is the repository root, relative to this package's directory.
@@ -180,6 +181,42 @@ var docVersions = []*regexp.Regexp{
 	regexp.MustCompile(regexp.QuoteMeta(npmPackage) + `@v?([0-9]+\.[0-9]+\.[0-9]+)`),
 	regexp.MustCompile(regexp.QuoteMeta(chartRepo+"/"+chartName) + ` --version v?([0-9]+\.[0-9]+\.[0-9]+)`),
 	regexp.MustCompile(`git tag -a v([0-9]+\.[0-9]+\.[0-9]+)`),
+	// The Go modules' tags and go get lines.
+	regexp.MustCompile(`\b(?:client|mte)/v([0-9]+\.[0-9]+\.[0-9]+)`),
+	regexp.MustCompile(regexp.QuoteMeta(goModule) + `/(?:client|mte)@v([0-9]+\.[0-9]+\.[0-9]+)`),
+}
+
+// TestGoModulesAreVERSION: the Go SDK's modules (client/go.mod,
+// mte/go.mod) are released under tags client/v<VERSION> and
+// mte/v<VERSION> with the release tag; client/go.mod requires the mte of
+// the same release, the server's go.mod names both at that version (it
+// replaces them with their directories), the Releasing steps tag both and
+// the release workflow tests both modules.
+func TestGoModulesAreVERSION(t *testing.T) {
+	v := "v" + version(t)
+	for rel, mods := range map[string][]string{
+		"client/go.mod": {goModule + "/mte"},
+		"go.mod":        {goModule + "/client", goModule + "/mte"},
+	} {
+		text := read(t, rel)
+		for _, mod := range mods {
+			if !regexp.MustCompile(`(?m)^\s*(?:require\s+)?` + regexp.QuoteMeta(mod) + ` ` + regexp.QuoteMeta(v) + `\b`).MatchString(text) {
+				t.Errorf("%s: want require %s %s (VERSION)", rel, mod, v)
+			}
+		}
+	}
+	deploy := read(t, "docs/DEPLOY.md")
+	for _, tag := range []string{"v", "mte/v", "client/v"} {
+		if !strings.Contains(deploy, "git tag -a "+tag+version(t)+" ") {
+			t.Errorf("docs/DEPLOY.md: Releasing does not tag %s%s", tag, version(t))
+		}
+	}
+	if want := "git push origin v" + version(t) + " mte/v" + version(t) + " client/v" + version(t); !strings.Contains(deploy, want) {
+		t.Errorf("docs/DEPLOY.md: Releasing does not run %q", want)
+	}
+	if wf := read(t, ".github/workflows/release.yml"); !strings.Contains(wf, "go test -count=1 ./... ./client/... ./mte/...") {
+		t.Error("release.yml: the tests step does not test ./client/... and ./mte/... (modules of their own: ./... skips them)")
+	}
 }
 
 func TestVersionsInDocs(t *testing.T) {

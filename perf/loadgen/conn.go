@@ -47,11 +47,7 @@ func newDialer(cfg Config) (*dialer, error) {
 		d.mtype = mte.TypeText
 	}
 	d.opts = client.Options{DialTimeout: cfg.Timeout, PairTimeout: cfg.Timeout}
-	if cfg.Strength == 0 {
-		d.opts.Classical = true
-	} else {
-		d.opts.Strength = mte.Strength(cfg.Strength)
-	}
+	d.opts.KeyExchange = client.KeyExchange(mte.Strength(cfg.Strength).KeyExchange())
 	if cfg.ServerKey != "" {
 		pin, err := client.ParseServerKey(cfg.ServerKey)
 		if err != nil {
@@ -60,7 +56,7 @@ func newDialer(cfg Config) (*dialer, error) {
 		d.opts.ServerKeys = []client.ServerKey{pin}
 	}
 	if cfg.KeyPool > 0 {
-		if d.profile, err = poolProfile(&d.opts); err != nil {
+		if d.profile, err = poolProfile(cfg.Strength); err != nil {
 			return nil, err
 		}
 		var pin *mte.ServerPublicKey

@@ -6,8 +6,6 @@ import (
 	"net"
 	"os"
 
-	"github.com/gobwas/ws"
-
 	"github.com/socketx/socketx-server/client"
 	"github.com/socketx/socketx-server/codec"
 )
@@ -46,7 +44,7 @@ func (k Kind) String() string {
 
 // classifyDial maps an error from connection setup to its kind.
 func classifyDial(err error) Kind {
-	var status ws.StatusError
+	var refused *client.UpgradeError
 	var upErr *codec.UpstreamError
 	var ce *client.CloseError
 	var he *client.HandshakeError
@@ -55,7 +53,7 @@ func classifyDial(err error) Kind {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return KindTimeout
-	case errors.As(err, &status), errors.As(err, &upErr), errors.Is(err, errUpgrade):
+	case errors.As(err, &refused), errors.As(err, &upErr), errors.Is(err, errUpgrade):
 		return KindUpgrade
 	case errors.As(err, &ce), errors.As(err, &he), errors.As(err, &me), errors.Is(err, errKeyPoolHandshake):
 		return KindHandshake

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/socketx/socketx-server/client"
 	"github.com/socketx/socketx-server/mte"
 )
 
@@ -166,12 +165,9 @@ func (c *poolConn) receive() ([]byte, error) {
 
 var _ wsConn = (*poolConn)(nil)
 
-// poolProfile builds the profile the key-pool client pairs with, as the SDK
-// does from the same options.
-func poolProfile(o *client.Options) (*mte.Profile, error) {
-	st := o.Strength
-	if o.Classical {
-		st = mte.StrengthClassical
-	}
-	return mte.NewProfile(mte.Params{Strength: st})
+// poolProfile builds the profile the key-pool client pairs with: the
+// SDK's for the same key exchange (no licence fields, as the bench's SDK
+// options).
+func poolProfile(strength int) (*mte.Profile, error) {
+	return mte.NewProfile(mte.Params{Strength: mte.Strength(strength)})
 }

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/socketx/socketx-server/client"
 	"github.com/socketx/socketx-server/internal/enginetest"
 	"github.com/socketx/socketx-server/mte"
 	"github.com/socketx/socketx-server/upstream"
@@ -103,8 +104,8 @@ func TestServerKeyFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.opts.Strength != mte.StrengthXWing || d.opts.Classical || len(d.opts.ServerKeys) != 1 || d.opts.ServerKeys[0].ID() != sk.ID() {
-		t.Fatalf("dialer options: strength %v classical %v %d server keys", d.opts.Strength, d.opts.Classical, len(d.opts.ServerKeys))
+	if d.opts.KeyExchange != client.XWing || len(d.opts.ServerKeys) != 1 || d.opts.ServerKeys[0].ID() != sk.ID() {
+		t.Fatalf("dialer options: key exchange %q, %d server keys", d.opts.KeyExchange, len(d.opts.ServerKeys))
 	}
 
 	for _, c := range []struct {

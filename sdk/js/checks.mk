@@ -27,8 +27,10 @@ js-bundle-check: js-build
 js-bundle: js-build
 	cp sdk/js/dist/socketx.js internal/demopage/static/socketx.js
 
+# The type-level test (test/types.test-d.ts) and the Node tests; js-build has
+# built, so --ignore-scripts skips the rebuild `pretest` does on a fresh clone.
 js-unit: js-build
-	cd sdk/js && npm test --silent
+	cd sdk/js && npm test --silent --ignore-scripts
 
 # What `npm publish` would upload (npm pack --dry-run): the exact file list and
 # the package.json fields a published package needs (sdk/js/packcheck).

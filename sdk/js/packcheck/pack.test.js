@@ -57,6 +57,9 @@ test('package.json is publishable and names what the tarball holds', () => {
   for (const [name, range] of Object.entries(pkg.dependencies ?? {})) {
     assert.match(range, /^\^\d+\.\d+\.\d+$/, `dependency ${name} should be a caret range, not ${range}`);
   }
+  // A fresh clone's `npm ci && npm test` builds first and type-checks the public types.
+  assert.equal(pkg.scripts?.pretest, 'npm run build');
+  assert.match(pkg.scripts?.test ?? '', /^tsc -p test\/tsconfig\.json && node --test /);
   // Every entry point resolves to a file in the tarball.
   const files = new Set(packList().files.map((f) => f.path));
   const targets = [pkg.main, pkg.module, pkg.types, pkg.browser, ...Object.values(pkg.exports['.']), pkg.exports['./package.json']];

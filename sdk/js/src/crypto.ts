@@ -2,11 +2,11 @@
 // two implementations that produce identical bytes:
 //   - webCrypto: crypto.subtle (native, fast), used whenever it exists;
 //   - nobleCrypto: @noble/hashes + @noble/ciphers (audited pure JS), used only
-//     where crypto.subtle is missing, i.e. pages served over plain http from a
+//     where crypto.subtle is missing: pages served over plain http from a
 //     host other than localhost (browsers expose WebCrypto to secure contexts
-//     only).
-// Randomness always comes from crypto.getRandomValues, which exists in every
-// context.
+//     only), React Native / Hermes, older WebViews.
+// Randomness always comes from crypto.getRandomValues; a runtime without it
+// is refused with a TypeError (randomSource) before any socket opens.
 
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -103,6 +103,18 @@ export function nobleCrypto(): CryptoProvider {
 /** WebCrypto when available, else the pure-JS fallback. */
 export function defaultCrypto(): CryptoProvider {
   return globalThis.crypto?.subtle ? webCrypto(globalThis.crypto.subtle) : nobleCrypto();
+}
+
+/**
+ * Throws a TypeError naming the fix when the runtime has no
+ * crypto.getRandomValues (React Native without a polyfill): nothing in the
+ * SDK can pair without it.
+ */
+export function requireRandomSource(): void {
+  if (typeof globalThis.crypto?.getRandomValues !== 'function') {
+    throw new TypeError('socketx: no crypto.getRandomValues in this runtime: the SDK needs a secure random source ' +
+      '(React Native: import react-native-get-random-values first)');
+  }
 }
 
 /** n bytes from crypto.getRandomValues (in chunks of 65,536, its limit). */

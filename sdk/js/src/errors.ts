@@ -3,7 +3,7 @@
 // branch on `kind` (or instanceof) and never on message text.
 
 /** Category of a SocketXError. */
-export type ErrorKind = 'network' | 'handshake' | 'codec' | 'upstream' | 'queue' | 'state' | 'server-not-authenticated';
+export type ErrorKind = 'network' | 'handshake' | 'codec' | 'upstream' | 'queue' | 'state' | 'abort' | 'server-not-authenticated';
 
 /** Base class of every SocketX error. */
 export class SocketXError extends Error {
@@ -112,11 +112,24 @@ export class QueueFullError extends SocketXError {
   }
 }
 
-/** send() after close() or after the connection ended for good. */
+/** send() while readyState is CONNECTING (before 'open'), as the browser's WebSocket throws. */
 export class InvalidStateError extends SocketXError {
   constructor(message: string) {
     super('state', message);
     this.name = 'InvalidStateError';
+  }
+}
+
+/**
+ * The connection was abandoned before it was open, or while reconnecting: the
+ * ConnectOptions.signal was aborted (`cause` is the signal's reason), or
+ * close() was called while connecting. Its name is 'AbortError', as the
+ * DOMException fetch() rejects with.
+ */
+export class AbortError extends SocketXError {
+  constructor(message: string, opts?: { cause?: unknown }) {
+    super('abort', message, opts);
+    this.name = 'AbortError';
   }
 }
 

@@ -1,12 +1,19 @@
-// Event classes dispatched by SocketX. They are plain Event subclasses (not
-// MessageEvent/CloseEvent, which Node 20 lacks as globals) with the same
+// Event classes dispatched by SocketX and the event map that types
+// addEventListener and the on… properties. They are plain Event subclasses
+// (not MessageEvent/CloseEvent, which Node 20 lacks as globals) with the same
 // field names as the browser's, so handlers written for WebSocket work.
+
+/** Data of a 'message' event: a string for text, an ArrayBuffer or a Blob (per binaryType) for binary. */
+export type MessageData = string | ArrayBuffer | Blob;
+
+/** What SocketX delivers binary messages as (WebSocket's binaryType). */
+export type BinaryType = 'blob' | 'arraybuffer';
 
 /** 'message': one decoded message from the upstream. */
 export class SocketXMessageEvent extends Event {
-  /** A string for a text message, an ArrayBuffer for a binary one. */
-  readonly data: string | ArrayBuffer;
-  constructor(data: string | ArrayBuffer) {
+  /** A string for a text message; for a binary one a Blob or an ArrayBuffer, as binaryType says. */
+  readonly data: MessageData;
+  constructor(data: MessageData) {
     super('message');
     this.data = data;
   }
@@ -28,7 +35,7 @@ export class SocketXCloseEvent extends Event {
   }
 }
 
-/** 'error': a typed SocketXError (see errors.ts); a 'close' event follows. */
+/** 'error': a typed SocketXError (see errors.ts); a 'close' event follows unless a reconnect does. */
 export class SocketXErrorEvent extends Event {
   readonly error: Error;
   constructor(error: Error) {
@@ -37,6 +44,25 @@ export class SocketXErrorEvent extends Event {
   }
   get message(): string {
     return this.error.message;
+  }
+}
+
+/** 'paired': a socket is paired and its upstream connected (before 'open' or 'reconnected'). */
+export class SocketXPairedEvent extends Event {
+  /** 0 for the first connection, else the reconnect attempt that succeeded. */
+  readonly attempt: number;
+  /** The pairing identifier of the new socket (16 hex digits). */
+  readonly eeid: string;
+  /** The key exchange, e.g. "ML-KEM-512". */
+  readonly keyExchange: string;
+  /** The pinned server key the server proved, or undefined without serverKeys. */
+  readonly serverKeyId: string | undefined;
+  constructor(attempt: number, eeid: string, keyExchange: string, serverKeyId: string | undefined) {
+    super('paired');
+    this.attempt = attempt;
+    this.eeid = eeid;
+    this.keyExchange = keyExchange;
+    this.serverKeyId = serverKeyId;
   }
 }
 
@@ -67,4 +93,16 @@ export class SocketXReconnectedEvent extends Event {
     this.attempt = attempt;
     this.eeid = eeid;
   }
+}
+
+/** The events of a SocketX by type, as WebSocketEventMap is for a WebSocket. */
+export interface SocketXEventMap {
+  /** The first socket is paired and its upstream connected: readyState is OPEN. */
+  open: Event;
+  message: SocketXMessageEvent;
+  close: SocketXCloseEvent;
+  error: SocketXErrorEvent;
+  paired: SocketXPairedEvent;
+  reconnecting: SocketXReconnectingEvent;
+  reconnected: SocketXReconnectedEvent;
 }

@@ -1,12 +1,15 @@
 // @socketx/client: browser and Node client for SocketX proxies.
-export { SocketX, defaultPathname, type ConnectOptions, type SendData, type SocketXState } from './socket.js';
 export {
-  SocketXError, NetworkError, HandshakeError, CodecError, UpstreamError, QueueFullError, InvalidStateError,
+  SocketX, defaultPathname, type ConnectOptions, type SendData, type SocketXState, type SocketXListener,
+} from './socket.js';
+export {
+  SocketXError, NetworkError, HandshakeError, CodecError, UpstreamError, QueueFullError, InvalidStateError, AbortError,
   ServerAuthError, SERVER_NOT_AUTHENTICATED, UNKNOWN_SERVER_KEY,
   type ErrorKind, type CodecDetail, type HandshakeState, type ServerAuthDetail,
 } from './errors.js';
 export {
-  SocketXMessageEvent, SocketXCloseEvent, SocketXErrorEvent, SocketXReconnectingEvent, SocketXReconnectedEvent,
+  SocketXMessageEvent, SocketXCloseEvent, SocketXErrorEvent, SocketXPairedEvent, SocketXReconnectingEvent,
+  SocketXReconnectedEvent, type SocketXEventMap, type BinaryType, type MessageData,
 } from './events.js';
 export { backoffDelay, reconnectPolicy, defaultShouldReconnect, type ReconnectOptions } from './backoff.js';
 export { type Strength, strengthName, publicKeySize, secretSize } from './kex.js';

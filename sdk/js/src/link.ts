@@ -8,7 +8,7 @@ import type { Decoder, Encoder } from './codec.js';
 import type { CryptoProvider } from './crypto.js';
 import { randomBytes } from './crypto.js';
 import {
-  CodecError, HandshakeError, NetworkError, SERVER_NOT_AUTHENTICATED, ServerAuthError, SocketXError, UNKNOWN_SERVER_KEY,
+  AbortError, CodecError, HandshakeError, NetworkError, SERVER_NOT_AUTHENTICATED, ServerAuthError, SocketXError, UNKNOWN_SERVER_KEY,
   UpstreamError, type HandshakeState,
 } from './errors.js';
 import { Action, MessageType, handshakeMessage, headerValid, parseHeader } from './header.js';
@@ -56,6 +56,11 @@ export interface LinkConfig {
   serverKeys: readonly ServerPublicKey[];
 }
 
+/** The error of an aborted connect: the signal's reason when it is a SocketXError, else an AbortError caused by it. */
+export function abortError(signal: AbortSignal): SocketXError {
+  return signal.reason instanceof SocketXError ? signal.reason : new AbortError('socketx: connect aborted', { cause: signal.reason });
+}
+
 /** Whether err is the proxy's 1008 "mte: unknown server key" close during the handshake. */
 export function isUnknownServerKey(err: unknown): boolean {
   return err instanceof SocketXError && err.code === 1008 && err.reason === UNKNOWN_SERVER_KEY;
@@ -65,13 +70,14 @@ export function isUnknownServerKey(err: unknown): boolean {
  * Link.connect with the pins of cfg.serverKeys: the first pin, and on a
  * 1008 "mte: unknown server key" close the next one on a new socket (as
  * the Go SDK's Dial); with none left, that close's error. Without pins, one
- * unauthenticated attempt.
+ * unauthenticated attempt. Aborting signal closes the socket being
+ * connected and rejects with AbortError.
  */
-export async function connectLink(cfg: LinkConfig): Promise<Link> {
-  if (cfg.serverKeys.length === 0) return Link.connect(cfg);
+export async function connectLink(cfg: LinkConfig, signal?: AbortSignal): Promise<Link> {
+  if (cfg.serverKeys.length === 0) return Link.connect(cfg, undefined, signal);
   for (let i = 0; ; i++) {
     try {
-      return await Link.connect(cfg, cfg.serverKeys[i]);
+      return await Link.connect(cfg, cfg.serverKeys[i], signal);
     } catch (e) {
       if (i + 1 < cfg.serverKeys.length && isUnknownServerKey(e)) continue; // the proxy does not hold this key
       throw e;
@@ -136,10 +142,16 @@ export class Link {
    * are held until attach() and then delivered in order. With pin, the
    * server must prove it holds the pinned key (docs/PROTOCOL.md §6.1):
    * otherwise it rejects with ServerAuthError after closing with 1008
-   * "mte: server not authenticated", before sending action 4.
+   * "mte: server not authenticated", before sending action 4. Aborting
+   * signal before it resolves closes the socket (1000) and rejects with
+   * AbortError.
    */
-  static connect(cfg: LinkConfig, pin?: ServerPublicKey): Promise<Link> {
+  static connect(cfg: LinkConfig, pin?: ServerPublicKey, signal?: AbortSignal): Promise<Link> {
     return new Promise<Link>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortError(signal));
+        return;
+      }
       let state: HandshakeState | 'connecting' = 'connecting';
       let link: Link | undefined;
       let settled = false;
@@ -156,10 +168,16 @@ export class Link {
       }
       ws.binaryType = 'arraybuffer';
 
-      const fail = (err: SocketXError, code: number, reason = truncateReason(err.message)) => {
-        if (settled) return;
+      const onAbort = () => fail(abortError(signal!), 1000, '');
+      signal?.addEventListener('abort', onAbort);
+      const settle = () => {
         settled = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const fail = (err: SocketXError, code: number, reason = truncateReason(err.message)) => {
+        if (settled) return;
+        settle();
         reject(err);
         closeSocket(ws, code, reason);
       };
@@ -220,8 +238,8 @@ export class Link {
               return;
             }
             default:
-              settled = connected = true;
-              clearTimeout(timer);
+              settle();
+              connected = true;
               resolve(link!);
           }
         } catch (e) {
@@ -253,8 +271,7 @@ export class Link {
             if (connected) link!.#closed(code, reason, clean);
             return;
           }
-          settled = true;
-          clearTimeout(timer);
+          settle();
           const st = state;
           if (st === 'connecting') {
             reject(new NetworkError(`socketx: WebSocket to ${cfg.url} failed${lastError ? ': ' + lastError : ''} (code ${code})`, { code, reason }));

@@ -1,20 +1,26 @@
 // SocketX: the public client. It feels like the browser WebSocket it wraps:
-// send(), onmessage / addEventListener('message'), close(code, reason),
-// onclose, onerror; plus pairing details (eeid, strength) and an optional
-// reconnect policy that re-pairs on every new socket and queues messages
-// sent while disconnected.
+// new SocketX(url) or await SocketX.connect(url), readyState, binaryType,
+// send(), the typed events open / message / close / error (addEventListener
+// or on… properties), close(code, reason); plus pairing details (eeid,
+// strength), an AbortSignal for connecting, and an optional reconnect policy
+// that re-pairs on every new socket and queues messages sent meanwhile.
 
 import { backoffDelay, reconnectPolicy, type ReconnectOptions, type ReconnectPolicy } from './backoff.js';
 import { copyBytes, utf8, type Bytes } from './bytes.js';
-import { defaultCrypto, type CryptoProvider } from './crypto.js';
-import { InvalidStateError, NetworkError, QueueFullError, ServerAuthError, UpstreamError, type SocketXError } from './errors.js';
+import { defaultCrypto, requireRandomSource, type CryptoProvider } from './crypto.js';
 import {
-  SocketXCloseEvent, SocketXErrorEvent, SocketXMessageEvent, SocketXReconnectedEvent, SocketXReconnectingEvent,
+  AbortError, InvalidStateError, NetworkError, QueueFullError, ServerAuthError, SocketXError, UpstreamError,
+} from './errors.js';
+import {
+  SocketXCloseEvent, SocketXErrorEvent, SocketXMessageEvent, SocketXPairedEvent, SocketXReconnectedEvent,
+  SocketXReconnectingEvent, type BinaryType, type MessageData, type SocketXEventMap,
 } from './events.js';
 import { MessageType } from './header.js';
 import { strengthName, validStrength, type Strength } from './kex.js';
 import { tenantSalt } from './keys.js';
-import { Link, closeSocket, connectLink, isUnknownServerKey, type WebSocketConstructor } from './link.js';
+import {
+  Link, closeSocket, connectLink, isUnknownServerKey, type LinkConfig, type WebSocketConstructor,
+} from './link.js';
 import { parseServerKey, type ServerKeyPin } from './serverkey.js';
 
 /** Options of SocketX.connect. */
@@ -55,13 +61,27 @@ export interface ConnectOptions {
    * authenticated: anyone who terminates TLS can pair as the proxy.
    */
   serverKeys?: readonly ServerKeyPin[];
+  /** Initial binaryType: 'blob' (default, as WebSocket) or 'arraybuffer'. */
+  binaryType?: BinaryType;
+  /**
+   * Cancels connecting: aborting it while readyState is CONNECTING closes the
+   * socket being paired, connect() rejects with AbortError and 'error' then
+   * 'close' (1006) follow; while reconnecting it ends the reconnect loop the
+   * same way, and a drop after the abort is not retried. An open
+   * connection is left open (close() it). For a connect timeout use
+   * handshakeTimeout: AbortSignal.timeout() would also stop later reconnects.
+   */
+  signal?: AbortSignal;
 }
 
 /** Data accepted by send(). */
 export type SendData = string | ArrayBuffer | ArrayBufferView;
 
-/** Connection states. */
-export type SocketXState = 'open' | 'reconnecting' | 'closing' | 'closed';
+/** Connection states; readyState is their WebSocket number ('reconnecting' is OPEN). */
+export type SocketXState = 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
+
+/** A listener for events of type E: a function or an object with handleEvent. */
+export type SocketXListener<E extends Event> = ((this: SocketX, ev: E) => unknown) | { handleEvent(ev: E): unknown };
 
 interface Outgoing {
   type: number;
@@ -85,79 +105,147 @@ function toOutgoing(data: SendData): Outgoing {
   throw new TypeError('socketx: send() takes a string, an ArrayBuffer or an ArrayBufferView');
 }
 
+function validBinaryType(t: unknown): t is BinaryType {
+  return t === 'blob' || t === 'arraybuffer';
+}
+
 function report(e: unknown): void {
   setTimeout(() => {
     throw e;
   }, 0);
 }
 
+const READY_STATE: Record<SocketXState, number> = { connecting: 0, open: 1, reconnecting: 1, closing: 2, closed: 3 };
+
 /**
- * A paired SocketX connection. Create it with SocketX.connect; it resolves
- * once the proxy has paired and connected the upstream.
+ * A SocketX connection. `new SocketX(url, options)` starts connecting at
+ * once (readyState CONNECTING, through pairing and the upstream connect) and
+ * fires 'open' when the proxy has connected the upstream, as a WebSocket
+ * does; `await SocketX.connect(url, options)` resolves at that moment.
  */
 export class SocketX extends EventTarget {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  readonly CONNECTING = 0;
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  readonly CLOSED = 3;
+
   readonly url: string;
   readonly strength: Strength;
+  onopen: Handler<Event> = null;
   onmessage: Handler<SocketXMessageEvent> = null;
   onclose: Handler<SocketXCloseEvent> = null;
   onerror: Handler<SocketXErrorEvent> = null;
+  onpaired: Handler<SocketXPairedEvent> = null;
   onreconnecting: Handler<SocketXReconnectingEvent> = null;
   onreconnected: Handler<SocketXReconnectedEvent> = null;
 
-  readonly #cfg: Parameters<typeof Link.connect>[0];
+  #cfg: LinkConfig | undefined;
   readonly #policy: ReconnectPolicy | undefined;
   readonly #queueLimit: number;
+  readonly #signal: AbortSignal | undefined;
+  // Aborts the connect attempt in flight (first connect or a reconnect).
+  readonly #attempt = new AbortController();
+  readonly #opened: Promise<SocketX>;
+  #resolveOpen: (s: SocketX) => void = () => {};
+  #rejectOpen: (e: unknown) => void = () => {};
+  #binaryType: BinaryType;
   #link: Link | undefined;
-  #state: SocketXState = 'reconnecting';
+  #state: SocketXState = 'connecting';
   #queue: Outgoing[] = [];
   #queuedBytes = 0;
+  #discardedBytes = 0;
   #pumping = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #userClose: { code: number; reason: string } | undefined;
+  #abortErr: SocketXError | undefined;
+  #lastDrop = { code: 1006, reason: '' };
   #closeEmitted = false;
-
-  private constructor(url: string, cfg: Parameters<typeof Link.connect>[0], policy: ReconnectPolicy | undefined, queueLimit: number) {
-    super();
-    this.url = url;
-    this.strength = cfg.strength;
-    this.#cfg = cfg;
-    this.#policy = policy;
-    this.#queueLimit = queueLimit;
-  }
+  readonly #onAbort = () => this.#abort(new AbortError('socketx: connect aborted', { cause: this.#signal!.reason }));
 
   /**
-   * Opens a WebSocket to the proxy at url (ws:// or wss://), pairs and waits
-   * until the proxy has connected the upstream. Rejects with NetworkError
-   * (socket could not open, e.g. the proxy refused the Origin with 403),
-   * HandshakeError (pairing failed or timed out) or UpstreamError (the
-   * proxy could not reach the upstream); with serverKeys, ServerAuthError
-   * (the server did not prove a pinned key; nothing was sent to it after
-   * the pairRequest) or HandshakeError 1008 "mte: unknown server key" (it
-   * holds none of them). The first attempt is not retried.
+   * Starts connecting to the proxy at url (ws:// or wss://). Throws
+   * RangeError / TypeError for invalid options, a runtime without WebSocket
+   * (pass options.WebSocket) or without crypto.getRandomValues. Connecting
+   * ends with 'paired' and 'open', or with 'error' (the typed error) and
+   * 'close'; the first attempt is not retried.
    */
-  static async connect(url: string, options: ConnectOptions = {}): Promise<SocketX> {
+  constructor(url: string, options: ConnectOptions = {}) {
+    super();
     const strength = options.kyberStrength ?? 512;
     if (!validStrength(strength)) throw new RangeError(`socketx: kyberStrength ${String(strength)} is not one of 0, 512, 768, 1024, 'xwing'`);
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!WS) throw new TypeError('socketx: no WebSocket in this runtime: pass options.WebSocket (e.g. the `ws` package)');
     const queueLimit = options.queueLimit ?? 1000;
     if (!(queueLimit >= 0)) throw new RangeError('socketx: queueLimit must be ≥ 0');
+    const binaryType = options.binaryType ?? 'blob';
+    if (!validBinaryType(binaryType)) throw new RangeError(`socketx: binaryType ${String(binaryType)} is not 'blob' or 'arraybuffer'`);
+    requireRandomSource();
     const serverKeys = (options.serverKeys ?? []).map(parseServerKey);
-    const crypto = options.crypto ?? defaultCrypto();
-    const cfg = {
-      url,
-      protocols: options.protocols,
-      strength,
-      pathname: options.pathname ?? defaultPathname(url),
-      crypto,
-      salt: await tenantSalt(crypto, options.company, options.license),
-      WebSocket: WS,
-      handshakeTimeout: options.handshakeTimeout ?? 15_000,
-      serverKeys,
-    };
-    const s = new SocketX(url, cfg, reconnectPolicy(options.reconnect), queueLimit);
-    s.#adopt(await connectLink(cfg));
-    return s;
+    const pathname = options.pathname ?? defaultPathname(url);
+    const policy = reconnectPolicy(options.reconnect);
+    this.url = url;
+    this.strength = strength;
+    this.#policy = policy;
+    this.#queueLimit = queueLimit;
+    this.#binaryType = binaryType;
+    this.#signal = options.signal;
+    this.#opened = new Promise<SocketX>((resolve, reject) => {
+      this.#resolveOpen = resolve;
+      this.#rejectOpen = reject;
+    });
+    this.#opened.catch(() => {}); // reported through 'error' when nobody awaits connect()
+    this.#signal?.addEventListener('abort', this.#onAbort);
+    if (this.#signal?.aborted) this.#onAbort();
+    void this.#start(options, WS, strength, serverKeys, pathname);
+  }
+
+  /**
+   * Opens a SocketX and waits until the proxy has paired and connected the
+   * upstream (the 'open' event). Rejects with NetworkError (socket could not
+   * open, e.g. the proxy refused the Origin with 403), HandshakeError
+   * (pairing failed or timed out), UpstreamError (the proxy could not reach
+   * the upstream), AbortError (options.signal aborted); with serverKeys,
+   * ServerAuthError (the server did not prove a pinned key; nothing was sent
+   * to it after the pairRequest) or HandshakeError 1008 "mte: unknown server
+   * key" (it holds none of them). The first attempt is not retried. Messages
+   * that arrive right after pairing are delivered from a later task, so
+   * handlers set after the await miss none.
+   */
+  static async connect(url: string, options: ConnectOptions = {}): Promise<SocketX> {
+    return new SocketX(url, options).#opened;
+  }
+
+  async #start(options: ConnectOptions, WS: WebSocketConstructor, strength: Strength,
+    serverKeys: LinkConfig['serverKeys'], pathname: string): Promise<void> {
+    let link: Link;
+    try {
+      const crypto = options.crypto ?? defaultCrypto();
+      this.#cfg = {
+        url: this.url,
+        protocols: options.protocols,
+        strength,
+        pathname,
+        crypto,
+        salt: await tenantSalt(crypto, options.company, options.license),
+        WebSocket: WS,
+        handshakeTimeout: options.handshakeTimeout ?? 15_000,
+        serverKeys,
+      };
+      link = await connectLink(this.#cfg, this.#attempt.signal);
+    } catch (e) {
+      this.#connectFailed(e);
+      return;
+    }
+    if (this.#state !== 'connecting') {
+      closeSocket(link.ws, 1000, ''); // aborted as the attempt resolved
+      this.#connectFailed(this.#abortErr);
+      return;
+    }
+    this.#adopt(link, 0);
   }
 
   /** The pairing identifier of the current socket (16 hex digits; the proxy logs the same). */
@@ -180,31 +268,64 @@ export class SocketX extends EventTarget {
     return this.#link?.ws.protocol ?? '';
   }
 
-  /** 'open', 'reconnecting', 'closing' or 'closed'. */
+  /** 'connecting', 'open', 'reconnecting', 'closing' or 'closed'. */
   get state(): SocketXState {
     return this.#state;
   }
 
-  /** WebSocket-style readyState: 0 reconnecting, 1 open, 2 closing, 3 closed. */
+  /**
+   * As WebSocket's: CONNECTING (0) until the first socket is paired and its
+   * upstream connected, OPEN (1) — also while reconnecting (see
+   * `reconnecting`), CLOSING (2), CLOSED (3).
+   */
   get readyState(): number {
-    return { reconnecting: 0, open: 1, closing: 2, closed: 3 }[this.#state];
+    return READY_STATE[this.#state];
   }
 
-  /** Plaintext bytes queued and not yet handed to the socket, plus the socket's own buffer. */
+  /** Whether the socket dropped and the reconnect policy is opening a new one (readyState stays OPEN). */
+  get reconnecting(): boolean {
+    return this.#state === 'reconnecting';
+  }
+
+  /**
+   * How binary messages are delivered: 'blob' (default, as WebSocket) or
+   * 'arraybuffer'. Read when a message is dispatched; other values are
+   * ignored, as WebSocket ignores them. Where the runtime has no Blob,
+   * binary messages are ArrayBuffers whatever this says.
+   */
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+
+  set binaryType(t: BinaryType) {
+    if (validBinaryType(t)) this.#binaryType = t;
+  }
+
+  /**
+   * Plaintext bytes queued and not yet handed to the socket, plus the
+   * socket's own buffer, plus the bytes of every send() discarded after
+   * close() (as a WebSocket counts them).
+   */
   get bufferedAmount(): number {
-    return this.#queuedBytes + (this.#link?.ws.bufferedAmount ?? 0);
+    return this.#queuedBytes + (this.#link?.ws.bufferedAmount ?? 0) + this.#discardedBytes;
   }
 
   /**
    * Sends a text (string) or binary message. Messages go out in call order.
-   * While reconnecting they are queued (at most queueLimit, then
-   * QueueFullError); after close() InvalidStateError.
+   * Throws InvalidStateError while CONNECTING, as WebSocket does. While
+   * reconnecting they are queued (at most queueLimit, then QueueFullError).
+   * While CLOSING or CLOSED the data is discarded without an error and
+   * bufferedAmount grows by its size, as WebSocket does.
    */
   send(data: SendData): void {
-    if (this.#state === 'closing' || this.#state === 'closed') {
-      throw new InvalidStateError(`socketx: send() on a ${this.#state} connection`);
+    if (this.#state === 'connecting') {
+      throw new InvalidStateError('socketx: send() while connecting: wait for the open event (or await SocketX.connect)');
     }
     const out = toOutgoing(data);
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      this.#discardedBytes += out.data.length;
+      return;
+    }
     if (this.#state === 'reconnecting' && this.#queue.length >= this.#queueLimit) {
       throw new QueueFullError(this.#queueLimit);
     }
@@ -216,7 +337,9 @@ export class SocketX extends EventTarget {
   /**
    * Closes the connection with code (1000 or 3000–4999) and reason (≤ 123
    * UTF-8 bytes); the proxy forwards them to the upstream. Messages already
-   * passed to send() are written first. onclose follows.
+   * passed to send() are written first. onclose follows. While CONNECTING
+   * it abandons the connect as WebSocket does: 'error' (AbortError), then
+   * 'close' with 1006.
    */
   close(code = 1000, reason = ''): void {
     if (code !== 1000 && (code < 3000 || code > 4999)) {
@@ -224,11 +347,16 @@ export class SocketX extends EventTarget {
     }
     if (utf8(reason).length > 123) throw new RangeError('socketx: close reason is longer than 123 bytes');
     if (this.#state === 'closing' || this.#state === 'closed') return;
+    if (this.#state === 'connecting') {
+      this.#abort(new AbortError('socketx: close() before the connection was open'));
+      return;
+    }
     this.#userClose = { code, reason };
     const wasReconnecting = this.#state === 'reconnecting';
     this.#state = 'closing';
     clearTimeout(this.#timer);
     if (wasReconnecting || !this.#link) {
+      this.#attempt.abort();
       this.#finish(code, reason, true);
       return;
     }
@@ -236,18 +364,73 @@ export class SocketX extends EventTarget {
     // else #pump closes the socket once the queue is written.
   }
 
-  #adopt(link: Link): void {
+  /** addEventListener typed by SocketXEventMap, as WebSocket's by WebSocketEventMap. */
+  override addEventListener<K extends keyof SocketXEventMap>(type: K, listener: SocketXListener<SocketXEventMap[K]> | null,
+    options?: boolean | AddEventListenerOptions): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  override removeEventListener<K extends keyof SocketXEventMap>(type: K, listener: SocketXListener<SocketXEventMap[K]> | null,
+    options?: boolean | EventListenerOptions): void {
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  /**
+   * Abandons connecting or reconnecting with err (signal aborted, or close()
+   * while connecting). An open connection is left alone.
+   */
+  #abort(err: SocketXError): void {
+    if (this.#state === 'connecting') {
+      // The attempt in flight rejects with err; #connectFailed reports it.
+      this.#abortErr = err;
+      this.#state = 'closing';
+      this.#attempt.abort(err);
+    } else if (this.#state === 'reconnecting') {
+      this.#state = 'closing';
+      clearTimeout(this.#timer);
+      this.#attempt.abort(err);
+      this.#emit(new SocketXErrorEvent(err));
+      this.#finish(this.#lastDrop.code, this.#lastDrop.reason, false);
+    }
+  }
+
+  #connectFailed(e: unknown): void {
+    if (this.#closeEmitted) return;
+    const err = this.#abortErr ?? (e instanceof SocketXError ? e : new NetworkError(`socketx: connect failed: ${(e as Error).message}`, { cause: e }));
+    this.#state = 'closed'; // as a WebSocket that failed to connect, CLOSED before 'error'
+    this.#rejectOpen(err);
+    this.#emit(new SocketXErrorEvent(err));
+    this.#finish(err.code ?? 1006, err.reason ?? '', false);
+  }
+
+  #adopt(link: Link, attempt: number): void {
+    const first = this.#state === 'connecting';
     this.#link = link;
     this.#state = 'open';
-    link.attach({
+    // Messages that arrived with the upstream response wait for a later task:
+    // a caller of `await connect()` sets its handlers first.
+    setTimeout(() => link.attach({
       message: (data) => {
-        if (this.#link === link) this.#emit(new SocketXMessageEvent(data));
+        if (this.#link === link) this.#emit(new SocketXMessageEvent(this.#binary(data)));
       },
       error: (err) => {
         if (this.#link === link) this.#emit(new SocketXErrorEvent(err));
       },
       close: (code, reason, wasClean) => this.#linkClosed(link, code, reason, wasClean),
-    });
+    }), 0);
+    this.#emit(new SocketXPairedEvent(attempt, link.eeid, this.keyExchange, link.serverKeyId));
+    if (first) {
+      this.#resolveOpen(this);
+      this.#emit(new Event('open'));
+    } else {
+      this.#emit(new SocketXReconnectedEvent(attempt, link.eeid));
+    }
+    void this.#pump();
+  }
+
+  #binary(data: string | ArrayBuffer): MessageData {
+    if (typeof data === 'string' || this.#binaryType === 'arraybuffer' || typeof Blob !== 'function') return data;
+    return new Blob([data]);
   }
 
   #linkClosed(link: Link, code: number, reason: string, wasClean: boolean): void {
@@ -268,12 +451,20 @@ export class SocketX extends EventTarget {
       this.#finish(code, reason, wasClean);
       return;
     }
+    if (this.#signal?.aborted) {
+      // Aborted while open: the drop is not retried.
+      this.#state = 'closing';
+      this.#emit(new SocketXErrorEvent(new AbortError('socketx: not reconnecting: the signal was aborted', { cause: this.#signal.reason })));
+      this.#finish(code, reason, wasClean);
+      return;
+    }
     this.#state = 'reconnecting';
     this.#retry(1, code, reason, undefined);
   }
 
   #retry(attempt: number, code: number, reason: string, lastError: Error | undefined): void {
     const p = this.#policy!;
+    this.#lastDrop = { code, reason };
     if (attempt > p.maxAttempts) {
       this.#state = 'closing';
       this.#emit(new SocketXErrorEvent(new NetworkError(
@@ -284,16 +475,15 @@ export class SocketX extends EventTarget {
     }
     const delay = backoffDelay(p, attempt);
     this.#emit(new SocketXReconnectingEvent(attempt, delay, code, reason, lastError));
+    if (this.#state !== 'reconnecting') return; // a handler closed it
     this.#timer = setTimeout(() => {
-      connectLink(this.#cfg).then(
+      connectLink(this.#cfg!, this.#attempt.signal).then(
         (link) => {
           if (this.#state !== 'reconnecting') {
             closeSocket(link.ws, this.#userClose?.code ?? 1000, this.#userClose?.reason ?? '');
             return;
           }
-          this.#adopt(link);
-          this.#emit(new SocketXReconnectedEvent(attempt, link.eeid));
-          void this.#pump();
+          this.#adopt(link, attempt);
         },
         (err: SocketXError) => {
           if (this.#state !== 'reconnecting') return;
@@ -308,7 +498,6 @@ export class SocketX extends EventTarget {
         });
     }, delay);
   }
-
   /**
    * Writes queued messages in order. Seals are started for up to 64 queued
    * messages at once (they complete in order on the encoder's chain) and
@@ -353,6 +542,7 @@ export class SocketX extends EventTarget {
     if (this.#closeEmitted) return;
     this.#closeEmitted = true;
     this.#state = 'closed';
+    this.#signal?.removeEventListener('abort', this.#onAbort);
     const unsent = this.#queue.length;
     this.#queue = [];
     this.#queuedBytes = 0;

@@ -12,7 +12,9 @@ import { chainKey0, tenantSalt } from '../dist/lib/keys.js';
 import { handshakeMessage, parseHeader } from '../dist/lib/header.js';
 import { serverConfirmSteps, serverKeyId } from '../dist/lib/serverkey.js';
 
-const c = webCrypto();
+// WebCrypto, bound when this module loads (test/nosubtle.test.js removes
+// crypto.subtle afterwards and passes hooks.crypto).
+const defaultProxyCrypto = webCrypto();
 
 /** A server key (docs/PROTOCOL.md §6.1) from a 64-byte seed, random by default. */
 export function serverKey(seed = randomBytes(64)) {
@@ -28,9 +30,9 @@ export function serverKey(seed = randomBytes(64)) {
  * serverConfirm (passed through confirm, to tamper with it) and keys mixed
  * with ss_server, one naming none of them with { close: [1008, 'mte:
  * unknown server key'] }; without serverKeys the fields are ignored, as a
- * proxy without server keys does.
+ * proxy without server keys does. c: the proxy's CryptoProvider.
  */
-export async function respond(reqBytes, auth = {}) {
+export async function respond(reqBytes, auth = {}, c = defaultProxyCrypto) {
   const req = JSON.parse(new TextDecoder().decode(reqBytes));
   const salt = await tenantSalt(c);
   const encNonce = 12345678901234567890n, decNonce = 42n;
@@ -64,6 +66,7 @@ export async function respond(reqBytes, auth = {}) {
  *   onPair(conn, req) → return false to skip the normal answer
  *   onData(conn, {type, data}) → default: echo
  *   auth: respond()'s auth argument (server keys, confirm tampering)
+ *   crypto: the proxy's CryptoProvider (default WebCrypto)
  * conn: { ws, index, enc, dec, path, closed: Promise<{code, reason}>, send(type, bytes), sendRaw(bytes) }
  */
 export async function startFakeProxy(hooks = {}) {
@@ -96,7 +99,7 @@ export async function startFakeProxy(hooks = {}) {
           case 2: {
             if ((await hooks.onPair?.(conn, payload)) === false) return;
             conn.pairRequest = JSON.parse(new TextDecoder().decode(payload));
-            const r = await respond(payload, hooks.auth);
+            const r = await respond(payload, hooks.auth, hooks.crypto);
             if (r.close) {
               ws.close(...r.close);
               return;

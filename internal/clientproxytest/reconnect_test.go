@@ -1,9 +1,10 @@
-package client
+package clientproxytest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/socketx/socketx-server/client"
 	"reflect"
 	"sync"
 	"testing"
@@ -23,7 +24,7 @@ type attemptEvent struct {
 
 // undeliveredEvent is one OnUndelivered call.
 type undeliveredEvent struct {
-	msgs []Message
+	msgs []client.Message
 	err  error
 }
 
@@ -42,11 +43,11 @@ func newRecorder() *recorder {
 	}
 }
 
-func (rec *recorder) events() Events {
-	return Events{
+func (rec *recorder) events() client.Events {
+	return client.Events{
 		OnReconnecting: func(attempt int, err error) { rec.reconnecting <- attemptEvent{attempt, err} },
 		OnReconnected:  func(eeid mte.EEID) { rec.reconnected <- eeid },
-		OnUndelivered:  func(msgs []Message, err error) { rec.undelivered <- undeliveredEvent{msgs, err} },
+		OnUndelivered:  func(msgs []client.Message, err error) { rec.undelivered <- undeliveredEvent{msgs, err} },
 	}
 }
 
@@ -65,17 +66,17 @@ func next[T any](t *testing.T, ctx context.Context, ch <-chan T, what string) T 
 
 // fastRetry keeps backoff short so tests run quickly; the schedule is still
 // the real full-jitter one.
-func fastRetry(rec *recorder) ReconnectOptions {
-	return ReconnectOptions{BaseDelay: 2 * time.Millisecond, MaxDelay: 20 * time.Millisecond, Events: rec.events()}
+func fastRetry(rec *recorder) client.ReconnectOptions {
+	return client.ReconnectOptions{BaseDelay: 2 * time.Millisecond, MaxDelay: 20 * time.Millisecond, Events: rec.events()}
 }
 
 // dialReconnecting uses 2 s attempt timeouts: a redial that lands in a
 // stopping proxy's listener backlog (these tests restart proxies on the same
 // port) must give up and retry well inside the 20 s test context, not wait
 // out the 10 s defaults.
-func dialReconnecting(t *testing.T, ctx context.Context, url string, ro ReconnectOptions) *ReconnectingConn {
+func dialReconnecting(t *testing.T, ctx context.Context, url string, ro client.ReconnectOptions) *client.ReconnectingConn {
 	t.Helper()
-	r, err := DialReconnecting(ctx, url, Options{DialTimeout: 2 * time.Second, PairTimeout: 2 * time.Second}, ro)
+	r, err := client.DialReconnecting(ctx, url, client.Options{DialTimeout: 2 * time.Second, PairTimeout: 2 * time.Second}, ro)
 	if err != nil {
 		t.Fatalf("DialReconnecting: %v", err)
 	}
@@ -83,7 +84,7 @@ func dialReconnecting(t *testing.T, ctx context.Context, url string, ro Reconnec
 	return r
 }
 
-func expectMessage(t *testing.T, ctx context.Context, r *ReconnectingConn, typ mte.MessageType, data string) {
+func expectMessage(t *testing.T, ctx context.Context, r *client.ReconnectingConn, typ mte.MessageType, data string) {
 	t.Helper()
 	gt, got, err := r.Receive(ctx)
 	if err != nil || gt != typ || string(got) != data {
@@ -93,7 +94,7 @@ func expectMessage(t *testing.T, ctx context.Context, r *ReconnectingConn, typ m
 
 func expectCloseError(t *testing.T, err error, code uint16, reason string) {
 	t.Helper()
-	var ce *CloseError
+	var ce *client.CloseError
 	if !errors.As(err, &ce) || ce.Code != code || ce.Reason != reason {
 		t.Fatalf("error = %v, want *CloseError %d %q", err, code, reason)
 	}
@@ -112,10 +113,10 @@ func TestReconnectAfterProxyRestart(t *testing.T) {
 	if eeid1 == (mte.EEID{}) {
 		t.Fatal("zero EEID")
 	}
-	if err := r.Send(ctx, mte.TypeText, []byte("before")); err != nil {
+	if err := r.Send(ctx, client.Text, []byte("before")); err != nil {
 		t.Fatal(err)
 	}
-	expectMessage(t, ctx, r, mte.TypeText, "before")
+	expectMessage(t, ctx, r, client.Text, "before")
 
 	p1.Stop()
 	ev := next(t, ctx, rec.reconnecting, "reconnecting")
@@ -129,12 +130,12 @@ func TestReconnectAfterProxyRestart(t *testing.T) {
 
 	// Queued while disconnected: ten SendAsync, then one blocking Send.
 	for i := range 10 {
-		if err := r.SendAsync(mte.TypeText, fmt.Appendf(nil, "q%d", i)); err != nil {
+		if err := r.SendAsync(client.Text, fmt.Appendf(nil, "q%d", i)); err != nil {
 			t.Fatalf("SendAsync %d: %v", i, err)
 		}
 	}
 	sent := make(chan error, 1)
-	go func() { sent <- r.Send(ctx, mte.TypeBinary, []byte{0xff, 0x00}) }()
+	go func() { sent <- r.Send(ctx, client.Binary, []byte{0xff, 0x00}) }()
 
 	p2 := startRealProxy(t, echo.URL, proxyConfig{addr: p1.Addr})
 	eeid2 := next(t, ctx, rec.reconnected, "reconnected")
@@ -142,9 +143,9 @@ func TestReconnectAfterProxyRestart(t *testing.T) {
 		t.Fatalf("EEID after reconnect = %v (before %v)", eeid2, eeid1)
 	}
 	for i := range 10 {
-		expectMessage(t, ctx, r, mte.TypeText, fmt.Sprintf("q%d", i))
+		expectMessage(t, ctx, r, client.Text, fmt.Sprintf("q%d", i))
 	}
-	expectMessage(t, ctx, r, mte.TypeBinary, "\xff\x00")
+	expectMessage(t, ctx, r, client.Binary, "\xff\x00")
 	if err := <-sent; err != nil {
 		t.Fatalf("blocked Send = %v", err)
 	}
@@ -156,20 +157,20 @@ func TestReconnectAfterProxyRestart(t *testing.T) {
 	}
 	// Every attempt after the first failed to connect to the stopped port.
 	for n := 2; len(rec.reconnecting) > 0; n++ {
-		if ev := next(t, ctx, rec.reconnecting, "reconnecting"); ev.attempt != n || DefaultShouldReconnect(ev.err) != true {
+		if ev := next(t, ctx, rec.reconnecting, "reconnecting"); ev.attempt != n || client.DefaultShouldReconnect(ev.err) != true {
 			t.Fatalf("attempt %d: %+v", n, ev)
 		}
 	}
 	if err := r.Close(1000, "bye"); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, _, err := r.Receive(ctx); err != ErrClosed {
+	if _, _, err := r.Receive(ctx); err != client.ErrClosed {
 		t.Fatalf("Receive after Close = %v", err)
 	}
-	if err := r.Send(ctx, mte.TypeText, nil); err != ErrClosed {
+	if err := r.Send(ctx, client.Text, nil); err != client.ErrClosed {
 		t.Fatalf("Send after Close = %v", err)
 	}
-	if err := r.Close(1000, ""); err != ErrClosed {
+	if err := r.Close(1000, ""); err != client.ErrClosed {
 		t.Fatalf("second Close = %v", err)
 	}
 	if len(rec.undelivered) != 0 {
@@ -189,7 +190,7 @@ func TestReconnectAfterUpstreamDrop(t *testing.T) {
 	r := dialReconnecting(t, ctx, p.URL+"/feed", fastRetry(rec))
 	eeids := []mte.EEID{r.EEID()}
 	for i := range 2 {
-		if err := r.Send(ctx, mte.TypeText, fmt.Appendf(nil, "m%d", i)); err != nil {
+		if err := r.Send(ctx, client.Text, fmt.Appendf(nil, "m%d", i)); err != nil {
 			t.Fatal(err)
 		}
 		if m := <-got; m.Type != websocket.MessageText || string(m.Data) != fmt.Sprintf("m%d", i) {
@@ -227,7 +228,7 @@ func TestNoReconnectOnPolicyClose(t *testing.T) {
 		rec := newRecorder()
 		r := dialReconnecting(t, ctx, p.URL, fastRetry(rec))
 		msgs := r.Messages(ctx)
-		if err := r.Send(ctx, mte.TypeText, []byte("x")); err != nil {
+		if err := r.Send(ctx, client.Text, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
 		for m := range msgs {
@@ -235,16 +236,16 @@ func TestNoReconnectOnPolicyClose(t *testing.T) {
 		}
 		expectCloseError(t, r.Err(), 1008, "upstream: policy violated")
 		<-r.Done()
-		if err := r.Send(ctx, mte.TypeText, nil); r.Err() != err {
+		if err := r.Send(ctx, client.Text, nil); r.Err() != err {
 			t.Fatalf("Send after end = %v", err)
 		}
-		if err := r.SendAsync(mte.TypeText, nil); r.Err() != err {
+		if err := r.SendAsync(client.Text, nil); r.Err() != err {
 			t.Fatalf("SendAsync after end = %v", err)
 		}
 		if len(rec.reconnecting) != 0 || len(rec.undelivered) != 0 {
 			t.Fatalf("events: %d reconnecting, %d undelivered", len(rec.reconnecting), len(rec.undelivered))
 		}
-		if err := r.Close(1000, ""); err != ErrClosed {
+		if err := r.Close(1000, ""); err != client.ErrClosed {
 			t.Fatalf("Close after end = %v", err)
 		}
 	})
@@ -254,7 +255,7 @@ func TestNoReconnectOnPolicyClose(t *testing.T) {
 		var seen []error
 		ro.ShouldReconnect = func(err error) bool { seen = append(seen, err); return true }
 		r := dialReconnecting(t, ctx, p.URL, ro)
-		if err := r.Send(ctx, mte.TypeText, []byte("x")); err != nil {
+		if err := r.Send(ctx, client.Text, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
 		ev := next(t, ctx, rec.reconnecting, "reconnecting")
@@ -277,143 +278,6 @@ func disconnect(t *testing.T, p *enginetest.Proxy, rec *recorder) {
 	}
 }
 
-// TestQueueFullAndCloseReportsUndelivered: QueueLimit messages are accepted
-// while disconnected, the next is refused with ErrQueueFull; Close reports
-// the queued ones, in order, to OnUndelivered and fails the blocked Send.
-func TestQueueFullAndCloseReportsUndelivered(t *testing.T) {
-	ctx := testCtx(t)
-	p := startRealProxy(t, testupstream.NewEcho(t).URL, proxyConfig{})
-	rec := newRecorder()
-	ro := fastRetry(rec)
-	ro.QueueLimit = 3
-	queued := make(chan int, 10)
-	ro.queued = func(n int) { queued <- n }
-	r := dialReconnecting(t, ctx, p.URL, ro)
-	disconnect(t, p, rec)
-
-	for i := range 2 {
-		if err := r.SendAsync(mte.TypeBinary, []byte{byte(i)}); err != nil {
-			t.Fatal(err)
-		}
-		<-queued
-	}
-	blocked := make(chan error, 1)
-	go func() { blocked <- r.Send(ctx, mte.TypeText, []byte("waiting")) }()
-	if n := <-queued; n != 3 {
-		t.Fatalf("queue length %d", n)
-	}
-	if err := r.SendAsync(mte.TypeText, []byte("over")); err != ErrQueueFull {
-		t.Fatalf("SendAsync at the limit = %v", err)
-	}
-	if err := r.Send(ctx, mte.TypeText, []byte("over")); err != ErrQueueFull {
-		t.Fatalf("Send at the limit = %v", err)
-	}
-	if err := r.Close(1000, ""); err != nil {
-		t.Fatalf("Close = %v", err)
-	}
-	if err := <-blocked; err != ErrClosed {
-		t.Fatalf("blocked Send = %v, want ErrClosed", err)
-	}
-	ev := next(t, ctx, rec.undelivered, "undelivered")
-	want := []Message{{mte.TypeBinary, []byte{0}}, {mte.TypeBinary, []byte{1}}}
-	if ev.err != ErrClosed || !reflect.DeepEqual(ev.msgs, want) {
-		t.Fatalf("OnUndelivered(%v, %v), want %v ErrClosed", ev.msgs, ev.err, want)
-	}
-	if _, _, err := r.Receive(ctx); err != ErrClosed {
-		t.Fatalf("Receive = %v", err)
-	}
-}
-
-// TestMaxAttemptsReportsUndelivered: after MaxAttempts failed dials the
-// connection ends with *ReconnectError; queued SendAsync messages go to
-// OnUndelivered and the blocked Send returns the same error.
-func TestMaxAttemptsReportsUndelivered(t *testing.T) {
-	ctx := testCtx(t)
-	p := startRealProxy(t, testupstream.NewEcho(t).URL, proxyConfig{})
-	rec := newRecorder()
-	ro := fastRetry(rec)
-	ro.MaxAttempts = 3
-	queued := make(chan int, 10)
-	ro.queued = func(n int) { queued <- n }
-	// Hold the first attempt until the messages are queued.
-	proceed := make(chan struct{})
-	ro.Events.OnReconnecting = func(attempt int, err error) {
-		rec.reconnecting <- attemptEvent{attempt, err}
-		if attempt == 1 {
-			<-proceed
-		}
-	}
-	r := dialReconnecting(t, ctx, p.URL, ro)
-	msgs := r.Messages(ctx)
-	p.Stop()
-	if ev := next(t, ctx, rec.reconnecting, "reconnecting"); ev.attempt != 1 {
-		t.Fatalf("attempt %d", ev.attempt)
-	}
-	r.SendAsync(mte.TypeText, []byte("a"))
-	r.SendAsync(mte.TypeText, []byte("b"))
-	blocked := make(chan error, 1)
-	go func() { blocked <- r.Send(ctx, mte.TypeText, []byte("c")) }()
-	for range 3 {
-		<-queued
-	}
-	close(proceed)
-
-	for m := range msgs {
-		t.Fatalf("unexpected message %+v", m)
-	}
-	var re *ReconnectError
-	if !errors.As(r.Err(), &re) || re.Attempts != 3 || !DefaultShouldReconnect(re.Err) {
-		t.Fatalf("Err = %v, want *ReconnectError after 3 attempts", r.Err())
-	}
-	if err := <-blocked; err != r.Err() {
-		t.Fatalf("blocked Send = %v", err)
-	}
-	ev := next(t, ctx, rec.undelivered, "undelivered")
-	want := []Message{{mte.TypeText, []byte("a")}, {mte.TypeText, []byte("b")}}
-	if ev.err != r.Err() || !reflect.DeepEqual(ev.msgs, want) {
-		t.Fatalf("OnUndelivered(%v, %v)", ev.msgs, ev.err)
-	}
-	for n := 2; n <= 3; n++ {
-		if ev := next(t, ctx, rec.reconnecting, "reconnecting"); ev.attempt != n {
-			t.Fatalf("attempt %d, want %d", ev.attempt, n)
-		}
-	}
-	if len(rec.reconnecting) != 0 || len(rec.reconnected) != 0 {
-		t.Fatal("extra events")
-	}
-}
-
-// TestSendWithdrawnOnCancel: a Send blocked by a reconnect returns
-// ctx.Err() when its context ends, and its message is not written later.
-func TestSendWithdrawnOnCancel(t *testing.T) {
-	ctx := testCtx(t)
-	echo := testupstream.NewEcho(t)
-	p := startRealProxy(t, echo.URL, proxyConfig{})
-	rec := newRecorder()
-	ro := fastRetry(rec)
-	queued := make(chan int, 10)
-	ro.queued = func(n int) { queued <- n }
-	r := dialReconnecting(t, ctx, p.URL, ro)
-	disconnect(t, p, rec)
-
-	sctx, cancel := context.WithCancel(ctx)
-	blocked := make(chan error, 1)
-	go func() { blocked <- r.Send(sctx, mte.TypeText, []byte("withdrawn")) }()
-	<-queued
-	cancel()
-	if err := <-blocked; err != context.Canceled {
-		t.Fatalf("Send = %v, want context.Canceled", err)
-	}
-	if err := r.SendAsync(mte.TypeText, []byte("kept")); err != nil {
-		t.Fatal(err)
-	}
-	p2 := startRealProxy(t, echo.URL, proxyConfig{addr: p.Addr})
-	expectMessage(t, ctx, r, mte.TypeText, "kept")
-	if st := p2.Server.Stats(); st.Decoded != 1 {
-		t.Fatalf("decoded %d, want 1", st.Decoded)
-	}
-}
-
 // TestConcurrentSendersDuringReconnect: 8 goroutines send while the proxy
 // restarts (half with Send, half with SendAsync); every message arrives
 // exactly once on the new socket, each goroutine's in its order.
@@ -433,9 +297,9 @@ func TestConcurrentSendersDuringReconnect(t *testing.T) {
 				msg := fmt.Appendf(nil, "g%d m%d", g, i)
 				var err error
 				if g%2 == 0 {
-					err = r.Send(ctx, mte.TypeText, msg)
+					err = r.Send(ctx, client.Text, msg)
 				} else {
-					err = r.SendAsync(mte.TypeBinary, msg)
+					err = r.SendAsync(client.Binary, msg)
 				}
 				if err != nil {
 					t.Errorf("goroutine %d message %d: %v", g, i, err)
@@ -478,7 +342,7 @@ func TestContextEndsConnection(t *testing.T) {
 	echo := testupstream.NewEcho(t)
 	p := startRealProxy(t, echo.URL, proxyConfig{})
 	life, cancel := context.WithCancel(ctx)
-	r, err := DialReconnecting(life, p.URL, Options{}, ReconnectOptions{})
+	r, err := client.DialReconnecting(life, p.URL, client.Options{}, client.ReconnectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,7 +357,7 @@ func TestContextEndsConnection(t *testing.T) {
 	if e := <-echo.Ended(); e.Code != 1001 || e.Reason != "going away" {
 		t.Fatalf("upstream saw %d %q", e.Code, e.Reason)
 	}
-	if err := r.SendAsync(mte.TypeText, nil); err != context.Canceled {
+	if err := r.SendAsync(client.Text, nil); err != context.Canceled {
 		t.Fatalf("SendAsync = %v", err)
 	}
 }
@@ -503,9 +367,9 @@ func TestContextEndsConnection(t *testing.T) {
 func TestMessagesStopResume(t *testing.T) {
 	ctx := testCtx(t)
 	p := startRealProxy(t, testupstream.NewEcho(t).URL, proxyConfig{})
-	r := dialReconnecting(t, ctx, p.URL, ReconnectOptions{})
+	r := dialReconnecting(t, ctx, p.URL, client.ReconnectOptions{})
 	for _, s := range []string{"a", "b", "c"} {
-		if err := r.Send(ctx, mte.TypeText, []byte(s)); err != nil {
+		if err := r.Send(ctx, client.Text, []byte(s)); err != nil {
 			t.Fatal(err)
 		}
 	}
