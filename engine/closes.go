@@ -48,13 +48,14 @@ var (
 	causeMemoryBudget            = closeCause{sideProxy, toClient{codec.CloseTryAgainLater, "proxy memory budget exceeded"}, toUpstream{codec.CloseGoingAway, "proxy memory budget exceeded"}}
 
 	// Timeouts and slow peers (the sweep, flush).
-	causeClientPongTimeout    = closeCause{sideProxy, toClient{codec.CloseGoingAway, "pong timeout"}, toUpstream{codec.CloseGoingAway, "client pong timeout"}}
-	causeUpstreamPongTimeout  = closeCause{sideProxy, toClient{codec.CloseInternalError, "upstream pong timeout"}, toUpstream{codec.CloseGoingAway, "pong timeout"}}
-	causeClientWriteTimeout   = closeCause{sideProxy, toClient{}, toUpstream{codec.CloseGoingAway, "client write timeout"}}
-	causeUpstreamWriteTimeout = closeCause{sideProxy, toClient{codec.CloseTryAgainLater, "upstream write timeout"}, toUpstream{}}
-	causeClientTooSlow        = closeCause{sideProxy, toClient{codec.ClosePolicyViolation, "client not reading fast enough"}, toUpstream{codec.CloseInternalError, "client too slow"}}
-	causeUpstreamTooSlow      = closeCause{sideProxy, toClient{codec.CloseTryAgainLater, "upstream too slow"}, toUpstream{codec.CloseTryAgainLater, "not reading fast enough"}}
-	causeTooMuchPipelined     = closeCause{sideProxy, toClient{codec.ClosePolicyViolation, "too much data before upstream ready"}, toUpstream{}}
+	causeClientPongTimeout         = closeCause{sideProxy, toClient{codec.CloseGoingAway, "pong timeout"}, toUpstream{codec.CloseGoingAway, "client pong timeout"}}
+	causeUpstreamPongTimeout       = closeCause{sideProxy, toClient{codec.CloseInternalError, "upstream pong timeout"}, toUpstream{codec.CloseGoingAway, "pong timeout"}}
+	causeClientWriteTimeout        = closeCause{sideProxy, toClient{}, toUpstream{codec.CloseGoingAway, "client write timeout"}}
+	causeUpstreamWriteTimeout      = closeCause{sideProxy, toClient{codec.CloseTryAgainLater, "upstream write timeout"}, toUpstream{}}
+	causeClientTooSlow             = closeCause{sideProxy, toClient{codec.ClosePolicyViolation, "client not reading fast enough"}, toUpstream{codec.CloseInternalError, "client too slow"}}
+	causeUpstreamTooSlow           = closeCause{sideProxy, toClient{codec.CloseTryAgainLater, "upstream too slow"}, toUpstream{codec.CloseTryAgainLater, "not reading fast enough"}}
+	causeTooMuchPipelined          = closeCause{sideProxy, toClient{codec.ClosePolicyViolation, "too much data before upstream ready"}, toUpstream{}}
+	causeTooMuchBeforePairResponse = closeCause{sideProxy, toClient{codec.ClosePolicyViolation, "too much data before pairResponse"}, toUpstream{}}
 
 	// Bad input while relaying.
 	causeClientProtocolError   = closeCause{sideProxy, toClient{codec.CloseProtocolError, "protocol error"}, toUpstream{codec.CloseGoingAway, "client protocol error"}} // or the *codec.CloseError's

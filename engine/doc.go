@@ -38,6 +38,16 @@
 // socketpair whose other end the loop owns like any TCP leg; they touch no
 // session state either.
 //
+// Work order on a loop: each pass of gnet's poller runs the I/O events
+// epoll_wait reported (OnTraffic, OnClose, writes), then the tasks queued
+// before the pass started (EventLoop.Execute: the sweep, the pairing task,
+// closes); a task queued by a task waits for the next pass. The key
+// exchange, ≈ 20 times a relayed message's cost, is the one piece of setup
+// work that does not run on the read that asks for it: the read parks the
+// pairRequest in the loop's pairing FIFO and the pairing task answers
+// pairBatch of them per pass (pairqueue.go), so a burst of reconnecting
+// clients delays the loop's relayed frames by at most one batch at a time.
+//
 // The per-frame path (relay.go) parses frames in place on Peeked bytes,
 // unmasks and decodes in place, and stages everything one read produces in
 // one contiguous buffer per leg, sent with one Write: one syscall per leg

@@ -46,6 +46,7 @@ type loop struct {
 	drainAssigned bool
 
 	pending pendingFIFO // sessions not yet paired, oldest first (fdbudget.go)
+	pairs   pairFIFO    // sessions whose pairRequest waits for the pairing task (pairqueue.go)
 }
 
 // maxStaged is how much output a read stages per leg before writing early.
@@ -65,6 +66,7 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 	l.metrics.init()
 	l.debug = s.log.Core().Enabled(zap.DebugLevel)
 	l.sweepFn = func(context.Context) error { l.sweep(); return nil }
+	l.pairs.run = func(context.Context) error { l.runPairings(); return nil }
 	return l
 }
 

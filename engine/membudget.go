@@ -12,7 +12,9 @@ import (
 //     at their capacity from the moment a frame header declares them;
 //   - output queued on a leg because its peer reads slowly (gnet's
 //     outbound buffer, sampled after every write and by the sweep);
-//   - client bytes pipelined while the upstream is being connected.
+//   - client bytes pipelined while the upstream is being connected;
+//   - a pairRequest waiting for its loop's pairing task (pairqueue.go),
+//     and client bytes that arrive meanwhile.
 //
 // Growth that would pass the share first closes the loop's largest holders
 // with 1013 until it fits, the session asking included: one client holding
@@ -24,7 +26,7 @@ import (
 type memHold struct {
 	held      int64 // bytes counted against the loop's share: the legs' frag and queued, and pipelined
 	holder    int   // place in loop.holders, index+1; 0 = holds nothing
-	pipelined int64 // client bytes waiting in gnet's inbound buffer while the upstream is connected
+	pipelined int64 // client bytes waiting in gnet's inbound buffer while the upstream is connected, or while the pairRequest is queued
 }
 
 // reserve makes room for n more bytes held by sess. It reports false when
@@ -66,6 +68,9 @@ func (l *loop) overBudget() {
 // one of its parts changed, and keeps the loop's holder list current.
 func (sess *session) memChanged() {
 	m := sess.client.fragCap + sess.up.fragCap + sess.client.queued + sess.up.queued + sess.mem.pipelined
+	if sess.pairReq != nil {
+		m += int64(cap(*sess.pairReq)) // the queued pairRequest (pairqueue.go)
+	}
 	l := sess.loop
 	l.memUsed += m - sess.mem.held
 	sess.mem.held = m
@@ -109,6 +114,7 @@ func (sess *session) noteQueued() {
 func (sess *session) dropMem() {
 	sess.releaseFrag(&sess.client)
 	sess.releaseFrag(&sess.up)
+	sess.releasePairRequest()
 	sess.client.queued, sess.up.queued, sess.mem.pipelined = 0, 0, 0
 	sess.memChanged()
 }

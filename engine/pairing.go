@@ -34,30 +34,9 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 		sess.sendHandshake(mte.ActionResponse, nil)
 		sess.state = statePair
 	case statePair:
-		l := sess.loop
-		resp, err := sess.mte.Respond(sess.server().profile, payload, rand.Reader, l.scratch[:0])
-		if err != nil {
-			return sess.pairingFailed(err)
-		}
-		l.scratch = resp[:0]
-		sess.sendHandshake(mte.ActionPairResponse, resp)
-		sess.state = statePathname
-		l.stats.Paired.Add(1)
-		sess.audit.pairedAt = time.Now().UnixNano()
-		l.metrics.pairing.observe(uint64(sess.audit.pairedAt - sess.audit.upgradedAt))
-		keyID, authed := sess.mte.ServerKey()
-		if authed {
-			l.metrics.pairedAuth.Add(1)
-		}
-		if ce := sess.server().log.Check(zap.DebugLevel, "Paired"); ce != nil {
-			fields := []zap.Field{zap.String("connection_id", connID(sess.id)), zap.Stringer("eeid", sess.mte.EEID()),
-				zap.String("mte_key_exchange", sess.server().profile.Strength().KeyExchange()),
-				zap.Bool("server_authenticated", authed)}
-			if authed { // the key ID is public; the key never leaves mte
-				fields = append(fields, zap.Stringer("server_key_id", keyID))
-			}
-			ce.Write(fields...)
-		}
+		// The key exchange runs from the loop's pairing task
+		// (pairqueue.go), not on this read.
+		return sess.parkPairRequest(payload)
 	case statePathname:
 		h, plain, err := sess.mte.Decoder().OpenUpstreamRequest(msg)
 		if err != nil {
@@ -81,6 +60,43 @@ func (sess *session) handshakeMessage(msg []byte) bool {
 		return sess.startDial(target)
 	}
 	return true
+}
+
+// pair answers the session's queued pairRequest (action 3), from the
+// loop's pairing task, then reads what the client sent meanwhile.
+func (sess *session) pair() {
+	l := sess.loop
+	resp, err := sess.mte.Respond(sess.server().profile, *sess.pairReq, rand.Reader, l.scratch[:0])
+	sess.releasePairRequest()
+	sess.mem.pipelined = 0
+	sess.memChanged()
+	if err != nil {
+		sess.pairingFailed(err)
+		return
+	}
+	l.scratch = resp[:0]
+	sess.sendHandshake(mte.ActionPairResponse, resp)
+	sess.state = statePathname
+	l.stats.Paired.Add(1)
+	sess.audit.pairedAt = time.Now().UnixNano()
+	l.metrics.pairing.observe(uint64(sess.audit.pairedAt - sess.audit.upgradedAt))
+	keyID, authed := sess.mte.ServerKey()
+	if authed {
+		l.metrics.pairedAuth.Add(1)
+	}
+	if ce := sess.server().log.Check(zap.DebugLevel, "Paired"); ce != nil {
+		fields := []zap.Field{zap.String("connection_id", connID(sess.id)), zap.Stringer("eeid", sess.mte.EEID()),
+			zap.String("mte_key_exchange", sess.server().profile.Strength().KeyExchange()),
+			zap.Bool("server_authenticated", authed)}
+		if authed { // the key ID is public; the key never leaves mte
+			fields = append(fields, zap.Stringer("server_key_id", keyID))
+		}
+		ce.Write(fields...)
+	}
+	sess.flush()
+	if sess.state == statePathname && sess.client.isOpen() && sess.client.conn.InboundBuffered() > 0 {
+		sess.readClient()
+	}
 }
 
 // sendHandshake stages one handshake message (type 254) to the client.

@@ -27,6 +27,11 @@ func (sess *session) readClient() {
 	case stateDialing, stateUpgrading:
 		sess.holdPipelined()
 		return
+	case statePair:
+		if sess.pairQueued() {
+			sess.holdPipelined()
+			return
+		}
 	}
 	// Time the batch, not each message: two clock reads per read (only
 	// relayed proxyData counts, so handshake reads account nothing).
@@ -61,19 +66,24 @@ func (sess *session) readClient() {
 	if off > 0 {
 		_, _ = c.Discard(off)
 	}
-	if sess.state == stateDialing || sess.state == stateUpgrading {
+	if sess.state == stateDialing || sess.state == stateUpgrading || sess.pairQueued() {
 		sess.holdPipelined()
 	}
 }
 
 // holdPipelined bounds what a client may send before the upstream is
-// ready: the bytes wait in gnet's inbound buffer (appended as they come,
-// never re-read) and count against the memory budget.
+// ready, or while its pairRequest is queued (pairqueue.go): the bytes wait
+// in gnet's inbound buffer (appended as they come, never re-read) and
+// count against the memory budget.
 func (sess *session) holdPipelined() {
 	c := sess.client.conn
 	in := int64(c.InboundBuffered())
-	if in > sess.client.maxMsg+codec.MaxHeaderLen {
-		sess.end(causeTooMuchPipelined)
+	limit, cause := sess.client.maxMsg, causeTooMuchPipelined
+	if sess.state == statePair {
+		limit, cause = maxHandshakeMessage, causeTooMuchBeforePairResponse
+	}
+	if in > limit+codec.MaxHeaderLen {
+		sess.end(cause)
 		_, _ = c.Discard(-1)
 		return
 	}
@@ -127,7 +137,7 @@ type (
 
 func (c *clientSide) running() bool {
 	st := c.state
-	return st != stateDialing && st != stateUpgrading && st != stateClosed
+	return st != stateDialing && st != stateUpgrading && st != stateClosed && c.pairReq == nil
 }
 func (c *clientSide) limits() codec.Limits {
 	return codec.Limits{MaxPayload: (*session)(c).clientMessageCap(), RequireMask: true}

@@ -45,6 +45,8 @@ type session struct {
 	mte    mte.Session
 	target string // upstream URL, for logs
 
+	pairReq *[]byte // the pairRequest waiting in the loop's pairing FIFO (pairqueue.go)
+
 	deadline int64 // unix nanos; the current setup phase ends by then
 
 	remote  remoteInfo

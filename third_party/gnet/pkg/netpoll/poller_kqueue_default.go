@@ -127,8 +127,14 @@ func (p *Poller) Polling(callback PollEventHandler) error {
 
 		if doChores {
 			doChores = false
-			task := p.urgentAsyncTaskQueue.Dequeue()
-			for ; task != nil; task = p.urgentAsyncTaskQueue.Dequeue() {
+			// Run the tasks queued before this pass only: one queued while it
+			// runs (a task re-queuing itself) waits for the next pass, after the
+			// I/O events ready by then.
+			var task *queue.Task
+			for k := p.urgentAsyncTaskQueue.Length(); k > 0; k-- {
+				if task = p.urgentAsyncTaskQueue.Dequeue(); task == nil {
+					break
+				}
 				err = task.Exec(task.Param)
 				if errors.Is(err, errorx.ErrEngineShutdown) {
 					return err
