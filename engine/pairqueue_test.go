@@ -6,6 +6,7 @@ import (
 	"net"
 	"testing"
 
+	"github.com/gobwas/ws"
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/socketx/socketx-server/codec"
@@ -215,4 +216,49 @@ func TestPairQueueZeroAllocs(t *testing.T) {
 	if l.memUsed != 0 {
 		t.Errorf("memory held %d after releasing, want 0", l.memUsed)
 	}
+}
+
+// TestBytesWhileQueuedBounded: what a client sends after its pairRequest
+// waits unread while the request is queued; 8,237 bytes of pings are
+// answered after the pairResponse, one byte more is refused with 1008.
+func TestBytesWhileQueuedBounded(t *testing.T) {
+	echo := testupstream.NewEcho(t)
+	px := startProxy(t, proxyOpts{domainMap: echoMap(echo.URL), strength: mte.Strength768, window: 1000,
+		mutate: func(c *Config) { c.Loops = 1 }})
+	cs, ins := hellos(t, px, 2)
+	l := onlyLoop(t, px)
+	pings := func(total int) []byte { // masked pings, 131 bytes each but the last
+		var out []byte
+		for len(out) < total {
+			out = append(out, wstest.Frame(true, codec.OpPing, make([]byte, min(125, total-len(out)-6)))...)
+		}
+		if len(out) != total {
+			t.Fatalf("pings of %d bytes, want %d", len(out), total)
+		}
+		return out
+	}
+	const limit = maxHandshakeMessage + codec.MaxHeaderLen
+	if limit != 8237 {
+		t.Fatalf("limit %d, want 8237 (docs/PROTOCOL.md §11)", limit)
+	}
+	release := pauseLoop(t, l, func() {})
+	cs[0].SendHandshake(mte.ActionPairRequest, ins[0].Request())
+	cs[0].Write(pings(limit))
+	cs[1].SendHandshake(mte.ActionPairRequest, ins[1].Request())
+	cs[1].Write(pings(limit + 1))
+	release()
+	cs[1].ExpectClose(codec.ClosePolicyViolation, "too much data before pairResponse")
+	if err := ins[0].Finish(cs[0].ExpectHandshake(mte.ActionPairResponse), &cs[0].Session); err != nil {
+		t.Fatal(err)
+	}
+	pongs := 0
+	for pongs < 63 {
+		f := cs[0].ReadFrame()
+		if f.Header.OpCode != ws.OpPong {
+			t.Fatalf("frame op %v after the pairResponse, want the pongs", f.Header.OpCode)
+		}
+		pongs++
+	}
+	cs[0].Pathname("/")
+	cs[0].RoundTrip(mte.TypeBinary, []byte("after the pings"))
 }
