@@ -2,11 +2,9 @@ package engine
 
 import (
 	crand "crypto/rand"
-	"errors"
 	"net"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -64,7 +62,7 @@ func TestDirectDialFailures(t *testing.T) {
 		}
 	})
 	t.Run("unanswered", func(t *testing.T) {
-		px := startProxy(t, proxyOpts{domainMap: echoMap("ws://" + unansweredAddr(t)), strength: mte.Strength512, mutate: short})
+		px := startProxy(t, proxyOpts{domainMap: echoMap("ws://" + testupstream.UnansweredAddr(t)), strength: mte.Strength512, mutate: short})
 		start := time.Now()
 		requestUpstream(t, px).ExpectClose(codec.CloseBadGateway, "upstream unavailable: timeout")
 		if d := time.Since(start); d < 200*time.Millisecond || d > 2*time.Second {
@@ -111,40 +109,4 @@ func requestUpstream(t *testing.T, px *proxy) *wstest.Client {
 	msg, _ := c.Session.Seal(nil, mte.ActionUpstreamRequest, mte.TypeHandshake, []byte(`{"pathname":"/x"}`))
 	c.WriteFrame(true, codec.OpBinary, msg)
 	return c
-}
-
-// unansweredAddr is a 127.0.0.1 listener with backlog 0 that never
-// accepts, its accept queue filled so that further SYNs are dropped.
-func unansweredAddr(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(sa.(*syscall.SockaddrInet4).Port)
-	for i := 0; ; i++ {
-		if i == 16 {
-			t.Fatal("accept queue never filled")
-		}
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				return addr
-			}
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-	}
 }

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/socketx/socketx-server/internal/testupstream"
 )
 
 // fakeClock is a Config.Now the test advances by hand.
@@ -118,44 +119,8 @@ func TestDialRefused(t *testing.T) {
 	}
 }
 
-// fullListener returns a 127.0.0.1 listener with backlog 0 that never
-// accepts, after filling its accept queue so further SYNs are dropped.
-func fullListener(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(sa.(*syscall.SockaddrInet4).Port)
-	for i := 0; ; i++ {
-		if i == 16 {
-			t.Fatal("accept queue never filled")
-		}
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				return addr
-			}
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-	}
-}
-
 func TestDialTimeout(t *testing.T) {
-	addr := fullListener(t)
+	addr := testupstream.UnansweredAddr(t)
 	m := NewManager(Config{DialTimeout: 150 * time.Millisecond}, zap.NewNop())
 	_, err := m.Dial(context.Background(), wsEndpoint(addr))
 	wantDialError(t, err, ReasonTimeout)
