@@ -54,7 +54,8 @@
 // # Reconnecting
 //
 // DialReconnecting returns a ReconnectingConn that dials again, with
-// exponential backoff and full jitter, after the errors DefaultShouldReconnect
+// exponential backoff and full jitter (waiting at least the Retry-After of a
+// refused upgrade), after the errors DefaultShouldReconnect
 // accepts (1001 going away, 1011–1014, network failures, HTTP 429/5xx), pairs
 // afresh on every new socket (a new EEID) and writes the messages that waited,
 // in order. Events report each attempt, each new pairing and, when it finally

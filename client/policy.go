@@ -24,7 +24,10 @@ type ReconnectOptions struct {
 	// (n = 1, 2, ... since the connection was lost) the connection sleeps a
 	// uniformly random duration in [0, min(MaxDelay, BaseDelay·2^(n-1)))
 	// ("full jitter"), so clients dropped together by a proxy restart do
-	// not come back together. Defaults 250 ms and 30 s.
+	// not come back together. After an upgrade refused with a
+	// Retry-After (*UpgradeError.RetryAfter: a full or draining proxy's
+	// 503) it sleeps at least that long, at most MaxDelay. Defaults 250 ms
+	// and 30 s.
 	BaseDelay, MaxDelay time.Duration
 	// MaxAttempts is how many dials in a row may fail before the connection
 	// gives up with *ReconnectError; 0 means no limit (until the context
@@ -116,6 +119,18 @@ func (o *ReconnectOptions) backoff(attempt int) time.Duration {
 		return time.Duration(o.jitter(n))
 	}
 	return time.Duration(rand.Int64N(n))
+}
+
+// delay is the sleep before dial attempt n after cause: the full-jitter
+// backoff, but at least the Retry-After of an upgrade refused with one
+// (503 from a full or draining proxy), itself at most MaxDelay.
+func (o *ReconnectOptions) delay(attempt int, cause error) time.Duration {
+	d := o.backoff(attempt)
+	var ue *UpgradeError
+	if errors.As(cause, &ue) && ue.RetryAfter > 0 {
+		d = max(d, min(ue.RetryAfter, o.maxDelay()))
+	}
+	return d
 }
 
 // DefaultShouldReconnect is the default reconnect policy. It reconnects

@@ -79,6 +79,33 @@ func TestBackoffCap(t *testing.T) {
 	}
 }
 
+// TestDelayHonoursRetryAfter: after an upgrade refused with Retry-After the
+// sleep is at least that long (capped at MaxDelay); any other cause, or a
+// Retry-After shorter than the jittered backoff, leaves the backoff alone.
+func TestDelayHonoursRetryAfter(t *testing.T) {
+	ro := ReconnectOptions{MaxDelay: 10 * time.Second, jitter: func(n int64) int64 { return n / 2 }}
+	full := &UpgradeError{Status: 503, Reason: "Service Unavailable", RetryAfter: 5 * time.Second}
+	long := &UpgradeError{Status: 503, Reason: "Service Unavailable", RetryAfter: time.Minute}
+	noHeader := &UpgradeError{Status: 503, Reason: "Service Unavailable"}
+	for _, c := range []struct {
+		attempt int
+		cause   error
+		want    time.Duration
+	}{
+		{1, full, 5 * time.Second},                         // backoff 125ms < Retry-After
+		{1, fmt.Errorf("dial: %w", full), 5 * time.Second}, // wrapped
+		{1, long, 10 * time.Second},                        // capped at MaxDelay
+		{1, noHeader, 125 * time.Millisecond},              // no Retry-After: the backoff
+		{1, io.EOF, 125 * time.Millisecond},
+		{8, full, 5 * time.Second}, // backoff cap 10s, jitter 5s: equal
+		{9, &UpgradeError{Status: 503, RetryAfter: time.Second}, 5 * time.Second},
+	} {
+		if got := ro.delay(c.attempt, c.cause); got != c.want {
+			t.Errorf("delay(%d, %v) = %v, want %v", c.attempt, c.cause, got, c.want)
+		}
+	}
+}
+
 // TestBackoffFullJitter: the sleep is jitter(cap), i.e. uniform in [0, cap),
 // and the default source stays within that range.
 func TestBackoffFullJitter(t *testing.T) {

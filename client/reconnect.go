@@ -440,7 +440,8 @@ func (r *ReconnectingConn) read(c *Conn, end chan<- error) {
 	}
 }
 
-// redial dials until a socket is paired, with full-jitter backoff. It
+// redial dials until a socket is paired, with full-jitter backoff that
+// honours a refused upgrade's Retry-After (ReconnectOptions.delay). It
 // returns nil after finishing the connection when the policy gives up.
 func (r *ReconnectingConn) redial(cause error) *Conn {
 	for attempt := 1; ; attempt++ {
@@ -451,7 +452,7 @@ func (r *ReconnectingConn) redial(cause error) *Conn {
 		if f := r.ro.Events.OnReconnecting; f != nil {
 			f(attempt, cause)
 		}
-		t := time.NewTimer(r.ro.backoff(attempt))
+		t := time.NewTimer(r.ro.delay(attempt, cause))
 		select {
 		case <-t.C:
 		case <-r.ctx.Done():
