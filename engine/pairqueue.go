@@ -5,8 +5,8 @@ import (
 )
 
 // Pairing queue. A pairRequest costs the proxy one key exchange (two
-// ML-KEM-768 encapsulations with the default profile, ≈ 80 µs), far more
-// than relaying a message (≈ 4 µs). Run inline on the read that brought
+// ML-KEM-768 encapsulations, ≈ 70–85 µs of CPU), some fifty times what
+// relaying a message costs (perf/README.md). Run inline on the read that brought
 // it, a wake-up that carries many pairRequests (a reconnect storm) would
 // hold every relayed frame of the loop behind all of them. So the read
 // only parks the request: it copies the message into a pooled buffer

@@ -82,31 +82,31 @@ seconds, 10, or a Go duration, 10s or 1m30s):
 	}
 }
 
+// commandUsage is the help of each command (and config's subcommand) by
+// its words; "" and "help" are the overview.
+var commandUsage = map[string]string{
+	"":             usage,
+	"help":         usage,
+	"serve":        serveUsage,
+	"demo":         demoUsage,
+	"config":       configUsage,
+	"config check": configCheckUsage,
+	"healthcheck":  healthcheckUsage,
+	"keygen":       keygenUsage,
+	"version":      versionUsage,
+}
+
 // subcommandHelp is the help of command (and its subcommand, for config),
-// or false when there is no such command.
+// or false when there is no such command. serve's lists the variables.
 func subcommandHelp(w io.Writer, args []string) bool {
-	switch strings.Join(args, " ") {
-	case "":
-		fmt.Fprint(w, usage)
-	case "serve":
-		fmt.Fprint(w, serveUsage)
-		envHelp(w)
-	case "demo":
-		fmt.Fprint(w, demoUsage)
-	case "config":
-		fmt.Fprint(w, configUsage)
-	case "config check":
-		fmt.Fprint(w, configCheckUsage)
-	case "healthcheck":
-		fmt.Fprint(w, healthcheckUsage)
-	case "keygen":
-		fmt.Fprint(w, keygenUsage)
-	case "version":
-		fmt.Fprint(w, versionUsage)
-	case "help":
-		fmt.Fprint(w, usage)
-	default:
+	command := strings.Join(args, " ")
+	u, ok := commandUsage[command]
+	if !ok {
 		return false
+	}
+	fmt.Fprint(w, u)
+	if command == "serve" {
+		envHelp(w)
 	}
 	return true
 }
